@@ -1,0 +1,1 @@
+"""Amaranth hardware components (PEs, arrays, buffers, line buffers, conv engine)."""

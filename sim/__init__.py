@@ -1,0 +1,1 @@
+"""edgeaccel's model: workloads, golden reference ops, memory techniques and the simulator."""

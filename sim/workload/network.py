@@ -1,0 +1,134 @@
+"""A CNN as a graph of layers in execution order, with shapes, parameters and MACs derived.
+
+Every tensor is named after the layer that produces it; the network input is named ``input``.
+A layer whose ``inputs`` is empty reads the output of the layer before it. Residual edges are
+kept as named inputs, so the last use of every tensor (its liveness) can be computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sim.workload.layers import Layer, LayerError, Shape
+
+INPUT = "input"
+
+
+class NetworkError(ValueError):
+    """A network whose graph is inconsistent. ``layer_index`` and ``field`` locate the problem."""
+
+    def __init__(self, layer_index: int | None, field: str, message: str) -> None:
+        super().__init__(message)
+        self.layer_index = layer_index
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer placed in its network: resolved inputs, shapes (elements), params and MACs."""
+
+    index: int
+    layer: Layer
+    inputs: tuple[str, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: int
+    macs: int
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    @property
+    def kind(self) -> str:
+        return str(self.layer.kind)
+
+
+@dataclass(frozen=True)
+class Network:
+    """An immutable network: a name, the input shape of one image, and layers in execution order."""
+
+    name: str
+    input_shape: Shape
+    layers: tuple[Layer, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        self.infos  # noqa: B018  (validate eagerly: a Network that exists is consistent)
+
+    @cached_property
+    def infos(self) -> tuple[LayerInfo, ...]:
+        if not self.layers:
+            raise NetworkError(None, "layers", "a network needs at least one layer")
+        shapes: dict[str, Shape] = {INPUT: self.input_shape}
+        previous = INPUT
+        infos = []
+        for index, layer in enumerate(self.layers):
+            if layer.name in shapes:
+                raise NetworkError(index, "name", f"duplicate tensor name {layer.name!r}")
+            inputs = layer.inputs or (previous,)
+            for source in inputs:
+                if source not in shapes:
+                    raise NetworkError(
+                        index, "inputs",
+                        f"layer {layer.name!r} reads {source!r}, which is not the network input "
+                        "or an earlier layer",
+                    )
+            input_shapes = [shapes[source] for source in inputs]
+            try:
+                output = layer.output_shape(input_shapes)
+                params = layer.params(input_shapes)
+                macs = layer.macs(input_shapes)
+            except LayerError as error:
+                raise NetworkError(index, error.field, str(error)) from None
+            shapes[layer.name] = output
+            infos.append(
+                LayerInfo(index, layer, tuple(inputs), tuple(input_shapes), output, params, macs)
+            )
+            previous = layer.name
+        return tuple(infos)
+
+    def __getitem__(self, name: str) -> LayerInfo:
+        for info in self.infos:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    @property
+    def output_name(self) -> str:
+        return self.infos[-1].name
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.infos[-1].output_shape
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.params for info in self.infos)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(info.macs for info in self.infos)
+
+    @cached_property
+    def consumers(self) -> dict[str, tuple[int, ...]]:
+        """Indices of the layers that read each tensor (the input included), in execution order."""
+        readers: dict[str, list[int]] = {INPUT: []}
+        for info in self.infos:
+            readers.setdefault(info.name, [])
+            for source in info.inputs:
+                readers[source].append(info.index)
+        return {name: tuple(indices) for name, indices in readers.items()}
+
+    def last_use(self, tensor: str) -> int:
+        """Index of the last layer that reads ``tensor``; the network output lives to the end."""
+        readers = self.consumers[tensor]
+        if tensor == self.output_name or not readers:
+            return len(self.infos) - 1
+        return readers[-1]
+
+    def with_input(self, input_shape: Shape) -> Network:
+        """The same layers applied to another input size (shapes re-derived)."""
+        return Network(self.name, input_shape, self.layers)

@@ -1,0 +1,151 @@
+"""The network YAML format, validated with pydantic.
+
+```yaml
+name: my_net
+input: {height: 32, width: 32, channels: 3}
+layers:
+  - {name: conv1, kind: conv2d, out_channels: 16, kernel: 3, padding: 1, activation: relu}
+  - {name: dw1, kind: depthwise, kernel: 3, stride: 2, padding: 1}
+  - {name: pw1, kind: pointwise, out_channels: 16}
+  - {name: add1, kind: add, inputs: [pw1, conv1]}   # shapes must match
+```
+``kernel``, ``stride`` and ``dilation`` take an int or [h, w]; ``padding`` an int, [h, w] or
+[top, bottom, left, right]. ``inputs`` defaults to the previous layer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from sim.workload import layers as L
+
+Positive = Annotated[StrictInt, Field(gt=0)]
+NonNegative = Annotated[StrictInt, Field(ge=0)]
+Pair = Positive | tuple[Positive, Positive]
+Padding = (
+    NonNegative
+    | tuple[NonNegative, NonNegative]
+    | tuple[NonNegative, NonNegative, NonNegative, NonNegative]
+)
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
+ActivationName = Literal["none", "relu", "relu6"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputSpec(_Strict):
+    height: Positive
+    width: Positive
+    channels: Positive
+
+
+class _LayerSpec(_Strict):
+    name: Name
+    inputs: list[Name] = []
+
+
+class _ConvSpec(_LayerSpec):
+    bias: StrictBool = False
+    batchnorm: StrictBool = True
+    activation: ActivationName = "none"
+
+
+class Conv2dSpec(_ConvSpec):
+    kind: Literal["conv2d"]
+    out_channels: Positive
+    kernel: Pair
+    stride: Pair = 1
+    padding: Padding = 0
+    dilation: Pair = 1
+    groups: Positive = 1
+
+
+class DepthwiseSpec(_ConvSpec):
+    kind: Literal["depthwise"]
+    kernel: Pair
+    stride: Pair = 1
+    padding: Padding = 0
+    dilation: Pair = 1
+    multiplier: Positive = 1
+
+
+class PointwiseSpec(_ConvSpec):
+    kind: Literal["pointwise"]
+    out_channels: Positive
+    stride: Pair = 1
+    groups: Positive = 1
+
+
+class FullyConnectedSpec(_LayerSpec):
+    kind: Literal["fc"]
+    out_features: Positive
+    bias: StrictBool = True
+    activation: ActivationName = "none"
+
+
+class MaxPoolSpec(_LayerSpec):
+    kind: Literal["maxpool"]
+    kernel: Pair
+    stride: Pair | None = None
+    padding: Padding = 0
+
+
+class AvgPoolSpec(_LayerSpec):
+    kind: Literal["avgpool"]
+    kernel: Pair
+    stride: Pair | None = None
+    padding: Padding = 0
+
+
+class GlobalAvgPoolSpec(_LayerSpec):
+    kind: Literal["global_avgpool"]
+
+
+class AddSpec(_LayerSpec):
+    kind: Literal["add"]
+    inputs: list[Name] = Field(min_length=2)
+    activation: ActivationName = "none"
+
+
+LayerSpec = Annotated[
+    Conv2dSpec | DepthwiseSpec | PointwiseSpec | FullyConnectedSpec | MaxPoolSpec | AvgPoolSpec
+    | GlobalAvgPoolSpec | AddSpec,
+    Field(discriminator="kind"),
+]
+
+_LAYER_CLASSES: dict[str, type[L.Layer]] = {
+    "conv2d": L.Conv2d,
+    "depthwise": L.DepthwiseConv2d,
+    "pointwise": L.PointwiseConv2d,
+    "fc": L.FullyConnected,
+    "maxpool": L.MaxPool2d,
+    "avgpool": L.AvgPool2d,
+    "global_avgpool": L.GlobalAvgPool,
+    "add": L.Add,
+}
+
+
+class NetworkSpec(_Strict):
+    name: Name
+    input: InputSpec
+    layers: list[LayerSpec] = Field(min_length=1)
+
+    def input_shape(self) -> L.Shape:
+        return L.Shape(self.input.height, self.input.width, self.input.channels)
+
+    def build_layers(self) -> list[L.Layer]:
+        return [layer_from_spec(spec) for spec in self.layers]
+
+
+def layer_from_spec(spec: _LayerSpec) -> L.Layer:
+    """The workload layer that a validated YAML layer entry describes."""
+    values = spec.model_dump()
+    kind = values.pop("kind")
+    values["inputs"] = tuple(values["inputs"])
+    if "activation" in values:
+        values["activation"] = L.Activation(values["activation"])
+    return _LAYER_CLASSES[kind](**values)
