@@ -88,7 +88,9 @@ def validation_error(
     path: str | Path, node: yaml.Node | None, model: type[BaseModel], error: ValidationError,
 ) -> ConfigError:
     """Translate the first pydantic error into a ConfigError with line and dotted field."""
-    first = error.errors(include_url=False)[0]
+    errors = error.errors(include_url=False)
+    # An unknown key explains a "missing" one beside it (a typo), so it is reported first.
+    first = min(errors, key=lambda e: e["type"] != "extra_forbidden")
     loc: Loc = tuple(first["loc"])
     fields, target = locate(node, loc)
     field = dotted(fields)
@@ -153,6 +155,8 @@ def locate(node: yaml.Node | None, loc: Loc) -> tuple[Loc, yaml.Node | None]:
             fields.append(step)
             if 0 <= step < len(current.value):
                 current = current.value[step]
+        elif isinstance(step, str) and isinstance(current, yaml.ScalarNode | yaml.SequenceNode):
+            continue  # a union member's label (e.g. "constrained-int"), not a key in the file
         else:
             fields.append(step)
     return tuple(fields), current

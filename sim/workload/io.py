@@ -105,10 +105,7 @@ def resolve_network(
                 raise ConfigError(
                     name_or_file, f"{flag} does not apply to this network", allowed=users,
                 )
-        try:
-            return entry.build(**given)
-        except NetworkError as error:
-            raise ConfigError(name_or_file, error.message, field=error.field) from None
+        return entry.build(**given)
     looks_like_file = name_or_file.endswith((".yaml", ".yml")) or Path(name_or_file).exists()
     if not looks_like_file:
         raise ConfigError(

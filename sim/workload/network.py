@@ -7,6 +7,7 @@ kept as named inputs, so the last use of every tensor (its liveness) can be comp
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -55,7 +56,13 @@ class Network:
     layers: tuple[Layer, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", tuple(self.layers))
+        # Spell out every implicit "previous layer" input, so equal graphs compare equal.
+        explicit = []
+        previous = INPUT
+        for layer in self.layers:
+            explicit.append(layer if layer.inputs else dataclasses.replace(layer, inputs=(previous,)))
+            previous = layer.name
+        object.__setattr__(self, "layers", tuple(explicit))
         self.infos  # noqa: B018  (validate eagerly: a Network that exists is consistent)
 
     @cached_property
@@ -63,12 +70,11 @@ class Network:
         if not self.layers:
             raise NetworkError(None, "layers", "a network needs at least one layer")
         shapes: dict[str, Shape] = {INPUT: self.input_shape}
-        previous = INPUT
         infos = []
         for index, layer in enumerate(self.layers):
             if layer.name in shapes:
                 raise NetworkError(index, "name", f"duplicate tensor name {layer.name!r}")
-            inputs = layer.inputs or (previous,)
+            inputs = layer.inputs
             for source in inputs:
                 if source not in shapes:
                     raise NetworkError(
@@ -87,7 +93,6 @@ class Network:
             infos.append(
                 LayerInfo(index, layer, tuple(inputs), tuple(input_shapes), output, params, macs)
             )
-            previous = layer.name
         return tuple(infos)
 
     def __getitem__(self, name: str) -> LayerInfo:

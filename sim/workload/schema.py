@@ -17,18 +17,40 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from sim.workload import layers as L
 
 Positive = Annotated[StrictInt, Field(gt=0)]
 NonNegative = Annotated[StrictInt, Field(ge=0)]
-Pair = Positive | tuple[Positive, Positive]
-Padding = (
-    NonNegative
-    | tuple[NonNegative, NonNegative]
-    | tuple[NonNegative, NonNegative, NonNegative, NonNegative]
-)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_or_list(lengths: tuple[int, ...], minimum: int, meaning: str):
+    """A validator for "an int, or a list of ``lengths`` ints", each at least ``minimum``."""
+    def check(value: object) -> object:
+        values = value if isinstance(value, list | tuple) else [value]
+        if len(values) not in (1, *lengths) or not all(_is_int(v) for v in values) or (
+            isinstance(value, list | tuple) and len(values) == 1
+        ):
+            raise ValueError(f"expected {meaning}, got {value!r}")
+        if any(v < minimum for v in values):
+            raise ValueError(f"every value must be >= {minimum}, got {value!r}")
+        return value if _is_int(value) else tuple(values)
+    return BeforeValidator(check)
+
+
+Pair = Annotated[
+    int | tuple[int, int],
+    _int_or_list((2,), 1, "a positive integer or a list [height, width] of them"),
+]
+Padding = Annotated[
+    int | tuple[int, int] | tuple[int, int, int, int],
+    _int_or_list((2, 4), 0, "an integer >= 0, [height, width] or [top, bottom, left, right]"),
+]
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
 ActivationName = Literal["none", "relu", "relu6"]
 
