@@ -145,7 +145,7 @@ class Layer:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ConvBase(Layer):
+class ConvLayer(Layer):
     bias: bool = False
     batchnorm: bool = True
     activation: Activation = Activation.NONE
@@ -197,7 +197,7 @@ class _ConvBase(Layer):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Conv2d(_ConvBase):
+class Conv2d(ConvLayer):
     """General 2-D convolution. ``padding`` is int, (ph, pw) or (top, bottom, left, right)."""
 
     out_channels: int = 1
@@ -223,7 +223,7 @@ class Conv2d(_ConvBase):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DepthwiseConv2d(_ConvBase):
+class DepthwiseConv2d(ConvLayer):
     """Depthwise convolution: groups = input channels, ``multiplier`` outputs per input channel."""
 
     kernel: tuple[int, int] = (3, 3)
@@ -248,7 +248,7 @@ class DepthwiseConv2d(_ConvBase):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PointwiseConv2d(_ConvBase):
+class PointwiseConv2d(ConvLayer):
     """1x1 convolution (optionally grouped and strided), no padding."""
 
     out_channels: int = 1
@@ -291,7 +291,7 @@ class FullyConnected(Layer):
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Pool(Layer):
+class PoolLayer(Layer):
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] | None = None
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -320,12 +320,12 @@ class _Pool(Layer):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MaxPool2d(_Pool):
+class MaxPool2d(PoolLayer):
     kind: ClassVar[LayerKind] = LayerKind.MAXPOOL
 
 
 @dataclass(frozen=True, kw_only=True)
-class AvgPool2d(_Pool):
+class AvgPool2d(PoolLayer):
     """Average pooling; padded positions are excluded from the mean (count_include_pad=False)."""
 
     kind: ClassVar[LayerKind] = LayerKind.AVGPOOL

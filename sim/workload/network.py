@@ -95,11 +95,16 @@ class Network:
             )
         return tuple(infos)
 
+    @cached_property
+    def _by_name(self) -> dict[str, LayerInfo]:
+        return {info.name: info for info in self.infos}
+
     def __getitem__(self, name: str) -> LayerInfo:
-        for info in self.infos:
-            if info.name == name:
-                return info
-        raise KeyError(name)
+        return self._by_name[name]
+
+    def tensor_shape(self, tensor: str) -> Shape:
+        """Shape of a tensor by name (the network input included)."""
+        return self.input_shape if tensor == INPUT else self[tensor].output_shape
 
     @property
     def output_name(self) -> str:
@@ -127,12 +132,19 @@ class Network:
                 readers[source].append(info.index)
         return {name: tuple(indices) for name, indices in readers.items()}
 
+    def producer(self, tensor: str) -> int:
+        """Index of the layer that writes ``tensor``; -1 for the network input."""
+        return -1 if tensor == INPUT else self[tensor].index
+
     def last_use(self, tensor: str) -> int:
-        """Index of the last layer that reads ``tensor``; the network output lives to the end."""
-        readers = self.consumers[tensor]
-        if tensor == self.output_name or not readers:
+        """Index of the last layer that reads ``tensor``.
+
+        The network output lives to the end; a tensor nobody reads dies where it is made.
+        """
+        if tensor == self.output_name:
             return len(self.infos) - 1
-        return readers[-1]
+        readers = self.consumers[tensor]
+        return readers[-1] if readers else self.producer(tensor)
 
     def with_input(self, input_shape: Shape) -> Network:
         """The same layers applied to another input size (shapes re-derived)."""

@@ -1,0 +1,101 @@
+"""Receptive-field arithmetic: which part of each input a region of a layer's output needs.
+
+Regions are half-open rectangles of rows and columns of one feature map, in that map's own
+coordinates. Clipping to the map leaves the remainder as explicit zero padding, so a layer run
+on a region with :func:`input_window` reproduces exactly the rows and columns a whole-map run
+would produce there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.workload.layers import Add, LayerError, ConvLayer, PoolLayer
+from sim.workload.network import LayerInfo
+
+
+@dataclass(frozen=True)
+class Region:
+    """Rows [row0, row1) and columns [col0, col1) of a feature map."""
+
+    row0: int
+    row1: int
+    col0: int
+    col1: int
+
+    @property
+    def height(self) -> int:
+        return self.row1 - self.row0
+
+    @property
+    def width(self) -> int:
+        return self.col1 - self.col0
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+    def union(self, other: Region) -> Region:
+        """The bounding box of both regions."""
+        return Region(min(self.row0, other.row0), max(self.row1, other.row1),
+                      min(self.col0, other.col0), max(self.col1, other.col1))
+
+
+@dataclass(frozen=True)
+class Window:
+    """The input rows/columns a layer reads for an output region, and the zero padding around them.
+
+    ``region`` lies inside the input map; ``padding`` is (top, bottom, left, right) in elements.
+    """
+
+    region: Region
+    padding: tuple[int, int, int, int]
+
+
+def spatial_params(info: LayerInfo) -> tuple[tuple[int, int], tuple[int, int],
+                                            tuple[int, int, int, int], tuple[int, int]]:
+    """(kernel, stride, padding, dilation) of a spatial layer; raises for non-spatial layers."""
+    layer = info.layer
+    if isinstance(layer, ConvLayer):
+        geometry = layer.geometry(info.input_shapes[0].channels)
+        return geometry.kernel, geometry.stride, geometry.padding, geometry.dilation
+    if isinstance(layer, PoolLayer):
+        assert layer.stride is not None
+        return layer.kernel, layer.stride, layer.padding, (1, 1)
+    if isinstance(layer, Add):
+        return (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)
+    raise LayerError(layer.name, "kind",
+                     f"{layer.kind} mixes all positions; it cannot run on a spatial region")
+
+
+def _axis(start: int, stop: int, size: int, kernel: int, stride: int, pad_before: int,
+          dilation: int) -> tuple[int, int, int, int]:
+    """Input span [lo, hi) clipped to [0, size), with (pad_before, pad_after) outside it."""
+    want_lo = start * stride - pad_before
+    want_hi = (stop - 1) * stride - pad_before + dilation * (kernel - 1) + 1
+    lo, hi = max(0, want_lo), min(size, want_hi)
+    return lo, hi, lo - want_lo, want_hi - hi
+
+
+def input_window(info: LayerInfo, out: Region) -> Window:
+    """The part of the layer's (first) input that produces output region ``out``."""
+    kernel, stride, padding, dilation = spatial_params(info)
+    shape = info.input_shapes[0]
+    top, bottom, left, right = padding
+    r0, r1, pad_top, pad_bottom = _axis(out.row0, out.row1, shape.height, kernel[0], stride[0],
+                                        top, dilation[0])
+    c0, c1, pad_left, pad_right = _axis(out.col0, out.col1, shape.width, kernel[1], stride[1],
+                                        left, dilation[1])
+    return Window(Region(r0, r1, c0, c1), (pad_top, pad_bottom, pad_left, pad_right))
+
+
+def split(height: int, width: int, rows: int, cols: int) -> list[Region]:
+    """``rows`` x ``cols`` patches tiling a height x width map, sizes differing by at most one."""
+    if rows > height or cols > width:
+        raise ValueError(f"cannot split {height}x{width} into {rows}x{cols} non-empty patches")
+    row_edges = [height * i // rows for i in range(rows + 1)]
+    col_edges = [width * j // cols for j in range(cols + 1)]
+    return [
+        Region(row_edges[i], row_edges[i + 1], col_edges[j], col_edges[j + 1])
+        for i in range(rows) for j in range(cols)
+    ]
