@@ -72,8 +72,7 @@ def runs_in_place(network: Network, info: LayerInfo) -> bool:
     layer = info.layer
     if not isinstance(layer, DepthwiseConv2d) or layer.multiplier != 1:
         return False
-    source = info.inputs[0]
-    return network.last_use(source) == info.index and source != network.output_name
+    return network.last_use(info.inputs[0]) == info.index
 
 
 def layer_live_tensors(

@@ -135,29 +135,28 @@ def design_tunnel(
     designer.layers = stem
     size = designer.last_shape()
     stage = 0
-    block = 0
     while min(size.height, size.width) > final_size:
         stage += 1
         cap = min(max_channels, 16 * 2 ** stage)
-        for repeat in range(blocks_per_stage):
-            block += 1
-            stride = 2 if repeat == 0 else 1
-            source = designer.layers[-1].name
-            in_channels = size.channels
-            candidates = list(range(cap, 7, -8)) if repeat == 0 else [in_channels]
-            chosen = designer.widest(
-                candidates,
-                lambda c, b=block, src=source, cin=in_channels, s=stride: inverted_residual(
-                    f"b{b}", src, cin, c, s, expansion),
+        first_block = blocks_per_stage * (stage - 1) + 1
+
+        def build_stage(channels: int, source: str = designer.layers[-1].name,
+                        in_channels: int = size.channels, first: int = first_block) -> list[Layer]:
+            layers = inverted_residual(f"b{first}", source, in_channels, channels, 2, expansion)
+            for block in range(first + 1, first + blocks_per_stage):
+                layers += inverted_residual(f"b{block}", layers[-1].name, channels, channels, 1,
+                                            expansion)
+            return layers
+
+        chosen = designer.widest(list(range(cap, 7, -8)), build_stage)
+        if chosen is None:
+            raise TunnelError(
+                f"no design fits: stage {stage} (blocks b{first_block}.., stride 2) on a "
+                f"{size.height}x{size.width}x{size.channels} map cannot stay {need} even with 8 "
+                f"channels{'' if reorder else '; try bottleneck reordering'}"
             )
-            if chosen is None:
-                raise TunnelError(
-                    f"no design fits: block b{block} (stride {stride}) on a "
-                    f"{size.height}x{size.width}x{in_channels} map cannot stay {need}"
-                    f"{'' if reorder else '; try bottleneck reordering'}"
-                )
-            designer.layers = designer.layers + chosen
-            size = designer.last_shape()
+        designer.layers = designer.layers + chosen
+        size = designer.last_shape()
     head_cap = min(MAX_HEAD_FEATURES, 4 * size.channels)
     head = designer.widest(
         list(range(head_cap, size.channels - 1, -8)),
