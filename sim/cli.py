@@ -13,9 +13,18 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from sim.config import ConfigError
+from sim.dtypes import DType
 from sim.output import write_text_atomic
-from sim.report import network_summary, network_table
+from sim.peak import PeakReport, layerwise_peak
+from sim.report import margin_table_text, network_summary, network_table, peak_table
+from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, stage_cuts
+from sim.techniques.reorder import reordered_peak
+from sim.techniques.tunnel_design import design_tunnel
+from sim.techniques.tunnels import TunnelError, margin_table, segmented, tunnel_peak
+from sim.units import kb_kib, parse_bytes
 from sim.workload.io import dump_network, resolve_network
+from sim.workload.layers import Shape
+from sim.workload.network import Network
 
 EXIT_USAGE = 2
 
@@ -48,8 +57,33 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _add_network_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("network", metavar="NAME|FILE", help="zoo network name or network YAML")
+def _byte_size(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+DTYPE_CHOICES = [str(DType.INT8), str(DType.FP32), str(DType.INT16), str(DType.FP16)]
+
+
+def _add_network_arguments(parser: argparse.ArgumentParser, flag: bool = False) -> None:
+    if flag:
+        parser.add_argument("--network", required=True, metavar="NAME|FILE",
+                            help="zoo network name or network YAML")
+    else:
+        parser.add_argument("network", metavar="NAME|FILE",
+                            help="zoo network name or network YAML")
     parser.add_argument("--resolution", type=_positive_int, help="input height and width (px)")
     parser.add_argument("--num-classes", type=_positive_int, help="classifier outputs (zoo only)")
     parser.add_argument("--width-mult", type=_positive_float,
@@ -72,6 +106,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_arguments(export)
     export.add_argument("--out", required=True, help="YAML file to write")
     export.set_defaults(handler=_network_export)
+
+    peak = commands.add_parser("peak-mem", help="peak on-chip memory of an execution plan")
+    _add_network_arguments(peak, flag=True)
+    peak.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8",
+                      help="data type of activations (default int8)")
+    peak.add_argument("--no-inplace-depthwise", action="store_true",
+                      help="count depthwise layers as input + whole output")
+    peak.add_argument("--patches", type=_positive_int, metavar="N",
+                      help="run the first layers patch by patch on an N x N grid")
+    peak.add_argument("--patch-layers", metavar="L",
+                      help="layers in the patch stage: a count or the name of its last layer")
+    peak.add_argument("--tunnels", type=_positive_int, metavar="K",
+                      help="segment the input into K patches, each through its own tunnel")
+    peak.add_argument("--margin", type=_non_negative_int, default=0, metavar="M",
+                      help="patch margin in pixels (with --tunnels)")
+    peak.add_argument("--central", action="store_true", help="add the central patch tunnel")
+    peak.add_argument("--reorder-bottleneck", action="store_true",
+                      help="run inverted-residual blocks one expansion channel at a time")
+    peak.add_argument("--budget", type=_byte_size, metavar="SIZE",
+                      help="memory budget for the plot and table, e.g. 256KB or 256KiB")
+    peak.add_argument("--plot", metavar="FILE.png", help="per-layer live memory figure")
+    peak.add_argument("--json", action="store_true", help="print one JSON document")
+    peak.set_defaults(handler=_peak_mem)
+
+    design = commands.add_parser("tunnel-design",
+                                 help="design a patch tunnel under a memory budget")
+    design.add_argument("--budget", type=_byte_size, required=True, metavar="SIZE",
+                        help="memory budget m_b, e.g. 256KB (1000 B) or 256KiB (1024 B)")
+    design.add_argument("--resolution", type=_positive_int, default=224, help="image size (px)")
+    design.add_argument("--channels", type=_positive_int, default=3, help="image channels")
+    design.add_argument("--k", type=_positive_int, default=4, help="patches (a perfect square)")
+    design.add_argument("--margin", type=_non_negative_int, default=18, help="margin m (px)")
+    design.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
+    design.add_argument("--no-central", action="store_true", help="no central patch")
+    design.add_argument("--no-reorder", action="store_true",
+                        help="hold every layer to Eq. 2 instead of reordering bottlenecks")
+    design.add_argument("--num-classes", type=_positive_int, default=1000)
+    design.add_argument("--out", metavar="FILE.yaml", help="write the tunnel as network YAML")
+    design.add_argument("--json", action="store_true", help="print one JSON document")
+    design.set_defaults(handler=_tunnel_design)
     return parser
 
 
@@ -94,6 +168,96 @@ def _network_export(args: argparse.Namespace) -> None:
     network = _resolve(args)
     write_text_atomic(args.out, dump_network(network))
     print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _stage_layers(network: Network, text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    names = [info.name for info in network.infos]
+    if text not in names:
+        raise ConfigError("--patch-layers", f"no layer named {text!r} in {network.name}",
+                          allowed=", ".join(network.infos[c - 1].name for c in stage_cuts(network)))
+    return names.index(text) + 1
+
+
+def _peak_report(args: argparse.Namespace, network: Network) -> PeakReport:
+    inplace = not args.no_inplace_depthwise
+    if (args.patches is None) != (args.patch_layers is None):
+        raise ConfigError("--patches", "--patches and --patch-layers go together")
+    if args.patches is not None and (args.tunnels is not None or args.reorder_bottleneck):
+        raise ConfigError("--patches", "patch-based execution is modelled on its own; "
+                          "drop --tunnels and --reorder-bottleneck")
+    if args.tunnels is None and (args.margin or args.central):
+        raise ConfigError("--margin", "--margin and --central apply to --tunnels only")
+    try:
+        if args.patches is not None:
+            plan = plan_patches(network, _stage_layers(network, args.patch_layers), args.patches)
+            return patch_peak(plan, args.dtype, inplace)
+        if args.tunnels is not None:
+            design = segmented(network, args.tunnels, args.margin, args.central)
+            return tunnel_peak(design, args.dtype, inplace, args.reorder_bottleneck)
+    except (PatchPlanError, TunnelError, ValueError) as error:
+        flag = "--patches" if args.patches is not None else "--tunnels"
+        raise ConfigError(flag, str(error)) from None
+    if args.reorder_bottleneck:
+        return reordered_peak(network, args.dtype, inplace)
+    return layerwise_peak(network, args.dtype, inplace)
+
+
+def _peak_mem(args: argparse.Namespace) -> None:
+    network = resolve_network(args.network, resolution=args.resolution,
+                              num_classes=args.num_classes, width_mult=args.width_mult)
+    report = _peak_report(args, network)
+    if args.plot:
+        from sim.plots import live_memory_figure, save_figure
+
+        save_figure(live_memory_figure(report, args.budget), args.plot)
+    if args.json:
+        data = report.to_dict()
+        if args.budget is not None:
+            data["budget_bytes"] = args.budget
+            data["fits_budget"] = report.peak_bytes <= args.budget
+        print(json.dumps(data, indent=2))
+    else:
+        print(peak_table(report, args.budget))
+        if args.plot:
+            print(f"wrote {args.plot}", file=sys.stderr)
+
+
+TABLE6_MARGINS = (0, 5, 10, 18)
+
+
+def _tunnel_design(args: argparse.Namespace) -> None:
+    image = Shape(args.resolution, args.resolution, args.channels)
+    reorder = not args.no_reorder
+    try:
+        design = design_tunnel(args.budget, image, args.k, args.margin, args.dtype,
+                               central=not args.no_central, reorder=reorder,
+                               num_classes=args.num_classes)
+    except TunnelError as error:
+        raise ConfigError("--budget", str(error)) from None
+    report = tunnel_peak(design, args.dtype, reorder=reorder)
+    margins = tuple(sorted(set(TABLE6_MARGINS) | {args.margin}))
+    dtypes = ("fp32", "int8")
+    rows = margin_table(design, margins, dtypes, reorder)
+    if args.out:
+        write_text_atomic(args.out, dump_network(design.tunnel))
+    if args.json:
+        print(json.dumps({
+            **report.to_dict(), "budget_bytes": args.budget,
+            "network": network_summary(design.tunnel), "margin_table": rows,
+        }, indent=2))
+        return
+    print(network_table(design.tunnel))
+    print()
+    print(peak_table(report, args.budget))
+    tunnels = report.details["tunnels"]
+    print(f"budget: {kb_kib(args.budget)}; {tunnels['count']} tunnels on "
+          f"{'x'.join(map(str, tunnels['patch_shape']))} patches; "
+          f"{tunnels['params']:,} params, {tunnels['macs']:,} MACs")
+    print()
+    print("peak memory vs margin (same tunnel layers; seed 001 Table 6 style)")
+    print(margin_table_text(rows, dtypes))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

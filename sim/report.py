@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.peak import PeakReport
+from sim.units import kb_kib
 from sim.workload.network import Network
 
 
@@ -67,3 +69,43 @@ def network_table(network: Network) -> str:
         f"{network.total_params / 1e6:.3f} M params, {network.total_macs / 1e6:.1f} M MACs"
     )
     return "\n".join([title, line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1])])
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths), *map(line, rows)]
+
+
+def peak_table(report: PeakReport, budget_bytes: int | None = None) -> str:
+    """Per-layer live memory with the peak marked, then the summary lines."""
+    rows = [
+        (layer.name, f"{layer.live_bytes:,}", f"{layer.live_bytes / 1000:,.1f}",
+         "<- peak" if layer.name == report.peak_layer else
+         ("over budget" if budget_bytes is not None and layer.live_bytes > budget_bytes else ""))
+        for layer in report.per_layer
+    ]
+    lines = [f"{report.network} ({report.dtype}): live memory per layer"]
+    lines += _table(("layer", "live bytes", "KB", ""), rows, {1, 2})
+    lines.append(f"peak: {kb_kib(report.peak_bytes)} at {report.peak_layer}")
+    if report.extra_macs:
+        lines.append(f"extra MACs: {report.extra_macs:,}")
+    return "\n".join(lines)
+
+
+def margin_table_text(rows: list[dict], dtypes: tuple[str, ...]) -> str:
+    """Seed 001 Table 6 style: margin, patch size and peak per dtype (KB and KiB)."""
+    header = ("margin", "patch", *(f"peak {d} (KB / KiB)" for d in dtypes))
+    body = [
+        (str(row["margin"]), "x".join(map(str, row["patch"])),
+         *(f"{row[f'peak_bytes_{d}'] / 1000:,.1f} / {row[f'peak_bytes_{d}'] / 1024:,.1f}"
+           for d in dtypes))
+        for row in rows
+    ]
+    return "\n".join(_table(header, body, set(range(2, 2 + len(dtypes)))))

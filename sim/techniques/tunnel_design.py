@@ -41,8 +41,8 @@ STEM_MAX_CHANNELS = 16
 class _Designer:
     """Grows a tunnel layer by layer, checking the whole partial tunnel against the budget."""
 
-    def __init__(self, budget_bytes: int, patch: Shape, dtype: DType, k: int, margin: int,
-                 central: bool, reorder: bool, num_classes: int, expansion: int,
+    def __init__(self, budget_bytes: int, image: Shape, patch: Shape, dtype: DType, k: int,
+                 margin: int, central: bool, reorder: bool, num_classes: int, expansion: int,
                  final_size: int) -> None:
         self.budget_bytes = budget_bytes
         self.expansion = expansion
@@ -50,7 +50,7 @@ class _Designer:
         self.patch = patch
         self.dtype = dtype
         self.reorder = reorder
-        self.shape = dict(image=patch, k=k, margin=margin, central=central,
+        self.shape = dict(image=image, k=k, margin=margin, central=central,
                           num_classes=num_classes)
         self.layers: list[Layer] = []
 
@@ -113,7 +113,7 @@ def design_tunnel(
     dtype = DType(dtype)
     height, width = patch_size(image.height, image.width, k, margin)
     patch = Shape(height, width, image.channels)
-    designer = _Designer(budget_bytes, patch, dtype, k, margin, central, reorder, num_classes,
+    designer = _Designer(budget_bytes, image, patch, dtype, k, margin, central, reorder, num_classes,
                          expansion, final_size)
     need = f"under {budget_bytes:,} B ({dtype})"
 

@@ -149,3 +149,23 @@ def tunnel_peak(design: TunnelNetwork, dtype: DType | str, inplace_depthwise: bo
     }
     extra = design.macs - design.reference_macs if design.reference_macs else 0
     return PeakReport(design.tunnel.name, dtype, tuple(per_layer), extra, details)
+
+
+def margin_table(design: TunnelNetwork, margins: tuple[int, ...], dtypes: tuple[str, ...],
+                 reorder: bool) -> list[dict]:
+    """Seed 001 Table 6 style: the same tunnel layers on the patches of other margins.
+
+    Returns one row per margin with the patch size and the network peak (bytes) per dtype.
+    """
+    rows = []
+    image = design.image
+    for margin in margins:
+        height, width = patch_size(image.height, image.width, design.k, margin)
+        tunnel = design.tunnel.with_input(Shape(height, width, image.channels))
+        variant = TunnelNetwork(tunnel, image, design.k, margin, design.central,
+                                design.num_classes, design.shared_weights)
+        row = {"margin": margin, "patch": [height, width]}
+        for dtype in dtypes:
+            row[f"peak_bytes_{dtype}"] = tunnel_peak(variant, dtype, reorder=reorder).peak_bytes
+        rows.append(row)
+    return rows
