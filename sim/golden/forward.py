@@ -3,9 +3,9 @@
 The weights are inference-time weights: batch-norm is folded into the convolution's weights and
 bias, as deployed accelerators run it. For int8 every conv and FC layer has int8 weights, an int32
 bias and a fixed-point requantization (multiplier, shift) to int8 outputs with zero point 0. The
-requantization scale is chosen from the layer's fan-in so activations keep a useful spread
-(a standard deviation of about 32 levels), which keeps random networks numerically interesting
-rather than saturated or all zero.
+requantization scales are calibrated on a seeded input so activations keep a useful spread
+(a standard deviation of about 32 levels) through the whole network, which keeps random networks
+numerically interesting rather than saturated or all zero.
 
 In int8, ReLU clamps at 0 and ReLU6 clamps to [0, 127]: with an output scale of 6/127 per level,
 ReLU6's upper bound is exactly the int8 maximum (the usual way TFLite fuses it).
@@ -33,7 +33,6 @@ from sim.workload.network import INPUT, LayerInfo, Network
 
 SUPPORTED = (DType.FP32, DType.INT8)
 INT8_TARGET_STD = 32.0  # spread of int8 activations the requantization aims for, in levels
-INT8_INPUT_STD = 40.0  # assumed spread of int8 inputs when choosing a layer's scale
 
 
 @dataclass(frozen=True)
@@ -58,27 +57,45 @@ def _check_dtype(dtype: DType | str) -> DType:
 
 
 def random_weights(network: Network, dtype: DType | str, seed: int = 0) -> dict[str, LayerWeights]:
-    """Seeded random weights for every conv and FC layer, keyed by layer name."""
+    """Seeded random weights for every conv and FC layer, keyed by layer name.
+
+    fp32: He-normal weights and small normal biases. int8: uniform int8 weights; each layer's
+    bias and requantization scale are calibrated on a seeded random input, layer by layer (as
+    post-training quantization does with real data): the bias spans a quarter of the
+    accumulator's spread and the scale maps that spread to ``INT8_TARGET_STD`` levels.
+    """
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
-    weights = {}
+    if dtype is DType.FP32:
+        weights = {}
+        for info in network.infos:
+            shape = _weight_shape(info)
+            if shape is not None:
+                fan_in = math.prod(shape[:-1])
+                weight = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
+                bias = rng.normal(0.0, 0.1, size=shape[-1]).astype(np.float32)
+                weights[info.name] = LayerWeights(weight, bias)
+        return weights
+    return _calibrated_int8_weights(network, rng, random_input(network, dtype, seed=seed))
+
+
+def _calibrated_int8_weights(network: Network, rng: np.random.Generator, x: np.ndarray
+                             ) -> dict[str, LayerWeights]:
+    weights: dict[str, LayerWeights] = {}
+    tensors: dict[str, np.ndarray] = {INPUT: x}
     for info in network.infos:
         shape = _weight_shape(info)
-        if shape is None:
-            continue
-        fan_in = math.prod(shape[:-1])
-        cout = shape[-1]
-        if dtype is DType.FP32:
-            weight = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
-            bias = rng.normal(0.0, 0.1, size=cout).astype(np.float32)
-            weights[info.name] = LayerWeights(weight, bias)
-        else:
+        inputs = [tensors[name] for name in info.inputs]
+        if shape is not None:
             weight = rng.integers(-128, 128, size=shape, dtype=np.int8)
-            bias = rng.integers(-1024, 1025, size=cout, dtype=np.int32)
-            weight_std = float(np.std(weight.astype(np.float64))) or 1.0
-            scale = INT8_TARGET_STD / (math.sqrt(fan_in) * weight_std * INT8_INPUT_STD)
-            multiplier, shift = quantize_multiplier(scale)
+            probe = LayerWeights(weight, np.zeros(shape[-1], np.int32), 1, 1)
+            accumulated = _accumulate(info, inputs, probe)
+            spread = max(float(np.std(accumulated.astype(np.float64))), 1.0)
+            limit = max(1, int(spread / 4))
+            bias = rng.integers(-limit, limit + 1, size=shape[-1], dtype=np.int32)
+            multiplier, shift = quantize_multiplier(INT8_TARGET_STD / spread)
             weights[info.name] = LayerWeights(weight, bias, multiplier, shift)
+        tensors[info.name] = run_layer(info, inputs, weights.get(info.name), DType.INT8)
     return weights
 
 
@@ -128,18 +145,25 @@ def run_layer(
         return activate(total, layer.activation, dtype)
     if weights is None:
         raise ValueError(f"layer {info.name!r} needs weights")
+    accumulated = _accumulate(info, inputs, weights, padding)
+    out = requantized(accumulated, weights, dtype).reshape(-1, *info.output_shape.as_tuple()) \
+        if isinstance(layer, FullyConnected) else requantized(accumulated, weights, dtype)
+    return activate(out, layer.activation, dtype)  # type: ignore[attr-defined]
+
+
+def _accumulate(info: LayerInfo, inputs: list[np.ndarray], weights: LayerWeights,
+                padding: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Sum of products plus bias of a conv or FC layer (int32 for int8, float32 for fp32)."""
+    layer = info.layer
     if isinstance(layer, FullyConnected):
         flat = inputs[0].reshape(inputs[0].shape[0], -1)
-        accumulated = ops.fully_connected(flat, weights.weight, weights.bias)
-        out = requantized(accumulated, weights, dtype).reshape(-1, 1, 1, layer.out_features)
-        return activate(out, layer.activation, dtype)
+        return ops.fully_connected(flat, weights.weight, weights.bias)
     geometry = layer.geometry(info.input_shapes[0].channels)  # type: ignore[attr-defined]
-    accumulated = ops.conv2d(
+    return ops.conv2d(
         inputs[0], weights.weight, weights.bias, stride=geometry.stride,
         padding=geometry.padding if padding is None else padding, dilation=geometry.dilation,
         groups=geometry.groups,
     )
-    return activate(requantized(accumulated, weights, dtype), layer.activation, dtype)
 
 
 def requantized(accumulated: np.ndarray, weights: LayerWeights, dtype: DType) -> np.ndarray:
