@@ -36,7 +36,7 @@ def save_figure(figure: Figure, path: str | Path) -> None:
 
 
 def live_memory_figure(report: PeakReport, budget_bytes: int | None = None) -> Figure:
-    """Per-layer live memory (KB) with the peak marked and an optional budget line (seed 001 Fig. 1)."""
+    """Per-layer live memory (KB), the peak marked, an optional budget line (seed 001 Fig. 1)."""
     names = [layer.name for layer in report.per_layer]
     values = [layer.live_bytes / 1000 for layer in report.per_layer]
     figure, axes = plt.subplots(figsize=(max(8.0, 0.16 * len(names) + 3), 4.5),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.workload.layers import Add, LayerError, ConvLayer, PoolLayer
+from sim.workload.layers import Add, ConvLayer, LayerError, PoolLayer
 from sim.workload.network import LayerInfo
 
 

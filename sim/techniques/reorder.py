@@ -78,7 +78,8 @@ def find_bottlenecks(network: Network) -> list[Bottleneck]:
         add = None
         if index + 3 < len(infos):
             after = infos[index + 3]
-            if (isinstance(after.layer, Add) and set(after.inputs) == {project.name, expand.inputs[0]}
+            if (isinstance(after.layer, Add)
+                    and set(after.inputs) == {project.name, expand.inputs[0]}
                     and network.consumers[project.name] == (after.index,)):
                 add = after
         found.append(Bottleneck(expand, depthwise, project, add))

@@ -113,7 +113,8 @@ def design_tunnel(
     dtype = DType(dtype)
     height, width = patch_size(image.height, image.width, k, margin)
     patch = Shape(height, width, image.channels)
-    designer = _Designer(budget_bytes, image, patch, dtype, k, margin, central, reorder, num_classes,
+    designer = _Designer(budget_bytes, image, patch, dtype, k, margin, central, reorder,
+                         num_classes,
                          expansion, final_size)
     need = f"under {budget_bytes:,} B ({dtype})"
 

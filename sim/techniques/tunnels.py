@@ -29,7 +29,9 @@ class TunnelError(ValueError):
 def grid_side(k: int) -> int:
     side = math.isqrt(k)
     if k < 1 or side * side != k:
-        raise TunnelError(f"the number of patches k must be a perfect square (1, 4, 9, ...), not {k}")
+        raise TunnelError(
+            f"the number of patches k must be a perfect square (1, 4, 9, ...), not {k}"
+        )
     return side
 
 

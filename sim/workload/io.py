@@ -25,7 +25,8 @@ def load_network(path: str | Path, resolution: int | None = None) -> Network:
     try:
         return Network(spec.name, shape, spec.build_layers())
     except NetworkError as error:
-        loc = ("layers",) if error.layer_index is None else ("layers", error.layer_index, error.field)
+        loc = (("layers",) if error.layer_index is None
+               else ("layers", error.layer_index, error.field))
         raise error_at(path, node, loc, error.message) from None
 
 
@@ -85,7 +86,8 @@ def dump_network(network: Network) -> str:
         f"# {network.name}: {network.total_params:,} parameters, {network.total_macs:,} MACs at "
         f"{network.input_shape.height}x{network.input_shape.width}\n"
     )
-    return header + yaml.safe_dump(network_to_dict(network), sort_keys=False, default_flow_style=None,
+    return header + yaml.safe_dump(network_to_dict(network), sort_keys=False,
+                                   default_flow_style=None,
                                    width=100)
 
 

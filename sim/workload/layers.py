@@ -10,8 +10,8 @@ pooling and additions are counted as zero MACs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 from enum import StrEnum
+from typing import ClassVar
 
 
 class LayerError(ValueError):
@@ -59,7 +59,10 @@ class Shape:
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Everything needed to run one convolution: sizes in elements, padding (top, bottom, left, right)."""
+    """Everything needed to run one convolution.
+
+    Sizes are in elements; padding is (top, bottom, left, right).
+    """
 
     in_channels: int
     out_channels: int
@@ -86,7 +89,8 @@ class ConvGeometry:
 
     def output_hw(self, height: int, width: int) -> tuple[int, int]:
         top, bottom, left, right = self.padding
-        out_h = _output_size(height + top + bottom, self.kernel[0], self.stride[0], self.dilation[0])
+        out_h = _output_size(height + top + bottom, self.kernel[0], self.stride[0],
+                             self.dilation[0])
         out_w = _output_size(width + left + right, self.kernel[1], self.stride[1], self.dilation[1])
         return out_h, out_w
 
@@ -159,7 +163,8 @@ class ConvLayer(Layer):
         if geometry.in_channels % geometry.groups:
             raise LayerError(
                 self.name, "groups",
-                f"input channels {geometry.in_channels} are not divisible by groups {geometry.groups}",
+                f"input channels {geometry.in_channels} are not divisible by groups "
+                f"{geometry.groups}",
             )
         if geometry.out_channels % geometry.groups:
             raise LayerError(
@@ -284,7 +289,8 @@ class FullyConnected(Layer):
         return Shape(1, 1, self.out_features)
 
     def params(self, inputs: list[Shape]) -> int:
-        return self.in_features(inputs) * self.out_features + (self.out_features if self.bias else 0)
+        biases = self.out_features if self.bias else 0
+        return self.in_features(inputs) * self.out_features + biases
 
     def macs(self, inputs: list[Shape]) -> int:
         return self.in_features(inputs) * self.out_features
@@ -307,7 +313,8 @@ class PoolLayer(Layer):
         shape = self._single_input(inputs)
         top, bottom, left, right = self.padding
         if max(top, bottom) * 2 > self.kernel[0] or max(left, right) * 2 > self.kernel[1]:
-            raise LayerError(self.name, "padding", "pooling padding must be at most half the kernel")
+            raise LayerError(self.name, "padding",
+                             "pooling padding must be at most half the kernel")
         assert self.stride is not None
         out_h = _output_size(shape.height + top + bottom, self.kernel[0], self.stride[0], 1)
         out_w = _output_size(shape.width + left + right, self.kernel[1], self.stride[1], 1)

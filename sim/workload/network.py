@@ -60,7 +60,9 @@ class Network:
         explicit = []
         previous = INPUT
         for layer in self.layers:
-            explicit.append(layer if layer.inputs else dataclasses.replace(layer, inputs=(previous,)))
+            if not layer.inputs:
+                layer = dataclasses.replace(layer, inputs=(previous,))
+            explicit.append(layer)
             previous = layer.name
         object.__setattr__(self, "layers", tuple(explicit))
         self.infos  # noqa: B018  (validate eagerly: a Network that exists is consistent)

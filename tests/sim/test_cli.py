@@ -52,7 +52,8 @@ def test_table_lists_every_layer_and_the_totals(capsys):
 
 def test_export_then_show_gives_the_same_json(tmp_path, capsys):
     path = tmp_path / "net.yaml"
-    assert main(["network", "export", "mobilenet_v2", "--width-mult", "0.5", "--out", str(path)]) == 0
+    argv = ["network", "export", "mobilenet_v2", "--width-mult", "0.5", "--out", str(path)]
+    assert main(argv) == 0
     capsys.readouterr()
     from_file = run_json(capsys, "network", "show", str(path), "--json")
     from_zoo = run_json(capsys, "network", "show", "mobilenet_v2", "--width-mult", "0.5", "--json")

@@ -6,7 +6,7 @@ import pytest
 from sim.golden import ops
 from sim.golden.forward import forward, random_input, random_weights, run_layer
 from sim.golden.quant import requantize
-from sim.workload.layers import Activation, Add, Conv2d, GlobalAvgPool, FullyConnected, Shape
+from sim.workload.layers import Activation, Add, Conv2d, FullyConnected, GlobalAvgPool, Shape
 from sim.workload.network import Network
 from sim.workload.zoo import ZOO
 

@@ -65,7 +65,8 @@ def test_reordering_pays_off_once_the_expansion_outgrows_the_accumulator():
     # saves at t = 2; from t = 4 on the expansion it avoids is larger.
     def peaks(t):
         network = block_network(28, 32, 32, 1, t)
-        return layerwise_peak(network, "int8").peak_bytes, reordered_peak(network, "int8").peak_bytes
+        return (layerwise_peak(network, "int8").peak_bytes,
+                reordered_peak(network, "int8").peak_bytes)
 
     layerwise, reordered = peaks(2)
     assert reordered > layerwise

@@ -82,8 +82,9 @@ def test_resolution_changes_macs_but_not_params():
     assert small.total_macs < large.total_macs
 
 
-@pytest.mark.parametrize(("value", "expected"), [(32 * 0.5, 16), (32 * 0.35, 16), (1280 * 1.4, 1792),
-                                                 (24 * 0.75, 24), (96 * 0.35, 32), (10, 16)])
+@pytest.mark.parametrize(("value", "expected"), [
+    (32 * 0.5, 16), (32 * 0.35, 16), (1280 * 1.4, 1792), (24 * 0.75, 24), (96 * 0.35, 32), (10, 16),
+])
 def test_make_divisible_rounds_to_eight_and_keeps_ninety_percent(value, expected):
     # Nearest multiple of 8, bumped up by 8 when rounding lost more than 10%.
     assert make_divisible(value) == expected
