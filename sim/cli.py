@@ -13,10 +13,19 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from sim.config import ConfigError
+from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
+from sim.hardware import load_hardware
 from sim.output import write_text_atomic
 from sim.peak import PeakReport, layerwise_peak
-from sim.report import margin_table_text, network_summary, network_table, peak_table
+from sim.report import (
+    layers_csv,
+    margin_table_text,
+    network_summary,
+    network_table,
+    peak_table,
+    simulation_table,
+)
 from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, stage_cuts
 from sim.techniques.reorder import reordered_peak
 from sim.techniques.tunnel_design import design_tunnel
@@ -146,6 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     design.add_argument("--out", metavar="FILE.yaml", help="write the tunnel as network YAML")
     design.add_argument("--json", action="store_true", help="print one JSON document")
     design.set_defaults(handler=_tunnel_design)
+
+    run = commands.add_parser("simulate", help="cycle-level run of a network on a hardware spec")
+    _add_network_arguments(run, flag=True)
+    run.add_argument("--hardware", required=True, metavar="FILE",
+                     help="hardware YAML, e.g. configs/hardware/jetson_nano.yaml")
+    run.add_argument("--dataflow", choices=DATAFLOWS, default="layerwise")
+    run.add_argument("--tile", type=_positive_int, default=32,
+                     help="tile edge in output pixels (tiled, full; default 32)")
+    run.add_argument("--halo", choices=["reuse", "refetch"], default="reuse",
+                     help="keep halo columns from the previous tile, or fetch them again")
+    run.add_argument("--buffer-channels", type=_positive_int, default=64,
+                     help="feature-map buffer size in channels at the input resolution "
+                          "(buffered, full; default 64)")
+    run.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
+    run.add_argument("--per-layer", metavar="FILE.csv", help="write per-layer records as CSV")
+    run.add_argument("--json", action="store_true", help="print one JSON document")
+    run.set_defaults(handler=_simulate)
     return parser
 
 
@@ -258,6 +284,24 @@ def _tunnel_design(args: argparse.Namespace) -> None:
     print()
     print("peak memory vs margin (same tunnel layers; seed 001 Table 6 style)")
     print(margin_table_text(rows, dtypes))
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from sim.simulate import simulate  # the cycle-level engine; loaded only when simulating
+
+    network = resolve_network(args.network, resolution=args.resolution,
+                              num_classes=args.num_classes, width_mult=args.width_mult)
+    hardware = load_hardware(args.hardware)
+    options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
+                                args.buffer_channels, DType(args.dtype))
+    result = simulate(network, hardware, options)
+    if args.per_layer:
+        write_text_atomic(args.per_layer, layers_csv(result))
+    if args.json:
+        print(json.dumps({key: value for key, value in result.items() if key != "config"},
+                         indent=2))
+    else:
+        print(simulation_table(result))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -164,7 +164,9 @@ class DramSpec(_Spec):
     @model_validator(mode="after")
     def _consistent(self) -> DramSpec:
         if self.bus_bits % self.channels:
-            raise ValueError(f"bus_bits {self.bus_bits} is not divisible by {self.channels} channels")
+            raise ValueError(
+                f"bus_bits {self.bus_bits} is not divisible by {self.channels} channels"
+            )
         if self.interleave_bytes % self.burst_bytes or self.page_bytes % self.interleave_bytes:
             raise ValueError(
                 f"interleave_bytes must be a multiple of the burst ({self.burst_bytes} B) and "

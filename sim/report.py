@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from sim.peak import PeakReport
@@ -109,3 +111,55 @@ def margin_table_text(rows: list[dict], dtypes: tuple[str, ...]) -> str:
         for row in rows
     ]
     return "\n".join(_table(header, body, set(range(2, 2 + len(dtypes)))))
+
+
+CSV_FIELDS = ("name", "kind", "macs", "dram_read_bytes", "dram_write_bytes", "dram_ifmap_bytes",
+              "dram_weight_bytes", "dram_ofmap_bytes", "sram_read_bytes", "sram_write_bytes",
+              "cycles", "compute_cycles", "stall_cycles", "dram_busy_cycles", "row_hits",
+              "row_misses", "latency_s", "energy_total_pj")
+
+
+def _flat(layer: dict[str, Any]) -> dict[str, Any]:
+    row = {key: layer[key] for key in CSV_FIELDS if key in layer}
+    for operand, size in layer["dram_bytes_by_operand"].items():
+        row[f"dram_{operand}_bytes"] = size
+    for component, value in layer["energy_pj"].items():
+        row[f"energy_{component}_pj"] = value
+    return row
+
+
+def layers_csv(result: dict[str, Any]) -> str:
+    """One CSV row per layer; energy has one column per component."""
+    rows = [_flat(layer) for layer in result["layers"]]
+    energy_fields = [key for key in rows[0] if key.startswith("energy_") and key not in CSV_FIELDS]
+    stream = io.StringIO()
+    writer = csv.DictWriter(stream, fieldnames=[*CSV_FIELDS, *energy_fields], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return stream.getvalue()
+
+
+def simulation_table(result: dict[str, Any]) -> str:
+    """Per-layer DRAM traffic, cycles and energy, then the totals."""
+    def row(name: str, record: dict[str, Any]) -> tuple[str, ...]:
+        dram = record["dram_read_bytes"] + record["dram_write_bytes"]
+        return (name, f"{record['macs']:,}", f"{dram / 1e3:,.1f}", f"{record['cycles']:,}",
+                f"{record['stall_cycles']:,}", f"{record['energy_pj']['total'] / 1e6:,.3f}")
+
+    header = ("layer", "MACs", "DRAM KB", "cycles", "stall", "energy uJ")
+    totals = result["totals"]
+    lines = [f"{result['network']} on {result['hardware']}: {result['dataflow']} "
+             f"({result['dtype']})"]
+    lines += _table(header, [row(layer["name"], layer) for layer in result["layers"]]
+                    + [row("total", totals)], {1, 2, 3, 4, 5})
+    operands = ", ".join(f"{op} {size / 1e6:.3f}" for op, size in
+                         totals["dram_bytes_by_operand"].items())
+    energy = totals["energy_pj"]
+    lines += [
+        f"DRAM traffic: {(totals['dram_read_bytes'] + totals['dram_write_bytes']) / 1e6:.3f} MB "
+        f"({operands} MB); row hits {totals['row_hits']:,}, misses {totals['row_misses']:,}",
+        f"latency: {totals['latency_s'] * 1e3:.3f} ms ({totals['cycles']:,} cycles, "
+        f"{totals['stall_cycles']:,} stalled); energy {energy['total'] / 1e9:.4f} mJ "
+        f"(DRAM {sum(v for k, v in energy.items() if k.startswith('dram')) / 1e9:.4f} mJ)",
+    ]
+    return "\n".join(lines)

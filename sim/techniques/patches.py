@@ -21,7 +21,7 @@ import numpy as np
 from sim.dtypes import DType
 from sim.golden.forward import run_layer, run_rest
 from sim.peak import LayerMemory, PeakReport, layer_live_tensors, runs_in_place
-from sim.techniques.receptive import Region, input_window, spatial_params, split
+from sim.techniques.receptive import Region, input_window, propagate, spatial_params, split
 from sim.workload.layers import LayerError
 from sim.workload.network import INPUT, Network
 
@@ -81,18 +81,9 @@ def plan_patches(network: Network, stage_layers: int, rows: int, cols: int | Non
         )
     output = stage[-1].name
     shape = network.tensor_shape(output)
-    regions = []
-    for patch in split(shape.height, shape.width, rows, cols):
-        needed = {output: patch}
-        for info in reversed(stage):
-            region = needed.get(info.name)
-            if region is None:
-                continue  # this patch does not need the layer (a dead branch)
-            window = input_window(info, region).region
-            for source in info.inputs:
-                needed[source] = needed[source].union(window) if source in needed else window
-        regions.append(needed)
-    return PatchPlan(network, stage_layers, (rows, cols), tuple(regions))
+    regions = tuple(propagate(stage, output, patch)
+                    for patch in split(shape.height, shape.width, rows, cols))
+    return PatchPlan(network, stage_layers, (rows, cols), regions)
 
 
 def patch_macs(plan: PatchPlan) -> int:

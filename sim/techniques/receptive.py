@@ -99,3 +99,19 @@ def split(height: int, width: int, rows: int, cols: int) -> list[Region]:
         Region(row_edges[i], row_edges[i + 1], col_edges[j], col_edges[j + 1])
         for i in range(rows) for j in range(cols)
     ]
+
+
+def propagate(infos, output: str, out_region: Region) -> dict[str, Region]:
+    """Regions every tensor read by ``infos`` (consecutive layers ending with ``output``) must
+    hold so that ``output`` gets ``out_region``: exact receptive fields, propagated backwards,
+    the bounding box where a tensor feeds several layers. Tensors produced before ``infos``
+    appear as keys too (the group's inputs)."""
+    needed = {output: out_region}
+    for info in reversed(infos):
+        region = needed.get(info.name)
+        if region is None:
+            continue  # not needed for this output region (a dead branch)
+        window = input_window(info, region).region
+        for source in info.inputs:
+            needed[source] = needed[source].union(window) if source in needed else window
+    return needed

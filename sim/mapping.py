@@ -1,0 +1,84 @@
+"""Compute cycles and operand SRAM accesses of a convolution tile on the PE array.
+
+A tile is a (grouped) matrix product: ``P`` output pixels x ``M`` filters, each a dot product of
+length ``K`` = kh * kw * cin/groups, repeated for ``groups`` groups (a depthwise layer is C groups
+of M = 1). Counts are in elements.
+
+- Systolic arrays follow SCALE-Sim's fold model (valid for any AR x AC array):
+  folds = ceil(Sr/AR) * ceil(Sc/AC) and cycles = folds * fold - 1 per group, with
+  os: Sr = P, Sc = M, fold = K + AR + AC - 2;  ws: Sr = K, Sc = M, fold = 2AR + AC + P - 2;
+  is: Sr = K, Sc = P, fold = 2AR + AC + M - 2. Operand reads count what each fold streams in;
+  ws/is fold over K, so partial sums are written per K fold and read back for all but the first.
+- A vector engine (DianNao's NFU: Tin inputs x Tout outputs per cycle with an adder tree) takes
+  ceil(K/Tin) * ceil(M/Tout) cycles per output pixel and group; each cycle reads Tin inputs and
+  Tin x Tout weights; outputs are written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from sim.hardware import PeArraySpec
+
+
+@dataclass(frozen=True)
+class TileCompute:
+    """Cycles and SRAM element accesses of one tile on the PE array."""
+
+    macs: int
+    cycles: int
+    ifmap_reads: int
+    weight_reads: int
+    ofmap_reads: int
+    ofmap_writes: int
+
+
+def systolic_cycles(dataflow: str, rows: int, cols: int, pixels: int, k: int, filters: int
+                    ) -> int:
+    """SCALE-Sim compute cycles of one GEMM (P pixels, K-long dot products, M filters)."""
+    if dataflow == "os":
+        sr, sc, fold = pixels, filters, k + rows + cols - 2
+    elif dataflow == "ws":
+        sr, sc, fold = k, filters, 2 * rows + cols + pixels - 2
+    elif dataflow == "is":
+        sr, sc, fold = k, pixels, 2 * rows + cols + filters - 2
+    else:
+        raise ValueError(f"dataflow must be os, ws or is, not {dataflow!r}")
+    return ceil(sr / rows) * ceil(sc / cols) * fold - 1
+
+
+def tile_compute(pe: PeArraySpec, pixels: int, k: int, filters: int, groups: int = 1
+                 ) -> TileCompute:
+    """Compute of ``groups`` GEMMs of P x K x M (per group) on ``pe``."""
+    macs = groups * pixels * k * filters
+    if pixels == 0 or k == 0 or filters == 0:
+        return TileCompute(0, 0, 0, 0, 0, 0)
+    if pe.kind == "vector":
+        tin, tout = pe.vector_inputs, pe.vector_outputs
+        assert tin is not None and tout is not None
+        steps = ceil(k / tin) * ceil(filters / tout)
+        return TileCompute(
+            macs=macs,
+            cycles=groups * pixels * steps,
+            ifmap_reads=groups * pixels * k * ceil(filters / tout),
+            weight_reads=groups * pixels * k * filters,
+            ofmap_reads=0,
+            ofmap_writes=groups * pixels * filters,
+        )
+    rows, cols, dataflow = pe.rows, pe.cols, pe.dataflow
+    assert rows is not None and cols is not None and dataflow is not None
+    cycles = groups * systolic_cycles(dataflow, rows, cols, pixels, k, filters)
+    if dataflow == "os":
+        reads = (pixels * k * ceil(filters / cols), filters * k * ceil(pixels / rows), 0)
+        writes = pixels * filters
+    elif dataflow == "ws":
+        k_folds = ceil(k / rows)
+        reads = (pixels * k * ceil(filters / cols), k * filters, pixels * filters * (k_folds - 1))
+        writes = pixels * filters * k_folds
+    else:
+        k_folds = ceil(k / rows)
+        reads = (pixels * k, filters * k * ceil(pixels / cols), pixels * filters * (k_folds - 1))
+        writes = pixels * filters * k_folds
+    return TileCompute(macs, cycles, groups * reads[0], groups * reads[1], groups * reads[2],
+                       groups * writes)

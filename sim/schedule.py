@@ -1,0 +1,104 @@
+"""Schedules: what each dataflow asks of the memory system, tile by tile.
+
+A schedule is a list of tiles in execution order. Each tile loads operands from DRAM into the
+on-chip buffer, computes, and stores results back. Addresses come from a :class:`DramLayout`
+that gives every tensor and every layer's weights its own page-aligned region. Tensors are NHWC
+row-major in DRAM (a map row of all its channels is contiguous); weights are stored
+output-channel-major, so a block of filters is one contiguous range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.techniques.receptive import Region
+from sim.workload.network import Network
+
+OPERANDS = ("ifmap", "weight", "ofmap")
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One contiguous DRAM request of ``operand`` data."""
+
+    operand: str
+    address: int
+    size_bytes: int
+    write: bool = False
+    tensor: str = ""  # the feature map moved ("" for weights); orders loads after stores
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Loads, compute and stores of one step; SRAM access counts are in bytes."""
+
+    layer: str
+    loads: tuple[Transfer, ...]
+    stores: tuple[Transfer, ...]
+    macs: int
+    compute_cycles: int
+    sram_read_bytes: dict[str, int] = field(default_factory=dict)
+    sram_write_bytes: dict[str, int] = field(default_factory=dict)
+
+
+class DramLayout:
+    """Page-aligned DRAM regions for tensors (by name) and weights (by layer name)."""
+
+    def __init__(self, network: Network, dtype_bytes: int, align_bytes: int = 4096) -> None:
+        self.dtype_bytes = dtype_bytes
+        self._bases: dict[str, int] = {}
+        self._next = 0
+        self._align = align_bytes
+        self.network = network
+        self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
+        for info in network.infos:
+            self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
+            self._allocate(f"weight:{info.name}", info.params * dtype_bytes)
+
+    def _allocate(self, key: str, size_bytes: int) -> None:
+        self._bases[key] = self._next
+        self._next += -(-max(size_bytes, 1) // self._align) * self._align
+
+    def tensor_base(self, tensor: str) -> int:
+        return self._bases[f"tensor:{tensor}"]
+
+    def weight_base(self, layer: str) -> int:
+        return self._bases[f"weight:{layer}"]
+
+    def region_transfers(self, tensor: str, region: Region, operand: str, write: bool = False
+                         ) -> list[Transfer]:
+        """The requests that move ``region`` (all channels) of a tensor: one per map row,
+        merged into one when the region spans whole rows."""
+        shape = self.network.tensor_shape(tensor)
+        row_bytes = shape.width * shape.channels * self.dtype_bytes
+        pixel_bytes = shape.channels * self.dtype_bytes
+        base = self.tensor_base(tensor)
+        if region.pixels == 0:
+            return []
+        if region.col0 == 0 and region.col1 == shape.width:
+            return [Transfer(operand, base + region.row0 * row_bytes, region.height * row_bytes,
+                             write, tensor)]
+        return [
+            Transfer(operand, base + row * row_bytes + region.col0 * pixel_bytes,
+                     region.width * pixel_bytes, write, tensor)
+            for row in range(region.row0, region.row1)
+        ]
+
+    def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
+        if size_bytes == 0:
+            return []
+        return [Transfer("weight", self.weight_base(layer) + first_byte, size_bytes)]
+
+
+def whole(network: Network, tensor: str) -> Region:
+    shape = network.tensor_shape(tensor)
+    return Region(0, shape.height, 0, shape.width)
+
+
+def traffic_bytes(tiles: list[Tile]) -> dict[str, int]:
+    """DRAM bytes a schedule requests, per operand (reads and writes together)."""
+    totals = dict.fromkeys(OPERANDS, 0)
+    for tile in tiles:
+        for transfer in (*tile.loads, *tile.stores):
+            totals[transfer.operand] += transfer.size_bytes
+    return totals

@@ -1,0 +1,163 @@
+"""Tiles of one layer: output regions x filter blocks, with the DRAM traffic they imply.
+
+Every dataflow reduces to this for a single layer: the output map is cut into regions (row
+bands for the layer-wise baseline, T x T tiles for tiling), the filters into blocks (one block
+when all weights stay on chip). For each region, the input window (the exact receptive field,
+halo included) is loaded once and kept while every filter block passes; the region's output is
+stored after the last block. With ``halo_reuse`` the columns a region shares with the previous
+region of the same row band are not fetched again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from sim.hardware import HardwareSpec
+from sim.mapping import tile_compute
+from sim.schedule import DramLayout, Tile, Transfer
+from sim.techniques.receptive import Region, input_window
+from sim.workload.layers import Add, ConvLayer, DepthwiseConv2d, FullyConnected, GlobalAvgPool
+from sim.workload.network import LayerInfo
+
+
+@dataclass(frozen=True)
+class Residency:
+    """Which tensors the feature-map buffer holds: inputs need no load, outputs no store."""
+
+    on_chip: frozenset[str] = frozenset()
+
+
+NOTHING_ON_CHIP = Residency()
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """The GEMM view of a layer: K-long dot products, M filters, in groups; weights in bytes."""
+
+    k: int
+    filters: int
+    groups: int
+    weight_bytes: int
+
+    @property
+    def filter_bytes(self) -> int:
+        """Bytes of one filter (plus its share of bias/batch-norm parameters)."""
+        return self.weight_bytes // max(1, self.filters * self.groups)
+
+
+def layer_geometry(info: LayerInfo, dtype_bytes: int) -> LayerGeometry:
+    layer = info.layer
+    weight_bytes = info.params * dtype_bytes
+    if isinstance(layer, ConvLayer):
+        geometry = layer.geometry(info.input_shapes[0].channels)
+        return LayerGeometry(geometry.weight_elements // geometry.out_channels,
+                             geometry.out_channels // geometry.groups, geometry.groups,
+                             weight_bytes)
+    if isinstance(layer, FullyConnected):
+        return LayerGeometry(info.input_shapes[0].elements, layer.out_features, 1, weight_bytes)
+    return LayerGeometry(0, 0, 1, 0)
+
+
+def input_region(info: LayerInfo, out: Region) -> Region:
+    """The part of each input that output region ``out`` needs."""
+    if isinstance(info.layer, Add):
+        return out
+    if isinstance(info.layer, FullyConnected | GlobalAvgPool):
+        shape = info.input_shapes[0]
+        return Region(0, shape.height, 0, shape.width)
+    return input_window(info, out).region
+
+
+def region_bytes(region: Region, channels: int, dtype_bytes: int) -> int:
+    return region.pixels * channels * dtype_bytes
+
+
+def plan_layer_tiles(
+    info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
+    filter_blocks: int, halo_reuse: bool = False, residency: Residency = NOTHING_ON_CHIP,
+) -> list[Tile]:
+    """Tiles for ``regions`` of the output (in order) x ``filter_blocks`` blocks of filters."""
+    dtype_bytes = layout.dtype_bytes
+    geometry = layer_geometry(info, dtype_bytes)
+    out_channels = info.output_shape.channels
+    block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
+    tiles = []
+    previous: dict[str, Region] = {}
+    for index, region in enumerate(regions):
+        loads: list[Transfer] = []
+        for source in info.inputs:
+            if source in residency.on_chip:
+                continue
+            wanted = input_region(info, region)
+            fetch = wanted
+            last = previous.get(source)
+            if (halo_reuse and last is not None and last.row0 == wanted.row0
+                    and last.row1 == wanted.row1 and last.col0 < wanted.col0 < last.col1):
+                fetch = Region(wanted.row0, wanted.row1, last.col1, wanted.col1)
+            previous[source] = wanted
+            loads += layout.region_transfers(source, fetch, "ifmap")
+        pixels = region.pixels
+        for block in range(max(1, filter_blocks)):
+            first_filter = block * block_filters
+            filters = max(0, min(block_filters, geometry.filters - first_filter))
+            block_loads = list(loads) if block == 0 else []
+            if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
+                offset = first_filter * geometry.filter_bytes * geometry.groups
+                size = (geometry.weight_bytes if filter_blocks == 1
+                        else filters * geometry.filter_bytes * geometry.groups)
+                block_loads += layout.weight_transfer(info.name, offset, size)
+            compute = tile_compute(hardware.pe_array, pixels, geometry.k, filters,
+                                   geometry.groups) if geometry.filters else None
+            last_block = block == max(1, filter_blocks) - 1
+            stores = []
+            if last_block and info.name not in residency.on_chip:
+                stores = layout.region_transfers(info.name, region, "ofmap", write=True)
+            tiles.append(_tile(info, block_loads, stores, compute, pixels, out_channels,
+                               dtype_bytes, hardware))
+    return tiles
+
+
+def _tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], compute, pixels: int,
+          out_channels: int, dtype_bytes: int, hardware: HardwareSpec) -> Tile:
+    """A tile with its SRAM traffic: DRAM fills and drains plus the PE array's operand accesses."""
+    sram_write = {"ifmap": 0, "weight": 0, "ofmap": 0}
+    sram_read = {"ifmap": 0, "weight": 0, "ofmap": 0}
+    for transfer in loads:
+        sram_write[transfer.operand] += transfer.size_bytes
+    for transfer in stores:
+        sram_read["ofmap"] += transfer.size_bytes
+    if compute is not None:
+        macs, cycles = compute.macs, compute.cycles
+        sram_read["ifmap"] += compute.ifmap_reads * dtype_bytes
+        sram_read["weight"] += compute.weight_reads * dtype_bytes
+        sram_read["ofmap"] += compute.ofmap_reads * dtype_bytes
+        sram_write["ofmap"] += compute.ofmap_writes * dtype_bytes
+    else:
+        # Pooling and additions: read every input element once, write every output element;
+        # one element per MAC lane per cycle.
+        inputs = len(info.inputs) * _elements_read(info, pixels)
+        macs = 0
+        cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
+        sram_read["ifmap"] += inputs * dtype_bytes
+        sram_write["ofmap"] += pixels * out_channels * dtype_bytes
+    return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write)
+
+
+def _elements_read(info: LayerInfo, pixels: int) -> int:
+    """Input elements a pooling/add layer reads for ``pixels`` output pixels."""
+    layer = info.layer
+    channels = info.input_shapes[0].channels
+    if isinstance(layer, GlobalAvgPool):
+        return info.input_shapes[0].elements
+    kernel = getattr(layer, "kernel", (1, 1))
+    return pixels * channels * kernel[0] * kernel[1]
+
+
+def is_depthwise(info: LayerInfo) -> bool:
+    return isinstance(info.layer, DepthwiseConv2d)
+
+
+def full_region(info: LayerInfo) -> Region:
+    """The whole output map of a layer."""
+    return Region(0, info.output_shape.height, 0, info.output_shape.width)

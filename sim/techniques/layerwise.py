@@ -1,0 +1,114 @@
+"""The layer-by-layer baseline: each layer reads its inputs and weights and writes its output.
+
+Per layer the output is cut into row bands and the filters into blocks so the tiles fit the
+buffers. When all weights fit beside a band they are loaded once; otherwise every band streams
+all weight blocks again (the refetch this loop order implies). Among the band counts that fit,
+the one with the least DRAM traffic is chosen; halos between bands are refetched. Among plans
+with equally little traffic, the one with the most tiles (up to 8) wins, so loads overlap
+compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from sim.config import ConfigError
+from sim.hardware import HardwareSpec
+from sim.schedule import DramLayout, Tile
+from sim.techniques.buffer_fit import fits
+from sim.techniques.layer_tiles import (
+    NOTHING_ON_CHIP,
+    Residency,
+    full_region,
+    input_region,
+    is_depthwise,
+    layer_geometry,
+    plan_layer_tiles,
+    region_bytes,
+)
+from sim.techniques.receptive import Region
+from sim.workload.layers import FullyConnected, GlobalAvgPool
+from sim.workload.network import LayerInfo, Network
+
+MAX_OVERLAP_TILES = 8
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    regions: tuple[Region, ...]
+    filter_blocks: int
+    traffic_bytes: int
+
+
+def row_bands(info: LayerInfo, count: int) -> list[Region]:
+    height, width = info.output_shape.height, info.output_shape.width
+    edges = [height * i // count for i in range(count + 1)]
+    return [Region(edges[i], edges[i + 1], 0, width)
+            for i in range(count) if edges[i + 1] > edges[i]]
+
+
+def plan_for_regions(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
+                     regions: list[Region], residency: Residency) -> LayerPlan | None:
+    """The fewest filter blocks that make ``regions`` fit, with the traffic they imply."""
+    geometry = layer_geometry(info, dtype_bytes)
+    on_chip = residency.on_chip
+    inputs = [
+        sum(region_bytes(input_region(info, r), shape.channels, dtype_bytes)
+            for source, shape in zip(info.inputs, info.input_shapes, strict=True)
+            if source not in on_chip)
+        for r in regions
+    ]
+    outputs = [0 if info.name in on_chip else region_bytes(r, info.output_shape.channels,
+                                                           dtype_bytes) for r in regions]
+    largest_in, largest_out = max(inputs), max(outputs)
+    stores = sum(outputs)
+    max_blocks = 1 if is_depthwise(info) or not geometry.filters else geometry.filters
+    for blocks in _block_counts(max_blocks):
+        if fits(hardware, largest_in, ceil(geometry.weight_bytes / blocks), largest_out):
+            weights = geometry.weight_bytes * (1 if blocks == 1 else len(regions))
+            return LayerPlan(tuple(regions), blocks, sum(inputs) + weights + stores)
+    return None
+
+
+def _block_counts(max_blocks: int) -> list[int]:
+    """1, 2, 4, ... up to and including ``max_blocks`` (one filter per block)."""
+    counts = [1]
+    while counts[-1] * 2 < max_blocks:
+        counts.append(counts[-1] * 2)
+    if counts[-1] != max_blocks:
+        counts.append(max_blocks)
+    return counts
+
+
+def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
+                candidates: list[list[Region]], residency: Residency) -> LayerPlan:
+    plans = [plan for regions in candidates
+             if (plan := plan_for_regions(info, hardware, dtype_bytes, regions, residency))]
+    if not plans:
+        raise ConfigError(
+            "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
+            "output row with one filter at a time", field="buffers",
+        )
+    least = min(plan.traffic_bytes for plan in plans)
+    cheapest = [plan for plan in plans if plan.traffic_bytes == least]
+    return max(cheapest, key=lambda plan: min(len(plan.regions) * plan.filter_blocks,
+                                              MAX_OVERLAP_TILES))
+
+
+def band_candidates(info: LayerInfo) -> list[list[Region]]:
+    if isinstance(info.layer, FullyConnected | GlobalAvgPool):
+        return [[full_region(info)]]
+    heights = sorted({ceil(info.output_shape.height / n)
+                      for n in range(1, info.output_shape.height + 1)}, reverse=True)
+    return [row_bands(info, ceil(info.output_shape.height / h)) for h in heights]
+
+
+def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                       residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
+    tiles: list[Tile] = []
+    for info in network.infos:
+        plan = choose_plan(info, hardware, layout.dtype_bytes, band_candidates(info), residency)
+        tiles += plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
+                                  residency=residency)
+    return tiles
