@@ -4,6 +4,8 @@
 - ``tiled``: T x T tiles with overlap, halos refetched or reused (:mod:`sim.techniques.tiling`).
 - ``buffered``: layer-wise with feature maps kept in a B-channel on-chip buffer when they fit
   (:mod:`sim.techniques.buffering`).
+- ``fused``: consecutive layers run per T x T tile of the group output, intermediates on chip,
+  halos recomputed (:mod:`sim.techniques.fusion`).
 - ``full``: tiled + buffered + reordered bottlenecks: the expansion and depthwise outputs of every
   inverted-residual block exist one channel at a time on chip and never reach DRAM
   (:mod:`sim.techniques.reorder`).
@@ -18,13 +20,14 @@ from sim.dtypes import DType
 from sim.hardware import HardwareSpec
 from sim.schedule import DramLayout, Tile
 from sim.techniques.buffering import feature_map_capacity_bytes, plan_residency
+from sim.techniques.fusion import fused_schedule
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.tiling import tiled_schedule
 from sim.workload.network import Network
 
-DATAFLOWS = ("layerwise", "tiled", "buffered", "full")
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class SimulationOptions:
 
     def to_dict(self) -> dict[str, Any]:
         used = {"dataflow": self.dataflow, "dtype": str(self.dtype)}
-        if self.dataflow in ("tiled", "full"):
+        if self.dataflow in ("tiled", "fused", "full"):
             used |= {"tile": self.tile, "halo_reuse": self.halo_reuse}
         if self.dataflow in ("buffered", "full"):
             used["buffer_channels"] = self.buffer_channels
@@ -55,6 +58,8 @@ class SimulationOptions:
 def build_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                    ) -> list[Tile]:
     layout = DramLayout(network, options.dtype.bytes)
+    if options.dataflow == "fused":
+        return fused_schedule(network, hardware, layout, options.tile)
     residency = Residency()
     if options.dataflow in ("buffered", "full"):
         capacity = feature_map_capacity_bytes(network, options.buffer_channels,

@@ -113,12 +113,12 @@ def plan_layer_tiles(
             stores = []
             if last_block and info.name not in residency.on_chip:
                 stores = layout.region_transfers(info.name, region, "ofmap", write=True)
-            tiles.append(_tile(info, block_loads, stores, compute, pixels, out_channels,
+            tiles.append(make_tile(info, block_loads, stores, compute, pixels, out_channels,
                                dtype_bytes, hardware))
     return tiles
 
 
-def _tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], compute, pixels: int,
+def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], compute, pixels: int,
           out_channels: int, dtype_bytes: int, hardware: HardwareSpec) -> Tile:
     """A tile with its SRAM traffic: DRAM fills and drains plus the PE array's operand accesses."""
     sram_write = {"ifmap": 0, "weight": 0, "ofmap": 0}
