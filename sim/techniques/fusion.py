@@ -18,7 +18,7 @@ from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Tile, Transfer
 from sim.techniques.buffer_fit import fits
-from sim.techniques.layer_tiles import NOTHING_ON_CHIP, make_tile, layer_geometry, plan_layer_tiles
+from sim.techniques.layer_tiles import NOTHING_ON_CHIP, layer_geometry, make_tile, plan_layer_tiles
 from sim.techniques.receptive import Region, propagate, spatial_params
 from sim.techniques.tiling import layer_plan, square_tiles
 from sim.workload.layers import LayerError

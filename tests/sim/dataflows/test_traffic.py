@@ -8,6 +8,7 @@ from sim.config import ConfigError
 from sim.dataflow import SimulationOptions, build_schedule
 from sim.dtypes import DType
 from sim.schedule import DramLayout, traffic_bytes
+from sim.techniques.fusion import fusion_groups
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.tiling import tiled_schedule
 from sim.workload.zoo import lightweight_cnn, mobilenet_v2
@@ -121,3 +122,18 @@ def test_fp32_moves_four_times_the_int8_bytes_when_everything_fits():
     fp32 = traffic_bytes(build_schedule(network, hardware,
                                         SimulationOptions("layerwise", dtype=DType.FP32)))
     assert {op: 4 * size for op, size in int8.items()} == fp32
+
+
+def test_fused_groups_recompute_halos_and_skip_intermediate_traffic():
+    network = lightweight_cnn()
+    hardware = nano()
+    options = SimulationOptions("fused", tile=8)
+    tiles = build_schedule(network, hardware, options)
+    groups = [g for g in fusion_groups(network, hardware, 8, 1) if len(g) > 1]
+    assert groups, "some layers fuse on a 128 KB half buffer"
+    stored = {t.tensor for tile in tiles for t in tile.stores}
+    inside = {info.name for group in groups for info in group[:-1]}
+    assert not stored & inside  # intermediates of a fused group never reach DRAM
+    assert sum(tile.macs for tile in tiles) > network.total_macs  # halos are recomputed
+    layerwise = build_schedule(network, hardware, SimulationOptions("layerwise"))
+    assert sum(traffic_bytes(tiles).values()) < sum(traffic_bytes(layerwise).values())
