@@ -31,6 +31,7 @@ from sim.techniques.reorder import reordered_peak
 from sim.techniques.tunnel_design import design_tunnel
 from sim.techniques.tunnels import TunnelError, margin_table, segmented, tunnel_peak
 from sim.units import kb_kib, parse_bytes
+from sim.weights.cli import add_weights_commands
 from sim.workload.io import dump_network, resolve_network
 from sim.workload.layers import Shape
 from sim.workload.network import Network
@@ -172,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--per-layer", metavar="FILE.csv", help="write per-layer records as CSV")
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(handler=_simulate)
+
+    add_weights_commands(commands)
     return parser
 
 
