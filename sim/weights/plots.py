@@ -23,9 +23,13 @@ def _grid(models: list[dict[str, Any]], title: str) -> tuple[Figure, list[Axes]]
     return figure, list(axes[0])
 
 
-def _baseline(axes: Axes, model: dict[str, Any]) -> None:
+def _accuracy_axes(axes: Axes, model: dict[str, Any]) -> None:
+    """Title, accuracy axis (0-100 %) and the model's baseline accuracy as a dashed line."""
     axes.axhline(model["baseline_accuracy_pct"], color="black", linestyle="--", linewidth=1,
                  label=f"baseline {model['baseline_accuracy_pct']:.1f} %")
+    axes.set_title(f"{model['name']} ({model['dataset']})")
+    axes.set_ylabel("test accuracy (%)")
+    axes.set_ylim(0, 100)
 
 
 def _records(result: ExperimentResult, model: str, experiment: str) -> list[Record]:
@@ -43,11 +47,8 @@ def noise_figure(result: ExperimentResult, experiment: str) -> Figure:
             points = sorted((r.value, r.accuracy_pct) for r in rows if r.layer == layer)
             axes.plot([p[0] for p in points], [p[1] for p in points], marker="o",
                       markersize=3, label=layer)
-        _baseline(axes, model)
-        axes.set_title(f"{model['name']} ({model['dataset']})")
+        _accuracy_axes(axes, model)
         axes.set_xlabel("scalar s")
-        axes.set_ylabel("test accuracy (%)")
-        axes.set_ylim(0, 100)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7)
     return figure
@@ -60,10 +61,7 @@ def bit_flip_figure(result: ExperimentResult) -> Figure:
     for axes, model in zip(axes_list, models, strict=True):
         values = model["bit_flip_accuracy_pct"]
         axes.bar(list(values), list(values.values()), color="tab:red")
-        _baseline(axes, model)
-        axes.set_title(f"{model['name']} ({model['dataset']})")
-        axes.set_ylabel("test accuracy (%)")
-        axes.set_ylim(0, 100)
+        _accuracy_axes(axes, model)
         axes.legend(fontsize=7)
     return figure
 
@@ -81,10 +79,7 @@ def centralization_figure(result: ExperimentResult) -> Figure:
             axes.bar([i + offset for i in range(len(names))], values, width=0.4,
                      label=distribution)
         axes.set_xticks(range(len(names)), names, rotation=45, fontsize=7)
-        _baseline(axes, model)
-        axes.set_title(f"{model['name']} ({model['dataset']})")
-        axes.set_ylabel("test accuracy (%)")
-        axes.set_ylim(0, 100)
+        _accuracy_axes(axes, model)
         axes.legend(fontsize=7)
     return figure
 
@@ -103,12 +98,9 @@ def batch_size_figure(result: ExperimentResult) -> Figure:
             curve = data["batch_wise"]
             axes.plot([p["batch_size"] for p in curve], [p["accuracy_pct"] for p in curve],
                       linestyle=":", marker=".", label=f"{layer} only")
-        _baseline(axes, model)
+        _accuracy_axes(axes, model)
         axes.set_xscale("log", base=2)
-        axes.set_title(f"{model['name']} ({model['dataset']})")
         axes.set_xlabel("batch size (weights per mean/std pair)")
-        axes.set_ylabel("test accuracy (%)")
-        axes.set_ylim(0, 100)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=6)
     return figure
@@ -149,10 +141,8 @@ def zero_skip_figure(result: ExperimentResult) -> Figure:
         for p in points:
             axes.annotate(f"{p['threshold']:g}", (100 * p["skipped_weight_fraction"],
                                                   p["accuracy_pct"]), fontsize=6)
-        _baseline(axes, model)
-        axes.set_title(f"{model['name']} ({model['dataset']})")
+        _accuracy_axes(axes, model)
         axes.set_xlabel("weights and MACs skipped (%)")
-        axes.set_ylabel("test accuracy (%)")
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7)
     return figure
