@@ -66,13 +66,17 @@ class _Clock:
         return ceil(dram_cycle / self.ratio)
 
 
-def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, dram: DramModel | None = None
+def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
                  ) -> PipelineResult:
-    """Simulate ``tiles`` in order; returns total cycles and per-layer counters."""
-    dram = dram or DramModel(hardware.dram)
+    """Simulate ``tiles`` in order; returns total cycles and per-layer counters.
+
+    ``overlap=False`` serializes everything (each tile loads only after the previous tile's
+    stores are done): the no-overlap upper bound of the same schedule.
+    """
+    dram = DramModel(hardware.dram)
     clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
     double = any(hardware.buffers.for_operand(op).double_buffered for op in OPERANDS)
-    depth = 2 if double else 1
+    depth = 2 if double and overlap else 1
     layers: dict[str, LayerCounters] = {}
     for tile in tiles:
         counters = layers.setdefault(tile.layer, LayerCounters())
@@ -124,7 +128,8 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, dram: DramModel | No
         while progressed:
             progressed = False
             if next_load < n and _load_ready(next_load, depth, compute_end, tiles,
-                                             pending_stores):
+                                             pending_stores) and (
+                    overlap or next_load == 0 or stores_done[next_load - 1] >= 0):
                 tile = tiles[next_load]
                 done = issue(tile.loads, now, tile.layer)
                 push(done, "loaded", next_load)
@@ -154,6 +159,8 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, dram: DramModel | No
                 if transfer.tensor:
                     pending_stores[transfer.tensor] -= 1
 
+    if next_compute < n or min(stores_done, default=0) < 0:
+        raise AssertionError("the tile pipeline stalled before finishing the schedule")
     total = max([0, *compute_end, *stores_done])
     _layer_spans(tiles, compute_end, total, layers)
     return PipelineResult(total, layers)

@@ -26,11 +26,14 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def simulate(network: Network, hardware: HardwareSpec, options: SimulationOptions
-             ) -> dict[str, Any]:
-    """Run the network; returns ``{"config", "config_hash", "totals", "layers"}``."""
+def simulate(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+             overlap: bool = True) -> dict[str, Any]:
+    """Run the network; returns ``{"config", "config_hash", "totals", "layers"}``.
+
+    ``overlap=False`` runs the same schedule with nothing overlapped (an upper bound).
+    """
     tiles = build_schedule(network, hardware, options)
-    result = run_pipeline(tiles, hardware)
+    result = run_pipeline(tiles, hardware, overlap)
     layers = []
     for info in network.infos:
         counters = result.layers.get(info.name, LayerCounters())

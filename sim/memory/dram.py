@@ -1,0 +1,192 @@
+"""A cycle-level DRAM model with exact integer timestamps in DRAM clock cycles (tCK).
+
+Controller policy: requests are served in arrival order (arrivals never decrease); a request is
+split into runs (:mod:`sim.memory.address`) and each channel serves its runs in order, open-page:
+a row stays open until another row of the same bank is needed.
+
+Per run, in one channel:
+
+- Refresh: bank ``b`` is refreshed at ``k * refi + b * refi / banks`` for ``rfc`` cycles (per-bank
+  refresh, staggered). A run that would start inside that window waits for its end; a refresh
+  closes the bank's row. A refresh that falls during a run is postponed past it (LPDDR4 allows
+  postponing refreshes).
+- Row miss: precharge no earlier than ``ras`` after the bank's activate and after its last column
+  command; activate ``rp`` later, at least ``rrd`` after the channel's previous activate and
+  ``faw`` after its fourth-last; the first column command ``rcd`` after the activate. The next
+  row's activate can thus overlap another bank's data transfer (bank-level parallelism).
+- Column commands every ``ccd``; read data starts ``rl`` after the command, write data ``wl``
+  after; a burst holds the data bus ``burst_length / 2`` cycles. Turnarounds: a read command waits
+  ``wtr`` after the last write data; write data waits ``rtw`` after the last read data.
+- Whole bursts move: a request that does not start or end on a burst boundary transfers the whole
+  first and last bursts.
+
+Not modelled: command-bus conflicts, write recovery before precharge, power-down.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from sim.hardware import DramEnergySpec, DramSpec
+from sim.memory.address import Run, split
+
+
+@dataclass(frozen=True)
+class AccessResult:
+    """One request: first column command, last data beat, and what it cost."""
+
+    start_cycle: int
+    end_cycle: int
+    bursts: int
+    row_hits: int
+    row_misses: int
+    activates: int
+    busy_cycles: int
+
+
+@dataclass
+class DramStats:
+    """Running totals over all requests."""
+
+    bursts_read: int = 0
+    bursts_written: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    row_hits: int = 0
+    row_misses: int = 0
+    activates: int = 0
+    refreshes: int = 0
+    busy_cycles: list[int] = field(default_factory=list)
+    last_end_cycle: int = 0
+
+
+@dataclass
+class _Bank:
+    open_row: int | None = None
+    activated_at: int = -(1 << 40)
+    next_column: int = 0  # earliest next column command
+    refreshes_seen: int = 0
+
+
+@dataclass
+class _Channel:
+    banks: list[_Bank]
+    bus_free: int = 0
+    last_write_end: int = -(1 << 40)
+    last_read_end: int = -(1 << 40)
+    last_activate: int = -(1 << 40)
+    activates: deque = field(default_factory=lambda: deque(maxlen=4))
+
+
+class DramModel:
+    """Serves requests against ``spec``; see the module docstring for the policy."""
+
+    def __init__(self, spec: DramSpec) -> None:
+        self.spec = spec
+        self.channels = [_Channel([_Bank() for _ in range(spec.banks)])
+                         for _ in range(spec.channels)]
+        self.stats = DramStats(busy_cycles=[0] * spec.channels)
+        self._last_arrival = 0
+        self._burst_cycles = spec.burst_length // 2
+
+    def access(self, address: int, size_bytes: int, write: bool, arrival_cycle: int
+               ) -> AccessResult:
+        """Serve one contiguous request that arrives at ``arrival_cycle`` (tCK)."""
+        if arrival_cycle < self._last_arrival:
+            raise ValueError(f"arrivals must not decrease: {arrival_cycle} after "
+                             f"{self._last_arrival}")
+        self._last_arrival = arrival_cycle
+        runs = split(self.spec, address, size_bytes)
+        if not runs:
+            return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
+        start = end = None
+        bursts = hits = misses = activates = 0
+        for run in runs:
+            first, last, missed = self._serve(run, write, arrival_cycle)
+            start = first if start is None else min(start, first)
+            end = last if end is None else max(end, last)
+            bursts += run.bursts
+            misses += missed
+            hits += run.bursts - missed
+            activates += missed
+        busy = bursts * self._burst_cycles
+        stats = self.stats
+        if write:
+            stats.bursts_written += bursts
+            stats.bytes_written += size_bytes
+        else:
+            stats.bursts_read += bursts
+            stats.bytes_read += size_bytes
+        stats.row_hits += hits
+        stats.row_misses += misses
+        stats.activates += activates
+        stats.last_end_cycle = max(stats.last_end_cycle, end)
+        return AccessResult(start, end, bursts, hits, misses, activates, busy)
+
+    def _refresh(self, bank_index: int, bank: _Bank, ready: int) -> int:
+        """Apply refreshes due up to ``ready``; returns when the bank can be used."""
+        timing = self.spec.timing
+        offset = bank_index * timing.refi // self.spec.banks
+        if ready < offset:
+            return ready
+        count = (ready - offset) // timing.refi + 1  # refreshes started by ``ready``
+        if count > bank.refreshes_seen:
+            self.stats.refreshes += count - bank.refreshes_seen
+            bank.refreshes_seen = count
+            bank.open_row = None
+            latest = offset + (count - 1) * timing.refi
+            ready = max(ready, latest + timing.rfc)
+        return ready
+
+    def _serve(self, run: Run, write: bool, arrival: int) -> tuple[int, int, int]:
+        """Serve one run; returns (first column command, last data beat, row misses)."""
+        timing = self.spec.timing
+        channel = self.channels[run.channel]
+        bank = channel.banks[run.bank]
+        latency = timing.wl if write else timing.rl
+        # The controller opens a row just early enough to meet the data bus; refreshes due by
+        # then apply (a run of an idle bank whose bus is busy starts later than it arrives).
+        lead = latency + timing.rcd + timing.rp
+        ready = self._refresh(run.bank, bank,
+                              max(arrival, bank.next_column, channel.bus_free - lead))
+        missed = 0
+        if bank.open_row != run.row:
+            missed = 1
+            activate = ready
+            if bank.open_row is not None:
+                precharge = max(ready, bank.activated_at + timing.ras)
+                activate = precharge + timing.rp
+            activate = max(activate, channel.last_activate + timing.rrd)
+            if len(channel.activates) == 4:
+                activate = max(activate, channel.activates[0] + timing.faw)
+            channel.last_activate = activate
+            channel.activates.append(activate)
+            bank.activated_at = activate
+            bank.open_row = run.row
+            ready = activate + timing.rcd
+        bus_ready = channel.bus_free
+        if write:
+            bus_ready = max(bus_ready, channel.last_read_end + timing.rtw)
+        command = max(ready, bus_ready - latency)
+        if not write:
+            command = max(command, channel.last_write_end + timing.wtr)
+        last_command = command + (run.bursts - 1) * timing.ccd
+        data_end = last_command + latency + self._burst_cycles
+        channel.bus_free = data_end
+        if write:
+            channel.last_write_end = data_end
+        else:
+            channel.last_read_end = data_end
+        bank.next_column = last_command + timing.ccd
+        self.stats.busy_cycles[run.channel] += run.bursts * self._burst_cycles
+        return command, data_end, missed
+
+
+def energy_pj(stats: DramStats, spec: DramSpec, energy: DramEnergySpec | None = None) -> float:
+    """Bits moved (whole bursts) x pJ per bit + activates x pJ per activate/precharge."""
+    energy = energy or spec.energy
+    bits_per_burst = spec.burst_bytes * 8
+    return (stats.bursts_read * bits_per_burst * energy.read_pj_per_bit
+            + stats.bursts_written * bits_per_burst * energy.write_pj_per_bit
+            + stats.activates * energy.activate_pj)
