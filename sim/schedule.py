@@ -84,6 +84,21 @@ class DramLayout:
             for row in range(region.row0, region.row1)
         ]
 
+    def channel_transfers(self, tensor: str, region: Region, first_channel: int,
+                          end_channel: int, operand: str, write: bool = False) -> list[Transfer]:
+        """Channels [first_channel, end_channel) of ``region``: one request per pixel (NHWC),
+        or the whole region's requests when the slice is every channel."""
+        shape = self.network.tensor_shape(tensor)
+        if first_channel == 0 and end_channel >= shape.channels:
+            return self.region_transfers(tensor, region, operand, write)
+        base = self.tensor_base(tensor)
+        size = (end_channel - first_channel) * self.dtype_bytes
+        return [
+            Transfer(operand, base + ((row * shape.width + col) * shape.channels + first_channel)
+                     * self.dtype_bytes, size, write, tensor)
+            for row in range(region.row0, region.row1) for col in range(region.col0, region.col1)
+        ]
+
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
         if size_bytes == 0:
             return []

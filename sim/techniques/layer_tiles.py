@@ -4,7 +4,8 @@ Every dataflow reduces to this for a single layer: the output map is cut into re
 bands for the layer-wise baseline, T x T tiles for tiling), the filters into blocks (one block
 when all weights stay on chip). For each region, the input window (the exact receptive field,
 halo included) is loaded once and kept while every filter block passes; the region's output is
-stored after the last block. With ``halo_reuse`` the columns a region shares with the previous
+stored at once, or block by block (its channel slice, pixel by pixel) when there are several
+filter blocks. With ``halo_reuse`` the columns a region shares with the previous
 region of the same row band are not fetched again.
 """
 
@@ -84,37 +85,63 @@ def plan_layer_tiles(
     block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
     tiles = []
     previous: dict[str, Region] = {}
+    channel_blocks = is_channelwise(info) and filter_blocks > 1
     for index, region in enumerate(regions):
-        loads: list[Transfer] = []
+        windows: dict[str, Region] = {}
         for source in info.inputs:
             if source in residency.on_chip:
                 continue
             wanted = input_region(info, region)
             fetch = wanted
             last = previous.get(source)
-            if (halo_reuse and last is not None and last.row0 == wanted.row0
-                    and last.row1 == wanted.row1 and last.col0 < wanted.col0 < last.col1):
+            if (halo_reuse and not channel_blocks and last is not None
+                    and last.row0 == wanted.row0 and last.row1 == wanted.row1
+                    and last.col0 < wanted.col0 < last.col1):
                 fetch = Region(wanted.row0, wanted.row1, last.col1, wanted.col1)
             previous[source] = wanted
-            loads += layout.region_transfers(source, fetch, "ifmap")
+            windows[source] = fetch
         pixels = region.pixels
         for block in range(max(1, filter_blocks)):
+            if channel_blocks:
+                # Channel slices: input, weights (depthwise) and output alike.
+                per_block = ceil(out_channels / filter_blocks)
+                first = block * per_block
+                end = min(out_channels, first + per_block)
+                loads = [t for source, fetch in windows.items()
+                         for t in layout.channel_transfers(source, fetch, first, end, "ifmap")]
+                compute = None
+                if geometry.filters:
+                    loads += layout.weight_transfer(info.name, first * geometry.filter_bytes,
+                                                    (end - first) * geometry.filter_bytes)
+                    compute = tile_compute(hardware.pe_array, pixels, geometry.k, 1, end - first)
+                stores = ([] if info.name in residency.on_chip else layout.channel_transfers(
+                    info.name, region, first, end, "ofmap", write=True))
+                tiles.append(make_tile(info, loads, stores, compute, pixels, end - first,
+                                       dtype_bytes, hardware))
+                continue
             first_filter = block * block_filters
             filters = max(0, min(block_filters, geometry.filters - first_filter))
-            block_loads = list(loads) if block == 0 else []
+            loads = ([t for source, fetch in windows.items()
+                      for t in layout.region_transfers(source, fetch, "ifmap")]
+                     if block == 0 else [])
             if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
                 offset = first_filter * geometry.filter_bytes * geometry.groups
                 size = (geometry.weight_bytes if filter_blocks == 1
                         else filters * geometry.filter_bytes * geometry.groups)
-                block_loads += layout.weight_transfer(info.name, offset, size)
+                loads += layout.weight_transfer(info.name, offset, size)
             compute = tile_compute(hardware.pe_array, pixels, geometry.k, filters,
                                    geometry.groups) if geometry.filters else None
-            last_block = block == max(1, filter_blocks) - 1
             stores = []
-            if last_block and info.name not in residency.on_chip:
-                stores = layout.region_transfers(info.name, region, "ofmap", write=True)
-            tiles.append(make_tile(info, block_loads, stores, compute, pixels, out_channels,
-                               dtype_bytes, hardware))
+            if info.name not in residency.on_chip:
+                if filter_blocks > 1:  # this block's output channels, pixel by pixel
+                    first_channel = first_filter * geometry.groups
+                    stores = layout.channel_transfers(
+                        info.name, region, first_channel, first_channel + filters
+                        * geometry.groups, "ofmap", write=True)
+                elif block == 0:
+                    stores = layout.region_transfers(info.name, region, "ofmap", write=True)
+            tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
+                                   dtype_bytes, hardware))
     return tiles
 
 
@@ -136,7 +163,7 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], co
     else:
         # Pooling and additions: read every input element once, write every output element;
         # one element per MAC lane per cycle.
-        inputs = len(info.inputs) * _elements_read(info, pixels)
+        inputs = len(info.inputs) * _elements_read(info, pixels, out_channels)
         macs = 0
         cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
         sram_read["ifmap"] += inputs * dtype_bytes
@@ -144,18 +171,25 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], co
     return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write)
 
 
-def _elements_read(info: LayerInfo, pixels: int) -> int:
-    """Input elements a pooling/add layer reads for ``pixels`` output pixels."""
+def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:
+    """Input elements a pooling/add layer reads for ``pixels`` output pixels of ``channels``."""
     layer = info.layer
-    channels = info.input_shapes[0].channels
     if isinstance(layer, GlobalAvgPool):
-        return info.input_shapes[0].elements
+        shape = info.input_shapes[0]
+        return shape.height * shape.width * channels
     kernel = getattr(layer, "kernel", (1, 1))
     return pixels * channels * kernel[0] * kernel[1]
 
 
 def is_depthwise(info: LayerInfo) -> bool:
     return isinstance(info.layer, DepthwiseConv2d)
+
+
+def is_channelwise(info: LayerInfo) -> bool:
+    """Each output channel depends on the same input channel only (depthwise, pooling, add),
+    so the layer can be split into channel slices of input, weights and output alike."""
+    return is_depthwise(info) or not layer_geometry(info, 1).filters and not isinstance(
+        info.layer, FullyConnected)
 
 
 def full_region(info: LayerInfo) -> Region:

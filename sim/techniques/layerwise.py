@@ -22,7 +22,7 @@ from sim.techniques.layer_tiles import (
     Residency,
     full_region,
     input_region,
-    is_depthwise,
+    is_channelwise,
     layer_geometry,
     plan_layer_tiles,
     region_bytes,
@@ -63,22 +63,30 @@ def plan_for_regions(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
                                                            dtype_bytes) for r in regions]
     largest_in, largest_out = max(inputs), max(outputs)
     stores = sum(outputs)
-    max_blocks = 1 if is_depthwise(info) or not geometry.filters else geometry.filters
+    channelwise = is_channelwise(info)
+    max_blocks = (info.output_shape.channels if channelwise else geometry.filters) or 1
     for blocks in _block_counts(max_blocks):
-        if fits(hardware, largest_in, ceil(geometry.weight_bytes / blocks), largest_out):
+        # With several filter blocks each block's output channels are stored after the block,
+        # so only one block's share of the output tile is on chip at a time; depthwise blocks
+        # also take only their channels of the input.
+        in_tile = ceil(largest_in / blocks) if channelwise else largest_in
+        if fits(hardware, in_tile, ceil(geometry.weight_bytes / blocks),
+                ceil(largest_out / blocks)):
             weights = geometry.weight_bytes * (1 if blocks == 1 else len(regions))
             return LayerPlan(tuple(regions), blocks, sum(inputs) + weights + stores)
     return None
 
 
 def _block_counts(max_blocks: int) -> list[int]:
-    """1, 2, 4, ... up to and including ``max_blocks`` (one filter per block)."""
-    counts = [1]
-    while counts[-1] * 2 < max_blocks:
-        counts.append(counts[-1] * 2)
-    if counts[-1] != max_blocks:
-        counts.append(max_blocks)
-    return counts
+    """Block counts from 1 up to ``max_blocks`` (one filter or channel per block), doubling,
+    each one that splits ``max_blocks`` items into that many non-empty blocks."""
+    counts = set()
+    blocks = 1
+    while blocks < max_blocks:
+        counts.add(ceil(max_blocks / ceil(max_blocks / blocks)))
+        blocks *= 2
+    counts.add(max_blocks)
+    return sorted(counts)
 
 
 def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
@@ -97,11 +105,20 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:
+    """Row bands of every height, then single rows cut into 2, 4, ... column pieces and
+    finally single pixels (for buffers that cannot hold one whole output row)."""
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
         return [[full_region(info)]]
-    heights = sorted({ceil(info.output_shape.height / n)
-                      for n in range(1, info.output_shape.height + 1)}, reverse=True)
-    return [row_bands(info, ceil(info.output_shape.height / h)) for h in heights]
+    height, width = info.output_shape.height, info.output_shape.width
+    heights = sorted({ceil(height / n) for n in range(1, height + 1)}, reverse=True)
+    candidates = [row_bands(info, ceil(height / h)) for h in heights]
+    counts = [2 ** i for i in range(1, width.bit_length()) if 2 ** i < width] + [width]
+    for pieces in counts if width > 1 else []:
+        edges = [width * j // pieces for j in range(pieces + 1)]
+        candidates.append([Region(r, r + 1, edges[j], edges[j + 1])
+                           for r in range(height) for j in range(pieces)
+                           if edges[j + 1] > edges[j]])
+    return candidates
 
 
 def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
