@@ -27,7 +27,7 @@ iverilog:
 	@iverilog -V 2>/dev/null | head -n 1
 
 run: $(VENV)/.installed-run
-	$(EDGEACCEL) network show mobilenet_v2
+	$(EDGEACCEL) sweep configs/sweeps/default.yaml --out results/default
 
 test: $(VENV)/.installed-test iverilog
 	$(PY) -m pytest

@@ -26,6 +26,7 @@ from sim.report import (
     peak_table,
     simulation_table,
 )
+from sim.sweep.cli import add_sweep_commands
 from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, stage_cuts
 from sim.techniques.reorder import reordered_peak
 from sim.techniques.tunnel_design import design_tunnel
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_simulate)
 
     add_weights_commands(commands)
+    add_sweep_commands(commands, _positive_int)
     return parser
 
 

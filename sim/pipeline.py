@@ -21,7 +21,6 @@ import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import ceil
 
 from sim.hardware import HardwareSpec
 from sim.memory.dram import DramModel
@@ -57,13 +56,14 @@ class _Clock:
     """Exact conversion between accelerator and DRAM clock cycles."""
 
     def __init__(self, accelerator_hz: float, dram_hz: float) -> None:
-        self.ratio = Fraction(str(dram_hz)) / Fraction(str(accelerator_hz))
+        ratio = Fraction(str(dram_hz)) / Fraction(str(accelerator_hz))
+        self.numerator, self.denominator = ratio.numerator, ratio.denominator
 
     def to_dram(self, cycle: int) -> int:
-        return ceil(cycle * self.ratio)
+        return -(-cycle * self.numerator // self.denominator)
 
     def to_accelerator(self, dram_cycle: int) -> int:
-        return ceil(dram_cycle / self.ratio)
+        return -(-dram_cycle * self.denominator // self.numerator)
 
 
 def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True

@@ -16,21 +16,28 @@ from sim.config import ConfigError  # noqa: E402
 from sim.peak import PeakReport  # noqa: E402
 
 
-def save_figure(figure: Figure, path: str | Path) -> None:
-    """Save via a temporary file in the same folder and a rename; the format follows the suffix."""
+def save_figure(figure: Figure, path: str | Path, also: tuple[str, ...] = ()) -> None:
+    """Save via temporary files in the same folder and renames; the format follows the suffix.
+
+    ``also`` lists more suffixes to save the same figure as (e.g. ``(".svg",)``).
+    """
     path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError(path, "unsupported plot format", allowed=".png, .svg, .pdf")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                         dir=path.parent)
-    os.close(handle)
+    targets = [path, *(path.with_suffix(suffix) for suffix in also)]
+    for target in targets:
+        if target.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ConfigError(target, "unsupported plot format", allowed=".png, .svg, .pdf")
     try:
-        figure.savefig(temporary, dpi=150)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for target in targets:
+            handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.",
+                                                 suffix=target.suffix, dir=target.parent)
+            os.close(handle)
+            try:
+                figure.savefig(temporary, dpi=150)
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
     finally:
         plt.close(figure)
 

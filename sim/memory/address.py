@@ -48,8 +48,16 @@ def split(spec: DramSpec, address: int, size_bytes: int) -> list[Run]:
     """The runs of a request, channel by channel, in address order within each channel."""
     if size_bytes <= 0:
         return []
+    burst, page, unit = spec.burst_bytes, spec.page_bytes, spec.interleave_bytes
+    first_unit = address // unit
+    if first_unit == (address + size_bytes - 1) // unit:  # one interleave unit: one run
+        local = (first_unit // spec.channels) * unit + address - first_unit * unit
+        page_index = local // page
+        first = (local % page) // burst
+        last = ((local + size_bytes - 1) % page) // burst
+        return [Run(first_unit % spec.channels, page_index % spec.banks,
+                    page_index // spec.banks, first, last - first + 1)]
     runs = []
-    burst, page = spec.burst_bytes, spec.page_bytes
     for channel in range(spec.channels):
         span = channel_range(spec, address, size_bytes, channel)
         if span is None:

@@ -4,8 +4,8 @@ Per layer the output is cut into row bands and the filters into blocks so the ti
 buffers. When all weights fit beside a band they are loaded once; otherwise every band streams
 all weight blocks again (the refetch this loop order implies). Among the band counts that fit,
 the one with the least DRAM traffic is chosen; halos between bands are refetched. Among plans
-with equally little traffic, the one with the most tiles (up to 8) wins, so loads overlap
-compute.
+with equally little traffic, the one with the fewest DRAM requests wins (channel slices go pixel
+by pixel), then the one with the most tiles (up to 8), so loads overlap compute.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class LayerPlan:
     regions: tuple[Region, ...]
     filter_blocks: int
     traffic_bytes: int
+    requests: int  # DRAM requests it makes, about: sliced channels go pixel by pixel
 
 
 def row_bands(info: LayerInfo, count: int) -> list[Region]:
@@ -73,7 +74,9 @@ def plan_for_regions(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
         if fits(hardware, in_tile, ceil(geometry.weight_bytes / blocks),
                 ceil(largest_out / blocks)):
             weights = geometry.weight_bytes * (1 if blocks == 1 else len(regions))
-            return LayerPlan(tuple(regions), blocks, sum(inputs) + weights + stores)
+            requests = (len(regions) if blocks == 1
+                        else blocks * sum(region.pixels for region in regions))
+            return LayerPlan(tuple(regions), blocks, sum(inputs) + weights + stores, requests)
     return None
 
 
@@ -100,8 +103,8 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
         )
     least = min(plan.traffic_bytes for plan in plans)
     cheapest = [plan for plan in plans if plan.traffic_bytes == least]
-    return max(cheapest, key=lambda plan: min(len(plan.regions) * plan.filter_blocks,
-                                              MAX_OVERLAP_TILES))
+    return min(cheapest, key=lambda plan: (
+        plan.requests, -min(len(plan.regions) * plan.filter_blocks, MAX_OVERLAP_TILES)))
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:

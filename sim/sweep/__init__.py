@@ -1,0 +1,1 @@
+"""Design-space sweeps: YAML grids, executors, a resumable SQLite store, plots."""

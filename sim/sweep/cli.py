@@ -1,0 +1,137 @@
+"""`edgeaccel sweep`, `edgeaccel results export` and `edgeaccel plot`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sim.config import ConfigError
+from sim.output import write_text_atomic
+from sim.sweep.runner import EXECUTORS, run_sweep
+from sim.sweep.spec import load_sweep
+from sim.sweep.store import ResultsStore
+
+SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs")
+
+
+def add_sweep_commands(commands: argparse._SubParsersAction, positive_int) -> None:
+    sweep = commands.add_parser("sweep", help="run a design-space sweep from YAML")
+    sweep.add_argument("config", metavar="CONFIG.yaml")
+    sweep.add_argument("--out", required=True, metavar="DIR", help="results folder")
+    sweep.add_argument("--workers", type=positive_int, default=2, help="processes (default 2)")
+    sweep.add_argument("--executor", choices=EXECUTORS, default="local")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="Dask scheduler address (implies --executor dask)")
+    sweep.add_argument("--no-resume", action="store_true",
+                       help="run every point again even if the store has it")
+    sweep.add_argument("--no-plots", action="store_true", help="skip the figures")
+    sweep.add_argument("--json", action="store_true", help="print one JSON document")
+    sweep.set_defaults(handler=_sweep)
+
+    results = commands.add_parser("results", help="work with a results folder")
+    results_commands = results.add_subparsers(dest="results_command", required=True,
+                                              parser_class=type(results))
+    export = results_commands.add_parser("export", help="export the store as CSV")
+    export.add_argument("folder", metavar="DIR")
+    export.add_argument("--csv", required=True, metavar="FILE")
+    export.set_defaults(handler=_export)
+
+    plot = commands.add_parser("plot", help="write the sweep figures of a results folder")
+    plot.add_argument("folder", metavar="DIR")
+    plot.set_defaults(handler=_plot)
+
+
+def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per point: its labels, network, hardware, dataflow and headline figures."""
+    table = []
+    for row in rows:
+        result = row["result"]
+        totals = result["totals"]
+        table.append({
+            "key": row["key"], **row["labels"], "network": result["network"],
+            "hardware": result["hardware"], "dataflow": result["dataflow"],
+            "dtype": result["dtype"],
+            "dram_mb": (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / 1e6,
+            "latency_ms": totals["latency_s"] * 1e3,
+            "energy_mj": totals["energy_pj"]["total"] / 1e9,
+            "macs": totals["macs"],
+        })
+    return table
+
+
+def _open_store(folder: str) -> ResultsStore:
+    path = Path(folder) / "results.sqlite"
+    if not path.exists():
+        raise ConfigError(folder, "no results.sqlite in this folder (run a sweep first)")
+    return ResultsStore(folder)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    _, points = load_sweep(args.config)
+    executor = "dask" if args.scheduler else args.executor
+    store = ResultsStore(args.out)
+    try:
+        ran = run_sweep(points, store, executor, args.workers, args.scheduler,
+                        resume=not args.no_resume, progress=not args.json and sys.stderr.isatty())
+        keys = {point.key for point in points}
+        rows = [row for row in store.rows() if row["key"] in keys]
+    finally:
+        store.close()
+    plots = [] if args.no_plots else _write_plots(rows, Path(args.out) / "plots")
+    table = summary_rows(rows)
+    if args.json:
+        print(json.dumps({"points": len(points), "ran": ran, "results": table,
+                          "plots": [str(p) for p in plots]}, indent=2))
+        return
+    print(_summary_text(table))
+    print(f"{ran} of {len(points)} points ran now; results in {args.out}/results.sqlite"
+          + (f"; plots in {args.out}/plots" if plots else ""))
+
+
+def _write_plots(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+    from sim.sweep.plots import write_plots  # matplotlib only when plotting
+
+    return write_plots(rows, folder) if rows else []
+
+
+def _summary_text(table: list[dict[str, Any]]) -> str:
+    lines = [f"{'network':16s} {'hardware':12s} {'dataflow':10s} {'varied':34s} "
+             f"{'DRAM MB':>9s} {'ms':>8s} {'mJ':>8s}"]
+    fixed = {"key", "network", "hardware", "dataflow", "dtype", *SUMMARY_KEYS}
+    for row in table:
+        varied = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
+                           if k not in fixed and k not in ("network", "hardware"))
+        lines.append(f"{row['network']:16s} {row['hardware']:12s} {row['dataflow']:10s} "
+                     f"{varied[:34]:34s} {row['dram_mb']:9.3f} {row['latency_ms']:8.3f} "
+                     f"{row['energy_mj']:8.4f}")
+    return "\n".join(lines)
+
+
+def _export(args: argparse.Namespace) -> None:
+    store = _open_store(args.folder)
+    try:
+        table = summary_rows(store.rows())
+    finally:
+        store.close()
+    fields = list(dict.fromkeys(key for row in table for key in row))
+    stream = io.StringIO()
+    writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    write_text_atomic(args.csv, stream.getvalue())
+    print(f"wrote {args.csv} ({len(table)} points)", file=sys.stderr)
+
+
+def _plot(args: argparse.Namespace) -> None:
+    store = _open_store(args.folder)
+    try:
+        rows = store.rows()
+    finally:
+        store.close()
+    for path in _write_plots(rows, Path(args.folder) / "plots"):
+        print(path)
