@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="feature-map buffer size in channels at the input resolution "
                           "(buffered, full; default 64)")
     run.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
+    run.add_argument("--weights", default="dense", metavar="dense|centralized:B|zero-skip:F",
+                     help="weight storage: dense, centralized in runs of B (seed 003), or a "
+                          "fraction F of zero weights skipped")
     run.add_argument("--per-layer", metavar="FILE.csv", help="write per-layer records as CSV")
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(handler=_simulate)
@@ -294,8 +297,11 @@ def _simulate(args: argparse.Namespace) -> None:
     network = resolve_network(args.network, resolution=args.resolution,
                               num_classes=args.num_classes, width_mult=args.width_mult)
     hardware = load_hardware(args.hardware)
-    options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
-                                args.buffer_channels, DType(args.dtype))
+    try:
+        options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
+                                    args.buffer_channels, DType(args.dtype), args.weights)
+    except ValueError as error:
+        raise ConfigError("--weights", str(error)) from None
     result = simulate(network, hardware, options)
     if args.per_layer:
         write_text_atomic(args.per_layer, layers_csv(result))

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from math import ceil
 from typing import Any
 
 from sim.dtypes import DType
@@ -25,6 +27,7 @@ from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.tiling import tiled_schedule
+from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
 DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
@@ -39,15 +42,23 @@ class SimulationOptions:
     halo_reuse: bool = True
     buffer_channels: int = 64
     dtype: DType = DType.INT8
+    weights: str = "dense"  # dense, centralized:B or zero-skip:F (sim.techniques.weight_storage)
 
     def __post_init__(self) -> None:
         if self.dataflow not in DATAFLOWS:
             raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not "
                              f"{self.dataflow!r}")
         object.__setattr__(self, "dtype", DType(self.dtype))
+        parse_weight_storage(self.weights)
+
+    @property
+    def weight_storage(self) -> WeightStorage:
+        return parse_weight_storage(self.weights)
 
     def to_dict(self) -> dict[str, Any]:
         used = {"dataflow": self.dataflow, "dtype": str(self.dtype)}
+        if self.weights != "dense":
+            used["weights"] = self.weights
         if self.dataflow in ("tiled", "fused", "full"):
             used |= {"tile": self.tile, "halo_reuse": self.halo_reuse}
         if self.dataflow in ("buffered", "full"):
@@ -57,7 +68,19 @@ class SimulationOptions:
 
 def build_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                    ) -> list[Tile]:
-    layout = DramLayout(network, options.dtype.bytes)
+    layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage)
+    tiles = _dataflow_tiles(network, hardware, options, layout)
+    skipped = options.weight_storage.zero_fraction
+    if not skipped:
+        return tiles
+    # Zero skipping: the PE array skips the MACs of zero weights.
+    return [dataclasses.replace(tile, macs=round(tile.macs * (1 - skipped)),
+                                compute_cycles=ceil(tile.compute_cycles * (1 - skipped)))
+            if tile.macs else tile for tile in tiles]
+
+
+def _dataflow_tiles(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                    layout: DramLayout) -> list[Tile]:
     if options.dataflow == "fused":
         return fused_schedule(network, hardware, layout, options.tile)
     residency = Residency()

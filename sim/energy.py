@@ -13,12 +13,15 @@ from sim.pipeline import LayerCounters
 from sim.schedule import OPERANDS
 
 COMPONENTS = ("mac", *(f"sram_{op}" for op in OPERANDS), *(f"dram_{op}" for op in OPERANDS),
-              "dram_activate", "static")
+              "dram_activate", "weight_regen", "static")
 
 
-def layer_energy_pj(counters: LayerCounters, hardware: HardwareSpec, dtype: DType
-                    ) -> dict[str, float]:
-    """Energy breakdown of one layer; ``total`` is the sum of the components."""
+def layer_energy_pj(counters: LayerCounters, hardware: HardwareSpec, dtype: DType,
+                    regeneration_pj: float = 0.0) -> dict[str, float]:
+    """Energy breakdown of one layer; ``total`` is the sum of the components.
+
+    ``regeneration_pj`` is what the weight generators spent (centralized weights).
+    """
     dram = hardware.dram
     burst_bits = dram.burst_bytes * 8
     energy = {"mac": counters.macs * hardware.energy.mac_pj[str(dtype)]}
@@ -33,6 +36,7 @@ def layer_energy_pj(counters: LayerCounters, hardware: HardwareSpec, dtype: DTyp
             + counters.dram_bursts_written[operand] * burst_bits * dram.energy.write_pj_per_bit
         )
     energy["dram_activate"] = sum(counters.dram_activates.values()) * dram.energy.activate_pj
+    energy["weight_regen"] = regeneration_pj
     seconds = counters.cycles / hardware.clock_hz
     energy["static"] = hardware.energy.static_mw * 1e-3 * seconds * 1e12
     energy["total"] = sum(energy[name] for name in COMPONENTS)

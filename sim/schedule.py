@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.techniques.receptive import Region
+from sim.techniques.weight_storage import DENSE, WeightStorage
 from sim.workload.network import Network
 
 OPERANDS = ("ifmap", "weight", "ofmap")
@@ -44,8 +45,10 @@ class Tile:
 class DramLayout:
     """Page-aligned DRAM regions for tensors (by name) and weights (by layer name)."""
 
-    def __init__(self, network: Network, dtype_bytes: int, align_bytes: int = 4096) -> None:
+    def __init__(self, network: Network, dtype_bytes: int, align_bytes: int = 4096,
+                 weights: WeightStorage = DENSE) -> None:
         self.dtype_bytes = dtype_bytes
+        self.weights = weights
         self._bases: dict[str, int] = {}
         self._next = 0
         self._align = align_bytes
@@ -53,7 +56,7 @@ class DramLayout:
         self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
         for info in network.infos:
             self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
-            self._allocate(f"weight:{info.name}", info.params * dtype_bytes)
+            self._allocate(f"weight:{info.name}", weights.stored_bytes(info.params, dtype_bytes))
 
     def _allocate(self, key: str, size_bytes: int) -> None:
         self._bases[key] = self._next
@@ -100,9 +103,14 @@ class DramLayout:
         ]
 
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
+        """The request for ``size_bytes`` of a layer's dense weights from ``first_byte`` on, as
+        the weight storage keeps them in DRAM (compressed storage moves proportionally less)."""
         if size_bytes == 0:
             return []
-        return [Transfer("weight", self.weight_base(layer) + first_byte, size_bytes)]
+        count = self.network[layer].params
+        stored_first = self.weights.scaled(first_byte, count, self.dtype_bytes)
+        stored_size = self.weights.scaled(size_bytes, count, self.dtype_bytes)
+        return [Transfer("weight", self.weight_base(layer) + stored_first, stored_size)]
 
 
 def whole(network: Network, tensor: str) -> Region:

@@ -16,6 +16,7 @@ from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
 from sim.pipeline import LayerCounters, run_pipeline
 from sim.schedule import OPERANDS
+from sim.techniques.centralization import regeneration_energy_pj
 from sim.workload.io import network_to_dict
 from sim.workload.network import Network
 
@@ -35,10 +36,17 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
     tiles = build_schedule(network, hardware, options)
     result = run_pipeline(tiles, hardware, overlap)
     layers = []
+    storage = options.weight_storage
     for info in network.infos:
         counters = result.layers.get(info.name, LayerCounters())
+        regeneration = 0.0
+        if storage.kind == "centralized" and info.params:
+            # Each weight loaded from DRAM is regenerated once into the weight buffer.
+            stored = storage.stored_bytes(info.params, options.dtype.bytes)
+            dense_loaded = counters.dram_read_bytes["weight"] * info.params / stored
+            regeneration = regeneration_energy_pj(round(dense_loaded), options.dtype)
         layers.append({"name": info.name, "kind": info.kind,
-                       **_record(counters, hardware, options.dtype)})
+                       **_record(counters, hardware, options.dtype, regeneration)})
     totals = _totals(layers, hardware)
     totals["cycles"] = result.cycles
     totals["stall_cycles"] = result.cycles - totals["compute_cycles"]
@@ -56,8 +64,9 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
             "hardware": hardware.name, **options.to_dict(), "totals": totals, "layers": layers}
 
 
-def _record(counters: LayerCounters, hardware: HardwareSpec, dtype: DType) -> dict[str, Any]:
-    energy = layer_energy_pj(counters, hardware, dtype)
+def _record(counters: LayerCounters, hardware: HardwareSpec, dtype: DType,
+            regeneration_pj: float) -> dict[str, Any]:
+    energy = layer_energy_pj(counters, hardware, dtype, regeneration_pj)
     by_operand = {op: counters.dram_read_bytes[op] + counters.dram_write_bytes[op]
                   for op in OPERANDS}
     return {

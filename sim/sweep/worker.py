@@ -24,7 +24,7 @@ def run_point(key: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         network_from_dict(config["network"]), HardwareSpec.model_validate(config["hardware"]),
         SimulationOptions(options["dataflow"], options.get("tile", 32),
                           options.get("halo_reuse", True), options.get("buffer_channels", 64),
-                          DType(options["dtype"])),
+                          DType(options["dtype"]), options.get("weights", "dense")),
     )
     result.pop("config")
     return key, result
