@@ -2,7 +2,7 @@
 
 MACs x energy per MAC (by dtype) + SRAM accesses x energy per access (one access moves one
 buffer word) + DRAM bits x energy per bit (whole bursts, as the DRAM moves them) + activates x
-energy per activate/precharge + static power x time.
+energy per activate/precharge + weight regeneration (centralized weights) + static power x time.
 """
 
 from __future__ import annotations

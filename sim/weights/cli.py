@@ -26,7 +26,8 @@ def add_weights_commands(subparsers: Any) -> None:
     """Add ``weights experiment`` to an argparse sub-parser collection."""
     weights = subparsers.add_parser(
         "weights", help="weight augmentation, centralization and zero skipping on real data")
-    commands = weights.add_subparsers(dest="weights_command", required=True)
+    commands = weights.add_subparsers(dest="weights_command", required=True,
+                                      parser_class=type(weights))
     experiment = commands.add_parser(
         "experiment", help="train small models and measure accuracy vs weight storage")
     experiment.add_argument("config", metavar="CONFIG.yaml",
