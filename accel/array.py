@@ -17,6 +17,7 @@ from amaranth import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accel.checks import require_int
 from accel.pe import MacPE
 
 
@@ -29,9 +30,8 @@ class SystolicArray(wiring.Component):
 
     def __init__(self, *, rows: int, cols: int, data_width: int = 8, acc_width: int = 32
                  ) -> None:
-        for name, value in (("Rows", rows), ("Columns", cols)):
-            if not isinstance(value, int) or value < 1:
-                raise TypeError(f"{name} must be a positive integer, not {value!r}")
+        require_int(self, "Rows", rows, 1)
+        require_int(self, "Columns", cols, 1)
         self._rows, self._cols = rows, cols
         self._data_width, self._acc_width = data_width, acc_width
         super().__init__({

@@ -6,6 +6,8 @@ from amaranth import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accel.checks import require_int
+
 
 class MacPE(wiring.Component):
     """Signed ``data_width`` x ``data_width`` -> ``acc_width`` multiply-accumulate.
@@ -24,11 +26,8 @@ class MacPE(wiring.Component):
     """
 
     def __init__(self, *, data_width: int = 8, acc_width: int = 32) -> None:
-        if not isinstance(data_width, int) or data_width < 1:
-            raise TypeError(f"Data width must be a positive integer, not {data_width!r}")
-        if not isinstance(acc_width, int) or acc_width < 2 * data_width:
-            raise TypeError(f"Accumulator width must be an integer of at least {2 * data_width}, "
-                            f"not {acc_width!r}")
+        require_int(self, "Data width", data_width, 1)
+        require_int(self, "Accumulator width", acc_width, 2 * data_width)
         self._data_width = data_width
         self._acc_width = acc_width
         super().__init__({
