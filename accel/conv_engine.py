@@ -1,0 +1,363 @@
+"""A convolution engine: line buffer + ping-pong weight buffer + output-stationary PE array.
+
+One run (a *tile*) computes a whole int8 convolution of an ``height`` x ``width`` x
+``channels`` input with ``filters`` k x k filters (k = 1..``max_kernel``), stride and zero
+padding set at run time, accumulating in int32 and requantizing to int8 exactly as
+``sim.golden.quant.requantize`` does.
+
+Mapping (SCALE-Sim's output-stationary mapping of the im2col GEMM): the array's ``rows`` hold
+``rows`` consecutive output pixels (raster order), its ``cols`` hold ``cols`` filters, and the
+K = k * k * channels reduction streams through, one element per cycle. A *fold* is one such
+block; it occupies the array for ``K + rows + cols - 2`` cycles, the SCALE-Sim os fold, and
+folds follow each other back to back, so the array is busy for exactly
+``sim.mapping.systolic_cycles("os", ...) + 1`` cycles per tile (``compute_cycles``).
+
+Streams:
+- ``activations``: one pixel per transfer, channel c in bits ``[8c, 8c + 8)``, row by row.
+- ``weights``: words of ``cols`` int8 lanes, lane j = filter ``g * cols + j``; for each column
+  fold g, K words in im2col order (ky, kx, c); ``last`` on the final word of the tile. They go
+  to a ping-pong buffer: the next tile's weights may load while this tile computes.
+- ``outputs``: for each group of ``rows`` output pixels, for each column fold g, one word per
+  pixel with ``cols`` int8 lanes (filters ``g * cols + j``; lanes past ``filters`` are 0).
+
+Counters: ``cycles`` counts from the cycle after ``start`` to the last output accepted;
+``compute_cycles`` counts the cycles a fold occupies the array.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.array import SystolicArray
+from accel.buffer import PingPongBuffer
+from accel.checks import require_int
+from accel.line_buffer import LineBuffer
+
+COUNTER_BITS = 32
+
+
+class ConvEngine(wiring.Component):
+    """``rows`` x ``cols`` int8 conv engine for inputs up to ``max_height`` x ``max_width`` x
+    ``max_channels`` and k <= ``max_kernel``; ``weight_depth`` words per weight bank (at least
+    ``ceil(filters / cols) * k * k * channels`` for every layer it runs)."""
+
+    def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
+                 max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
+                 max_stride: int = 2, weight_depth: int = 256, multiplier_width: int = 16,
+                 acc_width: int = 32) -> None:
+        for name, value, minimum in (
+                ("Rows", rows, 1), ("Columns", cols, 1), ("Maximum width", max_width, 1),
+                ("Maximum height", max_height, 1), ("Maximum channels", max_channels, 1),
+                ("Maximum kernel", max_kernel, 1), ("Maximum stride", max_stride, 1),
+                ("Weight depth", weight_depth, 1), ("Multiplier width", multiplier_width, 1),
+                ("Accumulator width", acc_width, 16)):
+            require_int(self, name, value, minimum)
+        self.rows, self.cols = rows, cols
+        self.max_width, self.max_height = max_width, max_height
+        self.max_channels, self.max_kernel, self.max_stride = max_channels, max_kernel, max_stride
+        self.weight_depth = weight_depth
+        self.multiplier_width, self.acc_width = multiplier_width, acc_width
+        super().__init__({
+            "start": In(1),
+            "height": In(range(max_height + 1)),
+            "width": In(range(max_width + 1)),
+            "channels": In(range(max_channels + 1)),
+            "filters": In(range(weight_depth * cols + 1)),
+            "kernel": In(range(max_kernel + 1)),
+            "stride": In(range(max_stride + 1)),
+            "padding": In(range(max_kernel)),
+            "multiplier": In(unsigned(multiplier_width)),
+            "shift": In(range(acc_width + multiplier_width)),
+            "zero_point": In(signed(8)),
+            "qmin": In(signed(8)),
+            "qmax": In(signed(8)),
+            "busy": Out(1),
+            "cycles": Out(COUNTER_BITS),
+            "compute_cycles": Out(COUNTER_BITS),
+            "activations": In(stream.Signature(unsigned(8 * max_channels))),
+            "weights": In(stream.Signature(data.StructLayout({
+                "data": unsigned(8 * cols), "last": unsigned(1)}))),
+            "outputs": Out(stream.Signature(unsigned(8 * cols))),
+        })
+
+    def fold_cycles(self, k: int) -> int:
+        """Cycles one fold occupies the array: SCALE-Sim's os fold for a K-long reduction."""
+        return k + self.rows + self.cols - 2
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        rows, cols, kmax = self.rows, self.cols, self.max_kernel
+        m.submodules.lines = lines = LineBuffer(
+            max_width=self.max_width, max_height=self.max_height, max_kernel=kmax,
+            max_stride=self.max_stride, pixel_width=8 * self.max_channels)
+        m.submodules.weight_buffer = weights = PingPongBuffer(
+            depth=self.weight_depth, width=8 * cols)
+        m.submodules.array = array = SystolicArray(rows=rows, cols=cols,
+                                                   acc_width=self.acc_width)
+        wiring.connect(m, wiring.flipped(self.activations), lines.pixels)
+        wiring.connect(m, wiring.flipped(self.weights), weights.write)
+
+        # Run-time configuration, latched by ``start``.
+        config = _Config(self)
+        busy = Signal()
+        accepted = self.start & ~busy & ~lines.busy
+        m.d.comb += [
+            self.busy.eq(busy),
+            lines.start.eq(accepted),
+            lines.height.eq(self.height), lines.width.eq(self.width),
+            lines.kernel.eq(self.kernel), lines.stride.eq(self.stride),
+            lines.padding.eq(self.padding),
+        ]
+        with m.If(accepted):
+            m.d.sync += config.latch(self)
+            m.d.sync += busy.eq(1)
+
+        # Window banks: two sets of ``rows`` windows; the loader fills one while folds use
+        # the other.
+        window_layout = data.ArrayLayout(unsigned(8 * self.max_channels), kmax * kmax)
+        windows = [[Signal(window_layout, name=f"window{bank}_{slot}") for slot in range(rows)]
+                   for bank in range(2)]
+        bank_full = Signal(2)
+        bank_count = [Signal(range(rows + 1), name=f"count{bank}") for bank in range(2)]
+        load_bank, load_slot = Signal(), Signal(range(rows))
+        frame_done = busy & ~lines.busy & ~lines.windows.valid
+        set_full, clear_full = Signal(2), Signal(2)
+
+        m.d.comb += lines.windows.ready.eq(busy & ~bank_full.bit_select(load_bank, 1))
+        with m.If(lines.windows.valid & lines.windows.ready):
+            for bank in range(2):
+                for slot in range(rows):
+                    with m.If((load_bank == bank) & (load_slot == slot)):
+                        m.d.sync += windows[bank][slot].eq(lines.windows.payload)
+            with m.If(load_slot == rows - 1):
+                m.d.comb += set_full.eq(1 << load_bank)
+                m.d.sync += [load_slot.eq(0), load_bank.eq(~load_bank)]
+                for bank in range(2):
+                    with m.If(load_bank == bank):
+                        m.d.sync += bank_count[bank].eq(rows)
+            with m.Else():
+                m.d.sync += load_slot.eq(load_slot + 1)
+        with m.Elif(frame_done & (load_slot != 0)):   # flush the last, partial group
+            m.d.comb += set_full.eq(1 << load_bank)
+            m.d.sync += [load_slot.eq(0), load_bank.eq(~load_bank)]
+            for bank in range(2):
+                with m.If(load_bank == bank):
+                    m.d.sync += bank_count[bank].eq(load_slot)
+        m.d.sync += bank_full.eq((bank_full | set_full) & ~clear_full)
+
+        # Fold sequencing.
+        compute_bank = Signal()
+        fold_active = Signal()
+        fold_cycle = Signal(range(self._max_fold() + 1))
+        fold_end = fold_active & (fold_cycle == config.fold_cycles - 1)
+        ending = Signal()             # the cycle after a fold's last cycle
+        capture_pending = Signal()    # accumulators final, not yet captured
+        holding = Signal(range(rows + 1))   # captured words still to send
+        filter_base = Signal(range(self.weight_depth * cols + cols + 1))
+        weight_base = Signal(range(2 * self.weight_depth + 1))
+        last_column_fold = filter_base + cols >= config.filters
+        # A fold starting in the last cycle of another sees the state that fold leaves.
+        switching = fold_end & last_column_fold
+        next_bank = Mux(switching, ~compute_bank, compute_bank)
+        next_filter_base = Mux(fold_end, Mux(last_column_fold, 0, filter_base + cols),
+                               filter_base)
+        bank_ready = bank_full.bit_select(next_bank, 1)
+        free_to_start = Mux(fold_active, fold_end & (holding == 0),
+                            ~ending) & ~capture_pending
+        start_fold = busy & bank_ready & weights.read_ready & free_to_start
+        m.d.sync += ending.eq(fold_end)
+
+        # Metadata of the fold being computed and of the fold being captured.
+        fold_rows = Signal(range(rows + 1))
+        fold_lanes = Signal(range(cols + 1))
+        captured_rows = Signal.like(fold_rows)
+        captured_lanes = Signal.like(fold_lanes)
+        with m.If(fold_end):
+            m.d.sync += [captured_rows.eq(fold_rows), captured_lanes.eq(fold_lanes)]
+        with m.If(ending):
+            m.d.sync += capture_pending.eq(1)
+
+        with m.If(start_fold):
+            remaining = config.filters - next_filter_base
+            m.d.sync += [
+                fold_active.eq(1), fold_cycle.eq(0),
+                fold_rows.eq(Mux(next_bank, bank_count[1], bank_count[0])),
+                fold_lanes.eq(Mux(remaining > cols, cols, remaining)),
+            ]
+        with m.Elif(fold_end):
+            m.d.sync += fold_active.eq(0)
+        with m.Elif(fold_active):
+            m.d.sync += fold_cycle.eq(fold_cycle + 1)
+
+        # After a fold's feed: the next column fold, or the next group of pixels.
+        with m.If(fold_end):
+            with m.If(last_column_fold):
+                m.d.comb += clear_full.eq(1 << compute_bank)
+                m.d.sync += [compute_bank.eq(~compute_bank), filter_base.eq(0),
+                             weight_base.eq(0)]
+            with m.Else():
+                m.d.sync += [filter_base.eq(filter_base + cols),
+                             weight_base.eq(weight_base + config.reduction)]
+
+        # Feed: element t of the reduction for every row, and weight word t.
+        feeding = fold_active & (fold_cycle < config.reduction)
+        channel = Signal(range(self.max_channels))
+        column = Signal(range(kmax))
+        pixel = Signal(range(kmax * kmax))
+        with m.If(start_fold):
+            m.d.sync += [channel.eq(0), column.eq(0), pixel.eq(config.first_pixel)]
+        with m.Elif(feeding):
+            with m.If(channel == config.channels - 1):
+                m.d.sync += channel.eq(0)
+                with m.If(column == config.kernel - 1):
+                    m.d.sync += [column.eq(0), pixel.eq(pixel + config.row_step)]
+                with m.Else():
+                    m.d.sync += [column.eq(column + 1), pixel.eq(pixel + 1)]
+            with m.Else():
+                m.d.sync += channel.eq(channel + 1)
+        m.d.comb += weights.read_addr.eq(weight_base + fold_cycle)
+
+        a_now = [Signal(signed(8), name=f"a{i}") for i in range(rows)]
+        for i in range(rows):
+            lanes = [Mux(compute_bank, windows[1][i][pixel], windows[0][i][pixel])]
+            m.d.comb += a_now[i].eq(lanes[0].word_select(channel, 8))
+        # One register stage lines the operands up with the synchronous weight read, then
+        # row i is delayed i more cycles and column j j more cycles (the systolic skew).
+        for i in range(rows):
+            a, valid, first = _delayed(m, i + 1, f"row{i}", a_now[i],
+                                       feeding & (i < fold_rows), feeding & (fold_cycle == 0))
+            m.d.comb += [array.a_in[i].eq(a), array.valid_in[i].eq(valid),
+                         array.first_in[i].eq(first)]
+        for j in range(cols):
+            b = _delay(m, j, f"col{j}", weights.read_data.word_select(j, 8).as_signed())
+            m.d.comb += array.b_in[j].eq(b)
+
+        # Capture the accumulators into the output holding registers, then requantize and send
+        # one word (one pixel, ``cols`` filters) per transfer.
+        results = [[Signal(signed(self.acc_width), name=f"result{i}_{j}") for j in range(cols)]
+                   for i in range(rows)]
+        result_lanes = Signal.like(captured_lanes)
+        out_index = Signal(range(rows))
+        capture = capture_pending & (holding == 0)
+        with m.If(capture):
+            m.d.sync += [capture_pending.eq(0), holding.eq(captured_rows), out_index.eq(0),
+                         result_lanes.eq(captured_lanes)]
+            for i in range(rows):
+                for j in range(cols):
+                    m.d.sync += results[i][j].eq(array.acc[i * cols + j])
+
+        out_valid = Signal()
+        room = ~out_valid | self.outputs.ready
+        send = room & (holding != 0)
+        m.d.comb += self.outputs.valid.eq(out_valid)
+        with m.If(self.outputs.ready):
+            m.d.sync += out_valid.eq(0)
+        with m.If(send):
+            words = []
+            for j in range(cols):
+                value = Signal(self.acc_width, name=f"selected{j}")
+                m.d.comb += value.eq(_select(results, out_index, j))
+                quantized = _requantize(m, value.as_signed(), config, f"q{j}")
+                words.append(Mux(j < result_lanes, quantized, 0))
+            m.d.sync += [out_valid.eq(1), self.outputs.payload.eq(Cat(*words)),
+                         out_index.eq(out_index + 1), holding.eq(holding - 1)]
+
+        # End of the tile: every window used, every fold captured and sent.
+        tile_done = (busy & frame_done & (load_slot == 0) & (bank_full == 0) & ~fold_active
+                     & ~ending & ~capture_pending & (holding == 0)
+                     & (~out_valid | self.outputs.ready))
+        m.d.comb += weights.release.eq(tile_done)
+        with m.If(tile_done):
+            m.d.sync += busy.eq(0)
+
+        cycles, compute_cycles = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
+        m.d.comb += [self.cycles.eq(cycles), self.compute_cycles.eq(compute_cycles)]
+        with m.If(accepted):
+            m.d.sync += [cycles.eq(0), compute_cycles.eq(0)]
+        with m.Elif(busy):
+            m.d.sync += cycles.eq(cycles + 1)
+            with m.If(fold_active):
+                m.d.sync += compute_cycles.eq(compute_cycles + 1)
+        return m
+
+    def _max_fold(self) -> int:
+        return self.fold_cycles(self.max_kernel ** 2 * self.max_channels)
+
+
+class _Config:
+    """Registers holding one tile's configuration and the values derived from it."""
+
+    def __init__(self, engine: ConvEngine) -> None:
+        kmax = engine.max_kernel
+        max_reduction = kmax * kmax * engine.max_channels
+        self.channels = Signal.like(engine.channels, name="cfg_channels")
+        self.filters = Signal.like(engine.filters, name="cfg_filters")
+        self.kernel = Signal.like(engine.kernel, name="cfg_kernel")
+        self.multiplier = Signal.like(engine.multiplier, name="cfg_multiplier")
+        self.shift = Signal.like(engine.shift, name="cfg_shift")
+        self.zero_point = Signal.like(engine.zero_point, name="cfg_zero_point")
+        self.qmin = Signal.like(engine.qmin, name="cfg_qmin")
+        self.qmax = Signal.like(engine.qmax, name="cfg_qmax")
+        self.reduction = Signal(range(max_reduction + 1), name="cfg_reduction")
+        self.fold_cycles = Signal(range(engine.fold_cycles(max_reduction) + 1),
+                                  name="cfg_fold_cycles")
+        self.first_pixel = Signal(range(kmax * kmax), name="cfg_first_pixel")
+        self.row_step = Signal(range(kmax + 1), name="cfg_row_step")
+        self._offset = engine.rows + engine.cols - 2
+        self._kmax = kmax
+
+    def latch(self, ports: ConvEngine) -> list:
+        """Statements that load the registers from the engine's input ports."""
+        kmax = self._kmax
+        reduction = ports.kernel * ports.kernel * ports.channels
+        offset = kmax - ports.kernel
+        return [
+            self.channels.eq(ports.channels), self.filters.eq(ports.filters),
+            self.kernel.eq(ports.kernel), self.multiplier.eq(ports.multiplier),
+            self.shift.eq(ports.shift), self.zero_point.eq(ports.zero_point),
+            self.qmin.eq(ports.qmin), self.qmax.eq(ports.qmax),
+            self.reduction.eq(reduction),
+            self.fold_cycles.eq(reduction + self._offset),
+            self.first_pixel.eq(offset * kmax + offset),
+            self.row_step.eq(offset + 1),
+        ]
+
+
+def _delay(m: Module, cycles: int, name: str, value):
+    """``value`` delayed by ``cycles`` registers."""
+    for stage in range(cycles):
+        register = Signal.like(value, name=f"{name}_d{stage}")
+        m.d.sync += register.eq(value)
+        value = register
+    return value
+
+
+def _delayed(m: Module, cycles: int, name: str, *values):
+    return [_delay(m, cycles, f"{name}_{index}", value) for index, value in enumerate(values)]
+
+
+def _select(results, row, column: int):
+    """``results[row][column]`` for a run-time ``row``."""
+    value = results[0][column]
+    for i in range(1, len(results)):
+        value = Mux(row == i, results[i][column], value)
+    return value
+
+
+def _requantize(m: Module, acc, config: _Config, name: str):
+    """``clip(((acc * multiplier + 2**(shift - 1)) >> shift) + zero_point, qmin, qmax)``."""
+    product = Signal(signed(len(acc) + len(config.multiplier) + 2), name=f"{name}_product")
+    rounding = (Const(1, 1) << config.shift) >> 1
+    m.d.comb += product.eq(acc * config.multiplier + rounding)
+    scaled = Signal(signed(len(product) + 1), name=f"{name}_scaled")
+    m.d.comb += scaled.eq((product >> config.shift) + config.zero_point)
+    clipped = Signal(signed(8), name=f"{name}_clipped")
+    with m.If(scaled < config.qmin):
+        m.d.comb += clipped.eq(config.qmin)
+    with m.Elif(scaled > config.qmax):
+        m.d.comb += clipped.eq(config.qmax)
+    with m.Else():
+        m.d.comb += clipped.eq(scaled)
+    return clipped.as_unsigned()
