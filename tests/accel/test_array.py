@@ -1,11 +1,11 @@
-"""SystolicArray (output-stationary) in Amaranth's simulator against the golden matrix product,
-and its fold latency against the simulator's compute model."""
+"""SystolicArray (output- and weight-stationary) in Amaranth's simulator against the golden
+matrix product, and its fold latency against the simulator's compute model."""
 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from accel.array import SystolicArray, skewed_inputs
+from accel.array import SystolicArray, skewed_inputs, weight_stationary_inputs
 from sim.golden.ops import fully_connected
 from sim.mapping import systolic_cycles
 
@@ -62,3 +62,55 @@ def test_extreme_values_do_not_saturate():
     b = np.full((64, 4), -128, dtype=np.int8)
     acc, _ = run_tile(SystolicArray(rows=4, cols=4), a, b)
     assert (acc == 64 * 16384).all()
+
+
+def run_weight_stationary(array: SystolicArray, a: np.ndarray, w: np.ndarray
+                          ) -> tuple[np.ndarray, int]:
+    """Load W, stream A; returns the bottom outputs (P x M) and the cycle after which the last
+    one has left, counting the first load cycle as cycle 0."""
+    stream = weight_stationary_inputs(a.tolist(), w.tolist())
+    outputs: list[list[int]] = [[] for _ in range(array.cols)]
+    result = {}
+
+    async def bench(ctx):
+        cycles = 0
+        for t in range(len(stream) + array.rows + array.cols):
+            load, w_col, a_row, valid = stream[t] if t < len(stream) else (0, [0] * array.cols,
+                                                                           [0] * array.rows,
+                                                                           [0] * array.rows)
+            ctx.set(array.load, load)
+            for j in range(array.cols):
+                ctx.set(array.w_in[j], w_col[j])
+            for i in range(array.rows):
+                ctx.set(array.a_in[i], a_row[i])
+                ctx.set(array.valid_in[i], valid[i])
+            await ctx.tick()
+            cycles += 1
+            for j in range(array.cols):
+                if ctx.get(array.valid_out[j]):
+                    outputs[j].append(ctx.get(array.psum_out[j]))
+                    result["last"] = cycles
+
+    simulator = Simulator(array)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(bench)
+    simulator.run()
+    return np.array(outputs).T, result["last"]
+
+
+@pytest.mark.parametrize(("rows", "cols", "pixels", "seed"), [(4, 4, 9, 0), (4, 4, 30, 1),
+                                                              (3, 5, 1, 2), (5, 2, 12, 3)])
+def test_weight_stationary_equals_golden_and_scalesim_fold(rows, cols, pixels, seed):
+    generator = np.random.default_rng(seed)
+    a = generator.integers(-128, 128, size=(pixels, rows), dtype=np.int8)
+    w = generator.integers(-128, 128, size=(rows, cols), dtype=np.int8)
+    array = SystolicArray(rows=rows, cols=cols, dataflow="ws")
+    out, cycles = run_weight_stationary(array, a, w)
+    np.testing.assert_array_equal(out, fully_connected(a, w))
+    assert cycles == array.fold_cycles(pixels)
+    assert cycles == systolic_cycles("ws", rows, cols, pixels, rows, cols) + 1
+
+
+def test_unknown_dataflow_is_refused():
+    with pytest.raises(TypeError, match="Dataflow"):
+        SystolicArray(rows=2, cols=2, dataflow="is")
