@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from hls_gen.cli import add_rtl_commands
 from sim.config import ConfigError
 from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_simulate)
 
     add_weights_commands(commands)
+    add_rtl_commands(commands)
     add_sweep_commands(commands, _positive_int)
     return parser
 

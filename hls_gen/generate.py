@@ -1,0 +1,68 @@
+"""Verilog and ``manifest.json`` for an RTL spec.
+
+The Verilog comes from Amaranth's backend with ``emit_src=False`` (no Python paths in the
+output, so the file is reproducible). The manifest lists the top module's ports as they appear
+in the Verilog (``__`` joins the levels of a port's path), the parameters and the expected
+latency formula.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import amaranth
+from amaranth import Shape, Value
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from hls_gen.build import Build, build
+from hls_gen.spec import RtlSpec, load_rtl_spec
+from sim.output import write_text_atomic
+
+
+def verilog_text(target: Build) -> str:
+    return verilog.convert(target.component, name=target.module_name, emit_src=False)
+
+
+def ports(component: wiring.Component) -> list[dict[str, Any]]:
+    """Top-level ports in Verilog: clock and reset, then the component's signature."""
+    listed = [{"name": "clk", "direction": "input", "width": 1, "signed": False},
+              {"name": "rst", "direction": "input", "width": 1, "signed": False}]
+    for path, member, value in component.signature.flatten(component):
+        shape = value.shape()
+        listed.append({
+            "name": "__".join(str(step) for step in path),
+            "direction": "input" if member.flow == wiring.In else "output",
+            "width": len(Value.cast(value)),
+            "signed": isinstance(shape, Shape) and shape.signed,
+        })
+    return listed
+
+
+def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
+    return {
+        "module": target.module_name,
+        "component": target.kind,
+        "spec": str(spec_path),
+        "verilog": f"{target.module_name}.v",
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "parameters": target.parameters,
+        "latency": target.latency,
+        "ports": ports(target.component),
+        "generator": {"amaranth": amaranth.__version__},
+    }
+
+
+def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``; return the manifest."""
+    spec: RtlSpec = load_rtl_spec(spec_path)
+    target = build(spec)
+    text = verilog_text(target)
+    record = manifest(spec_path, target, text)
+    out = Path(out_dir)
+    write_text_atomic(out / record["verilog"], text)
+    write_text_atomic(out / "manifest.json", json.dumps(record, indent=2) + "\n")
+    return record
