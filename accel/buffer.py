@@ -17,11 +17,11 @@ class PingPongBuffer(wiring.Component):
     Write side: ``write`` stream of ``{data, last}``. Words fill the write bank from address 0;
     the bank is committed by a word with ``last`` set or by its ``depth``-th word, and the
     writer moves on to the next bank of the ring. ``write.ready`` is low while that bank still
-    holds data the reader has not released, so unread data is never overwritten.
+    holds data the reader has not marked done, so unread data is never overwritten.
 
     Read side: ``read_ready`` is high while the read bank is committed; ``read_size`` is its
     word count. ``read_addr`` selects a word, ``read_data`` shows it one cycle later (a
-    synchronous BRAM read). A one-cycle ``release`` hands the bank back to the writer and moves
+    synchronous BRAM read). A one-cycle ``read_done`` hands the bank back to the writer and moves
     the reader to the next bank (the swap handshake).
 
     Latency: a committed bank is readable (``read_ready``) on the cycle after its last word was
@@ -40,7 +40,7 @@ class PingPongBuffer(wiring.Component):
             "read_size": Out(range(depth + 1)),
             "read_addr": In(range(depth)),
             "read_data": Out(unsigned(width)),
-            "release": In(1),
+            "read_done": In(1),
         })
 
     @property
@@ -86,7 +86,7 @@ class PingPongBuffer(wiring.Component):
             m.d.sync += write_count.eq(write_count + 1)
 
         read_ready = full.bit_select(read_bank, 1)
-        release = self.release & read_ready
+        release = self.read_done & read_ready
         m.d.comb += [
             self.read_ready.eq(read_ready),
             read_port.addr.eq(read_bank * depth + self.read_addr),

@@ -268,7 +268,7 @@ class ConvEngine(wiring.Component):
         tile_done = (busy & frame_done & (load_slot == 0) & (bank_full == 0) & ~fold_active
                      & ~ending & ~capture_pending & (holding == 0)
                      & (~out_valid | self.outputs.ready))
-        m.d.comb += weights.release.eq(tile_done)
+        m.d.comb += weights.read_done.eq(tile_done)
         with m.If(tile_done):
             m.d.sync += busy.eq(0)
 

@@ -47,10 +47,10 @@ def run(buffer: PingPongBuffer, blocks: list[list[int]], write_rate: float, read
                     cycles += 1
                     words[address] = ctx.get(buffer.read_data)
             seen.append(words)
-            ctx.set(buffer.release, 1)
+            ctx.set(buffer.read_done, 1)
             await ctx.tick()
             cycles += 1
-            ctx.set(buffer.release, 0)
+            ctx.set(buffer.read_done, 0)
         result["cycles"] = cycles
 
     simulator = Simulator(buffer)
