@@ -2,33 +2,17 @@
 cocotb tests on Icarus Verilog; print the measured PE utilization."""
 
 import json
-import shutil
-from pathlib import Path
 
-from cocotb_tools.check_results import get_results
-from cocotb_tools.runner import get_runner
-
-from hls_gen.generate import generate
-
-HERE = Path(__file__).resolve().parent
-SPEC = HERE.parents[1] / "configs" / "rtl" / "conv_engine_4x4.yaml"
+from tests.rtl.cocotb_run import run_cocotb
 
 
 def test_conv_engine_4x4_on_icarus(tmp_path, capsys):
-    assert shutil.which("iverilog"), "Icarus Verilog is needed (make test installs it)"
-    manifest = generate(SPEC, tmp_path)
-    runner = get_runner("icarus")
-    build = tmp_path / "build"
-    runner.build(sources=[tmp_path / manifest["verilog"]], hdl_toplevel=manifest["module"],
-                 build_dir=build, timescale=("1ns", "1ps"))
     figures = tmp_path / "figures.json"
-    results = runner.test(
-        hdl_toplevel=manifest["module"], test_module="cocotb_conv_engine", test_dir=HERE,
-        build_dir=build, results_xml=str(tmp_path / "results.xml"),
-        extra_env={"ENGINE_ROWS": str(manifest["parameters"]["rows"]),
-                   "ENGINE_COLS": str(manifest["parameters"]["cols"]),
-                   "ENGINE_REPORT": str(figures), "PYTHONPATH": str(HERE.parents[1])})
-    assert get_results(results) == (3, 0)
+    manifest, counts = run_cocotb("conv_engine_4x4.yaml", "cocotb_conv_engine", tmp_path,
+                                  {"ENGINE_ROWS": "4", "ENGINE_COLS": "4",
+                                   "ENGINE_REPORT": str(figures)})
+    assert manifest["parameters"]["rows"] == 4 and manifest["parameters"]["cols"] == 4
+    assert counts == {"passed": 3, "failed": 0, "skipped": 0}
     measured = json.loads(figures.read_text())
     with capsys.disabled():
         for name in ("3x3_s1", "3x3_s2_pad", "1x1"):
