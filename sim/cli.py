@@ -17,6 +17,9 @@ from sim.config import ConfigError
 from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
 from sim.hardware import load_hardware
+from sim.importers.cli import add_import_commands
+from sim.importers.scalesim import read_topology_csv
+from sim.importers.topology import Topology, is_topology_yaml, load_topology, simulate_topology
 from sim.output import write_text_atomic
 from sim.peak import PeakReport, layerwise_peak
 from sim.report import (
@@ -178,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_weights_commands(commands)
     add_rtl_commands(commands)
+    add_import_commands(commands)
     add_sweep_commands(commands, _positive_int)
     return parser
 
@@ -293,18 +297,38 @@ def _tunnel_design(args: argparse.Namespace) -> None:
     print(margin_table_text(rows, dtypes))
 
 
+def _topology(args: argparse.Namespace) -> Topology | None:
+    """A SCALE-Sim CSV or a topology YAML given as ``--network``, else None."""
+    if args.network.endswith(".csv"):
+        topology = read_topology_csv(args.network)
+    elif is_topology_yaml(args.network):
+        topology = load_topology(args.network)
+    else:
+        return None
+    for flag in ("resolution", "num_classes", "width_mult"):
+        if getattr(args, flag) is not None:
+            raise ConfigError(f"--{flag.replace('_', '-')}",
+                              "applies to networks, not to topologies of independent layers")
+    return topology
+
+
 def _simulate(args: argparse.Namespace) -> None:
     from sim.simulate import simulate  # the cycle-level engine; loaded only when simulating
 
-    network = resolve_network(args.network, resolution=args.resolution,
-                              num_classes=args.num_classes, width_mult=args.width_mult)
+    topology = _topology(args)
+    if topology is None:
+        network = resolve_network(args.network, resolution=args.resolution,
+                                  num_classes=args.num_classes, width_mult=args.width_mult)
     hardware = load_hardware(args.hardware)
     try:
         options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
                                     args.buffer_channels, DType(args.dtype), args.weights)
     except ValueError as error:
         raise ConfigError("--weights", str(error)) from None
-    result = simulate(network, hardware, options)
+    if topology is not None:
+        result = simulate_topology(topology, hardware, options)
+    else:
+        result = simulate(network, hardware, options)
     if args.per_layer:
         write_text_atomic(args.per_layer, layers_csv(result))
     if args.json:

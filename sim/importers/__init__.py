@@ -1,0 +1,1 @@
+"""Importers: SCALE-Sim topologies and configs, ONNX models."""

@@ -1,0 +1,70 @@
+"""`edgeaccel import scalesim` and `edgeaccel import onnx`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.importers.scalesim import hardware_yaml, read_config, read_rows, row_network
+from sim.importers.topology import Topology, dump_topology
+from sim.output import write_text_atomic
+
+DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
+
+
+def add_import_commands(commands: argparse._SubParsersAction) -> None:
+    importer = commands.add_parser("import", help="import SCALE-Sim topologies, ONNX models")
+    kinds = importer.add_subparsers(dest="import_command", required=True,
+                                    parser_class=type(importer))
+    scalesim = kinds.add_parser("scalesim", help="a SCALE-Sim topology CSV (and .cfg)")
+    scalesim.add_argument("topology", metavar="TOPOLOGY.csv")
+    scalesim.add_argument("--out", required=True, metavar="FILE.yaml",
+                          help="topology YAML to write")
+    scalesim.add_argument("--config", metavar="FILE.cfg", help="SCALE-Sim architecture config")
+    scalesim.add_argument("--hardware-out", metavar="FILE.yaml",
+                          help="hardware YAML to write from --config")
+    scalesim.add_argument("--dram-preset", metavar="FILE.yaml", default=str(DEFAULT_DRAM),
+                          help="hardware preset whose DRAM and MAC energy the import uses")
+    scalesim.set_defaults(handler=_import_scalesim)
+
+    onnx = kinds.add_parser("onnx", help="an ONNX model")
+    onnx.add_argument("model", metavar="MODEL.onnx")
+    onnx.add_argument("--out", required=True, metavar="FILE.yaml", help="network YAML to write")
+    onnx.add_argument("--name", help="network name (default: the graph's name)")
+    onnx.set_defaults(handler=_import_onnx)
+
+
+def _import_scalesim(args: argparse.Namespace) -> None:
+    if args.hardware_out and not args.config:
+        from sim.config import ConfigError
+        raise ConfigError("--hardware-out", "needs --config FILE.cfg to take the hardware from")
+    rows = read_rows(args.topology)
+    topology = Topology(Path(args.topology).stem, tuple(row_network(row) for row in rows))
+    hardware = None
+    if args.config:
+        hardware = hardware_yaml(read_config(args.config), args.dram_preset)
+    differing = [row.name for row in rows if row.scalesim_pixels != _pixels(row)]
+    note = f"Imported from {args.topology}."
+    if differing:
+        note += (f"\nSCALE-Sim's ceil output size counts more pixels for: "
+                 f"{', '.join(differing)}.")
+    write_text_atomic(args.out, dump_topology(topology, note))
+    if hardware is not None:
+        write_text_atomic(args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
+                          hardware)
+    print(f"{topology.name}: {len(rows)} layers, {topology.total_macs:,} MACs -> {args.out}")
+
+
+def _pixels(row) -> int:
+    height, width = row.output_size
+    return height * width
+
+
+def _import_onnx(args: argparse.Namespace) -> None:
+    from sim.importers.onnx_model import read_onnx  # onnx is loaded only when importing
+    from sim.workload.io import dump_network
+
+    network = read_onnx(args.model, name=args.name)
+    write_text_atomic(args.out, dump_network(network))
+    print(f"{network.name}: {len(network.layers)} layers, {network.total_params:,} parameters, "
+          f"{network.total_macs:,} MACs -> {args.out}")

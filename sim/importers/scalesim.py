@@ -1,0 +1,278 @@
+"""SCALE-Sim topology CSVs and ``.cfg`` files into our topologies and hardware specs.
+
+Topology CSV: a header ``Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width,
+Channels, Num Filter, Strides,`` (SCALE-Sim writes a trailing comma; spaces are ignored), then one
+row per layer. Every row becomes an independent single-layer network (see
+:mod:`sim.importers.topology`) holding a valid (unpadded) convolution: SCALE-Sim's IFMAP sizes
+already include any padding.
+
+Output size: SCALE-Sim sizes the output as ``ceil((H - R + s) / s)``, which is one more than
+the convolution's ``floor((H - R) / s) + 1`` when ``(H - R)`` is not a multiple of ``s`` (its
+last window would hang off the IFMAP). We keep the convolution's size, so such a row has fewer
+output pixels than in SCALE-Sim; :func:`scalesim_output_size` gives SCALE-Sim's figure and
+:func:`read_topology_csv` records which rows differ (``Row.scalesim_pixels``).
+
+Depthwise rows: SCALE-Sim's own MobileNet topology writes a depthwise layer as
+``Channels = 1, Num Filter = 1`` with ``dw`` in the layer name, computing it as one channel. We
+read such a row as a depthwise convolution over the previous row's ``Num Filter`` channels (the
+channels it really has); a first row cannot be one.
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.config import ConfigError
+from sim.hardware import load_hardware
+from sim.importers.topology import Topology
+from sim.workload.layers import Conv2d, DepthwiseConv2d, Shape
+from sim.workload.network import Network
+
+COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
+           "Channels", "Num Filter", "Strides")
+SIZES = COLUMNS[1:]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One topology row, with its CSV line (1-based)."""
+
+    line: int
+    name: str
+    ifmap_height: int
+    ifmap_width: int
+    filter_height: int
+    filter_width: int
+    channels: int
+    filters: int
+    stride: int
+    depthwise: bool
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(height, width) of the output: floor((H - R) / s) + 1."""
+        return ((self.ifmap_height - self.filter_height) // self.stride + 1,
+                (self.ifmap_width - self.filter_width) // self.stride + 1)
+
+    @property
+    def scalesim_pixels(self) -> int:
+        """Output pixels as SCALE-Sim counts them."""
+        return (scalesim_output_size(self.ifmap_height, self.filter_height, self.stride)
+                * scalesim_output_size(self.ifmap_width, self.filter_width, self.stride))
+
+
+def scalesim_output_size(size: int, kernel: int, stride: int) -> int:
+    """SCALE-Sim's output size along one dimension: ceil((size - kernel + stride) / stride)."""
+    return math.ceil((size - kernel + stride) / stride)
+
+
+def read_rows(path: str | Path) -> list[Row]:
+    """Parse and check a topology CSV; every problem names the file, line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, f"cannot be read: {error}") from None
+    lines = list(csv.reader(text.splitlines()))
+    cells = [[cell.strip() for cell in line] for line in lines]
+    numbered = [(number, line) for number, line in enumerate(cells, start=1)
+                if any(line) and not line[0].startswith("#")]
+    if not numbered:
+        raise ConfigError(path, "no header and no rows", line=1,
+                          allowed="a header: " + ", ".join(COLUMNS))
+    header_line, header = numbered[0]
+    header = _without_trailing_empty(header)
+    if [name.lower() for name in header] != [name.lower() for name in COLUMNS]:
+        raise ConfigError(path, f"unexpected header {', '.join(header)!r}", line=header_line,
+                          allowed=", ".join(COLUMNS))
+    rows: list[Row] = []
+    names: set[str] = set()
+    for number, line in numbered[1:]:
+        row = _parse_row(path, number, _without_trailing_empty(line), rows)
+        if row.name in names:
+            raise ConfigError(path, f"duplicate layer name {row.name!r}", line=number,
+                              field="Layer name")
+        names.add(row.name)
+        rows.append(row)
+    if not rows:
+        raise ConfigError(path, "the header has no rows under it", line=header_line)
+    return rows
+
+
+def _without_trailing_empty(line: list[str]) -> list[str]:
+    while line and line[-1] == "":
+        line = line[:-1]
+    return line
+
+
+def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) -> Row:
+    if len(line) != len(COLUMNS):
+        raise ConfigError(path, f"expected {len(COLUMNS)} columns, found {len(line)}",
+                          line=number, allowed=", ".join(COLUMNS))
+    name = line[0]
+    if not name:
+        raise ConfigError(path, "empty layer name", line=number, field="Layer name")
+    values = {}
+    for column, cell in zip(SIZES, line[1:], strict=True):
+        try:
+            value = int(cell)
+        except ValueError:
+            raise ConfigError(path, f"{cell!r} is not an integer", line=number, field=column,
+                              allowed="a positive integer") from None
+        if value < 1:
+            raise ConfigError(path, f"got {value}", line=number, field=column,
+                              allowed="a positive integer")
+        values[column] = value
+    for size, kernel in (("IFMAP Height", "Filter Height"), ("IFMAP Width", "Filter Width")):
+        if values[kernel] > values[size]:
+            raise ConfigError(path, f"filter {values[kernel]} is larger than the IFMAP "
+                                    f"{values[size]}", line=number, field=kernel,
+                              allowed=f"<= {size} ({values[size]})")
+    channels, filters = values["Channels"], values["Num Filter"]
+    depthwise = "dw" in name.lower() and channels == 1 and filters == 1
+    if depthwise:
+        if not previous:
+            raise ConfigError(path, "a depthwise row (dw, Channels = Num Filter = 1) needs a "
+                                    "previous row to take its channel count from", line=number,
+                              field="Channels")
+        channels = filters = previous[-1].filters
+    return Row(number, name, values["IFMAP Height"], values["IFMAP Width"],
+               values["Filter Height"], values["Filter Width"], channels, filters,
+               values["Strides"], depthwise)
+
+
+def row_network(row: Row) -> Network:
+    """The row as a one-layer network: a valid convolution of its IFMAP."""
+    kernel, stride = (row.filter_height, row.filter_width), (row.stride, row.stride)
+    if row.depthwise:
+        layer = DepthwiseConv2d(name=row.name, kernel=kernel, stride=stride, batchnorm=False)
+    else:
+        layer = Conv2d(name=row.name, out_channels=row.filters, kernel=kernel, stride=stride,
+                       batchnorm=False)
+    return Network(row.name, Shape(row.ifmap_height, row.ifmap_width, row.channels), [layer])
+
+
+def read_topology_csv(path: str | Path) -> Topology:
+    return Topology(Path(path).stem, tuple(row_network(row) for row in read_rows(path)))
+
+
+# --- .cfg -> hardware ----------------------------------------------------------------------
+
+# SRAM energy per 64-bit access (pJ) against size, 45 nm (Horowitz, ISSCC 2014: 8 KB 10 pJ,
+# 32 KB 20 pJ, 1 MB 100 pJ); interpolated on log(size).
+_SRAM_POINTS = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
+_ARCHITECTURE = "architecture_presets"
+_REQUIRED = ("arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb",
+             "dataflow")
+
+
+def sram_access_pj(size_bytes: int) -> float:
+    """Energy of one 64-bit access to an SRAM of ``size_bytes`` (pJ)."""
+    points = _SRAM_POINTS
+    if size_bytes <= points[0][0]:
+        return points[0][1]
+    for (low, low_pj), (high, high_pj) in zip(points, points[1:], strict=False):
+        if size_bytes <= high:
+            fraction = math.log(size_bytes / low) / math.log(high / low)
+            return round(low_pj + fraction * (high_pj - low_pj), 2)
+    (low, low_pj), (high, high_pj) = points[-2], points[-1]
+    return round(high_pj * math.sqrt(size_bytes / high), 2)
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The architecture of a SCALE-Sim ``.cfg``: array size, dataflow, SRAM sizes (KB),
+    bandwidth (words per cycle, when given) and the run name."""
+    path = Path(path)
+    parser = configparser.ConfigParser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, "file not found") from None
+    except configparser.Error as error:
+        raise ConfigError(path, f"malformed config: {str(error).splitlines()[0]}") from None
+    if not parser.has_section(_ARCHITECTURE):
+        raise ConfigError(path, f"no [{_ARCHITECTURE}] section",
+                          allowed="SCALE-Sim's [general], [architecture_presets], "
+                                  "[run_presets]")
+    section = parser[_ARCHITECTURE]
+    for key in _REQUIRED:
+        if key not in section:
+            raise ConfigError(path, "missing", field=f"{_ARCHITECTURE}.{_spelled(key)}")
+    config: dict[str, Any] = {}
+    for key in _REQUIRED[:-1]:
+        config[key] = _positive(path, key, section[key])
+    dataflow = section["dataflow"].strip().lower()
+    if dataflow not in ("os", "ws", "is"):
+        raise ConfigError(path, f"got {dataflow!r}", field=f"{_ARCHITECTURE}.Dataflow",
+                          allowed="os, ws, is")
+    config["dataflow"] = dataflow
+    if "bandwidth" in section:
+        config["bandwidth"] = _positive(path, "bandwidth", section["bandwidth"])
+    name = parser.get("general", "run_name", fallback=path.stem).strip().strip('"')
+    config["name"] = name or path.stem
+    return config
+
+
+def _spelled(key: str) -> str:
+    spelling = {"arrayheight": "ArrayHeight", "arraywidth": "ArrayWidth",
+                "ifmapsramszkb": "IfmapSramSzkB", "filtersramszkb": "FilterSramSzkB",
+                "ofmapsramszkb": "OfmapSramSzkB", "dataflow": "Dataflow",
+                "bandwidth": "Bandwidth"}
+    return spelling[key]
+
+
+def _positive(path: Path, key: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(path, f"{text.strip()!r} is not an integer",
+                          field=f"{_ARCHITECTURE}.{_spelled(key)}",
+                          allowed="a positive integer") from None
+    if value < 1:
+        raise ConfigError(path, f"got {value}", field=f"{_ARCHITECTURE}.{_spelled(key)}",
+                          allowed="a positive integer")
+    return value
+
+
+def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
+    """Hardware YAML for a SCALE-Sim architecture; what SCALE-Sim does not specify (clock,
+    DRAM, energies) is stated in comments. The DRAM section is ``dram_preset``'s."""
+    import yaml
+
+    preset = load_hardware(dram_preset)
+    buffers = {}
+    for operand, key in (("ifmap", "ifmapsramszkb"), ("weight", "filtersramszkb"),
+                         ("ofmap", "ofmapsramszkb")):
+        size = config[key] * 1024
+        energy = sram_access_pj(size)
+        buffers[operand] = {"size_bytes": size, "banks": 1, "word_bits": 64,
+                            "double_buffered": True, "read_pj": energy, "write_pj": energy}
+    spec = {
+        "name": config["name"],
+        "clock_hz": 1.0e9,
+        "pe_array": {"kind": "systolic", "rows": config["arrayheight"],
+                     "cols": config["arraywidth"], "dataflow": config["dataflow"]},
+        "buffers": buffers,
+        "dram": preset.dram.model_dump(),
+        "energy": preset.energy.model_dump(),
+    }
+    bandwidth = config.get("bandwidth")
+    lines = [
+        f"# Imported from a SCALE-Sim config ({config['name']}). SCALE-Sim counts cycles only:",
+        "# clock_hz 1 GHz is our choice; SRAM energy per 64-bit access interpolates Horowitz",
+        "# ISSCC 2014 (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ); SCALE-Sim's double-buffered",
+        f"# SRAMs are kept double-buffered; DRAM and MAC energy come from {preset.name}.",
+    ]
+    if bandwidth is not None:
+        lines.append(f"# SCALE-Sim Bandwidth = {bandwidth} words/cycle is not a DRAM model; "
+                     f"the DRAM above sets it ({preset.dram.peak_bytes_per_s / 1e9:.1f} GB/s).")
+    return "\n".join(lines) + "\n" + yaml.safe_dump(spec, sort_keys=False,
+                                                    default_flow_style=None, width=100)
