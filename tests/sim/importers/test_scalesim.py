@@ -1,0 +1,134 @@
+"""SCALE-Sim import: rows, output sizes, depthwise rows, configs, errors, and simulation of the
+imported ResNet-18 topology."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.config import ConfigError
+from sim.hardware import load_hardware
+from sim.importers.scalesim import (
+    read_config,
+    read_rows,
+    read_topology_csv,
+    row_network,
+    scalesim_output_size,
+    sram_access_pj,
+)
+from sim.importers.topology import load_topology
+from sim.mapping import systolic_cycles
+from sim.workload.zoo import ZOO
+
+ROOT = Path(__file__).resolve().parents[3]
+RESNET = ROOT / "configs" / "scalesim" / "resnet18.csv"
+CONFIG = ROOT / "configs" / "scalesim" / "eyeriss_like.cfg"
+HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, " \
+         "Num Filter, Strides,\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "topo.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_resnet18_topology_has_the_zoo_macs():
+    topology = read_topology_csv(RESNET)
+    assert len(topology.networks) == 21
+    assert topology.total_macs == ZOO["resnet18"].build().total_macs == 1_814_073_344
+
+
+def test_output_size_conventions():
+    # (H - R) a multiple of s: both conventions agree.
+    assert scalesim_output_size(58, 3, 1) == 56 == (58 - 3) // 1 + 1
+    # 230 x 230, 7 x 7, stride 2: the convolution has 112 outputs, SCALE-Sim counts 113.
+    assert scalesim_output_size(230, 7, 2) == 113
+    conv1 = read_rows(RESNET)[0]
+    assert conv1.output_size == (112, 112)
+    assert conv1.scalesim_pixels == 113 * 113
+    assert row_network(conv1).total_macs == 112 * 112 * 7 * 7 * 3 * 64
+
+
+def test_depthwise_rows_take_the_previous_filters(tmp_path):
+    path = write(tmp_path, HEADER + "pw, 16, 16, 1, 1, 8, 32, 1,\n"
+                                    "conv_dw, 18, 18, 3, 3, 1, 1, 1,\n")
+    pointwise, depthwise = read_topology_csv(path).networks
+    assert depthwise.input_shape.channels == 32
+    assert depthwise.total_macs == 16 * 16 * 9 * 32
+    assert depthwise.total_params == 9 * 32
+
+
+@pytest.mark.parametrize(("text", "line", "field"), [
+    ("Layer, H\n", 1, ""),
+    (HEADER + "a, 8, 8, 3, 3, 4, 4\n", 2, ""),
+    (HEADER + "a, 8, 8, 3, x, 4, 4, 1,\n", 2, "Filter Width"),
+    (HEADER + "a, 8, 8, 3, 3, 4, 0, 1,\n", 2, "Num Filter"),
+    (HEADER + "a, 8, 8, 3, 3, 4, 4, 1,\nb, 2, 8, 3, 3, 4, 4, 1,\n", 3, "Filter Height"),
+    (HEADER + "a, 8, 8, 3, 3, 4, 4, 1,\na, 8, 8, 3, 3, 4, 4, 1,\n", 3, "Layer name"),
+    (HEADER + "first_dw, 8, 8, 3, 3, 1, 1, 1,\n", 2, "Channels"),
+    (HEADER, 1, ""),
+])
+def test_bad_rows_name_the_line_and_column(tmp_path, text, line, field):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        read_rows(path)
+    assert error.value.line == line and error.value.field == field
+    assert str(error.value).startswith(f"{path}:{line}:")
+
+
+def test_config_becomes_loadable_hardware(tmp_path):
+    config = read_config(CONFIG)
+    assert config["arrayheight"] == 12 and config["arraywidth"] == 14
+    assert config["dataflow"] == "ws" and config["bandwidth"] == 10
+    out = tmp_path / "topology.yaml"
+    hardware_out = tmp_path / "hw.yaml"
+    assert main(["import", "scalesim", str(RESNET), "--config", str(CONFIG), "--out", str(out),
+                 "--hardware-out", str(hardware_out)]) == 0
+    hardware = load_hardware(hardware_out)
+    assert (hardware.pe_array.rows, hardware.pe_array.cols) == (12, 14)
+    assert hardware.buffers.for_operand("ifmap").size_bytes == 54 * 1024
+    assert hardware.buffers.for_operand("weight").read_pj == sram_access_pj(36 * 1024)
+    assert load_topology(out).total_macs == 1_814_073_344
+
+
+def test_sram_energy_interpolates_its_sources():
+    assert sram_access_pj(8 * 1024) == 10.0
+    assert sram_access_pj(32 * 1024) == 20.0
+    assert sram_access_pj(1024 * 1024) == 100.0
+    assert 10.0 < sram_access_pj(16 * 1024) < 20.0
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("[general]\nrun_name = x\n", ""),
+    ("[architecture_presets]\nArrayHeight: 8\n", "architecture_presets.ArrayWidth"),
+    ("[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 8\n"
+     "FilterSramSzkB: 8\nOfmapSramSzkB: 8\nDataflow: rs\n", "architecture_presets.Dataflow"),
+    ("[architecture_presets]\nArrayHeight: eight\nArrayWidth: 8\nIfmapSramSzkB: 8\n"
+     "FilterSramSzkB: 8\nOfmapSramSzkB: 8\nDataflow: os\n", "architecture_presets.ArrayHeight"),
+])
+def test_bad_configs_name_the_key(tmp_path, text, field):
+    with pytest.raises(ConfigError) as error:
+        read_config(write(tmp_path, text, "bad.cfg"))
+    assert error.value.field == field
+
+
+def test_simulate_takes_the_csv_and_matches_the_fold_model(tmp_path, capsys):
+    """One row that fits the buffers in one tile: the compute cycles are SCALE-Sim's."""
+    path = write(tmp_path, HEADER + "conv, 16, 16, 3, 3, 8, 16, 1,\n")
+    hardware_out = tmp_path / "hw.yaml"
+    main(["import", "scalesim", str(path), "--config", str(CONFIG), "--out",
+          str(tmp_path / "t.yaml"), "--hardware-out", str(hardware_out)])
+    capsys.readouterr()
+    assert main(["simulate", "--network", str(path), "--hardware", str(hardware_out),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["totals"]["macs"] == 14 * 14 * 72 * 16
+    assert result["totals"]["compute_cycles"] == systolic_cycles("ws", 12, 14, 14 * 14, 72, 16)
+
+
+def test_simulate_refuses_resolution_for_a_topology(capsys):
+    assert main(["simulate", "--network", str(RESNET), "--hardware",
+                 str(ROOT / "configs/hardware/jetson_nano.yaml"), "--resolution", "96"]) == 2
+    assert "--resolution" in capsys.readouterr().err
