@@ -1,0 +1,265 @@
+"""ONNX models into our networks (the ``onnx`` package, with its shape inference).
+
+Supported operators: Conv (groups, including depthwise with a channel multiplier, strides,
+explicit pads, dilations), Gemm and MatMul with constant weights (fully connected over the
+flattened input), MaxPool, AveragePool, GlobalAveragePool, Add, and, folded into the layer that
+produces their input: BatchNormalization (``batchnorm: true``), Relu and Clip to [0, 6]
+(``relu`` / ``relu6``). Flatten, Reshape to (N, features), Identity and Dropout pass their input
+through. Anything else is refused with the node's name and operator.
+
+Tensors are NCHW in ONNX and NHWC here; batch 1 is assumed (the batch dimension is dropped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from sim.config import ConfigError
+from sim.workload.layers import (
+    Activation,
+    Add,
+    AvgPool2d,
+    Conv2d,
+    DepthwiseConv2d,
+    FullyConnected,
+    GlobalAvgPool,
+    Layer,
+    MaxPool2d,
+    Shape,
+)
+from sim.workload.network import INPUT, Network, NetworkError
+
+SUPPORTED = ("Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "Add",
+             "BatchNormalization", "Relu", "Clip", "Flatten", "Reshape", "Identity", "Dropout")
+_PASS_THROUGH = ("Flatten", "Reshape", "Identity", "Dropout")
+
+
+class _Graph:
+    """The model's constants, value shapes and consumers, for one import."""
+
+    def __init__(self, path: Path, model) -> None:
+        from onnx import numpy_helper
+
+        self.path = path
+        self.graph = model.graph
+        self.constants = {item.name: numpy_helper.to_array(item)
+                          for item in self.graph.initializer}
+        for node in self.graph.node:
+            if node.op_type == "Constant":
+                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        self.shapes = {}
+        for value in list(self.graph.value_info) + list(self.graph.input) + \
+                list(self.graph.output):
+            dims = value.type.tensor_type.shape.dim
+            self.shapes[value.name] = tuple(dim.dim_value if dim.HasField("dim_value") else None
+                                            for dim in dims)
+        self.consumers: dict[str, int] = {}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers[name] = self.consumers.get(name, 0) + 1
+        for output in self.graph.output:
+            self.consumers[output.name] = self.consumers.get(output.name, 0) + 1
+
+    def error(self, node, message: str) -> ConfigError:
+        return ConfigError(self.path, message, field=f"node {node.name or '(unnamed)'} "
+                                                     f"({node.op_type})")
+
+
+def read_onnx(path: str | Path, name: str | None = None) -> Network:
+    """Read an ONNX model file into a :class:`Network`."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "file not found")
+    try:
+        model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    except Exception as error:  # noqa: BLE001 - protobuf and checker raise many types
+        raise ConfigError(path, f"cannot be read as ONNX: {str(error).splitlines()[0]}") \
+            from None
+    graph = _Graph(path, model)
+    input_name, input_shape = _network_input(graph)
+    builder = _Builder(graph, input_name)
+    for node in graph.graph.node:
+        builder.add(node)
+    network_name = name or _identifier(graph.graph.name or path.stem)
+    try:
+        return Network(network_name, input_shape, builder.layers)
+    except NetworkError as error:
+        raise ConfigError(path, error.message) from None
+
+
+def _network_input(graph: _Graph) -> tuple[str, Shape]:
+    inputs = [value for value in graph.graph.input if value.name not in graph.constants]
+    if len(inputs) != 1:
+        raise ConfigError(graph.path, f"expected one graph input, found {len(inputs)}")
+    shape = graph.shapes[inputs[0].name]
+    if len(shape) != 4 or None in shape[1:]:
+        raise ConfigError(graph.path, f"input {inputs[0].name}: expected a fixed NCHW shape, "
+                                      f"got {list(shape)}")
+    _, channels, height, width = shape
+    return inputs[0].name, Shape(height, width, channels)
+
+
+class _Builder:
+    """Turns nodes into layers, folding batch norms and activations into their producers."""
+
+    def __init__(self, graph: _Graph, input_name: str) -> None:
+        self.graph = graph
+        self.layers: list[Layer] = []
+        self.tensor = {input_name: INPUT}      # ONNX tensor -> our tensor (layer name)
+        self.names: set[str] = set()
+
+    def add(self, node) -> None:
+        op = node.op_type
+        if op == "Constant":
+            return
+        if op not in SUPPORTED:
+            raise self.graph.error(node, f"unsupported operator (supported: "
+                                         f"{', '.join(SUPPORTED)})")
+        if op in _PASS_THROUGH:
+            self._pass_through(node)
+        elif op in ("BatchNormalization", "Relu", "Clip"):
+            self._fold(node)
+        else:
+            layer = getattr(self, f"_{op.lower()}")(node)
+            self.layers.append(layer)
+            self.names.add(layer.name)
+            self.tensor[node.output[0]] = layer.name
+
+    def _source(self, node, index: int = 0) -> str:
+        name = node.input[index]
+        if name not in self.tensor:
+            raise self.graph.error(node, f"input {name} comes from no supported layer")
+        return self.tensor[name]
+
+    def _name(self, node) -> str:
+        base = _identifier(node.name or f"{node.op_type.lower()}_{len(self.layers)}")
+        name, suffix = base, 1
+        while name in self.names:
+            suffix += 1
+            name = f"{base}_{suffix}"
+        return name
+
+    def _attributes(self, node) -> dict:
+        import onnx
+
+        return {item.name: onnx.helper.get_attribute_value(item) for item in node.attribute}
+
+    def _weights(self, node, index: int):
+        if len(node.input) <= index or node.input[index] not in self.graph.constants:
+            raise self.graph.error(node, f"input {index} must be a constant initializer")
+        return self.graph.constants[node.input[index]]
+
+    def _geometry(self, node, kernel: tuple[int, int]) -> dict:
+        attributes = self._attributes(node)
+        if attributes.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise self.graph.error(node, "auto_pad is not supported; export explicit pads")
+        if attributes.get("ceil_mode", 0):
+            raise self.graph.error(node, "ceil_mode = 1 is not supported")
+        top, left, bottom, right = attributes.get("pads", [0, 0, 0, 0])
+        return {"kernel": kernel, "stride": tuple(attributes.get("strides", [1, 1])),
+                "padding": (top, bottom, left, right)}
+
+    def _conv(self, node) -> Layer:
+        weights = self._weights(node, 1)
+        filters, per_group, kernel_h, kernel_w = weights.shape
+        attributes = self._attributes(node)
+        groups = attributes.get("group", 1)
+        channels = per_group * groups
+        common = {"name": self._name(node), "inputs": (self._source(node),),
+                  "bias": len(node.input) > 2 and bool(node.input[2]), "batchnorm": False,
+                  "dilation": tuple(attributes.get("dilations", [1, 1])),
+                  **self._geometry(node, (kernel_h, kernel_w))}
+        if groups > 1 and groups == channels:
+            return DepthwiseConv2d(multiplier=filters // channels, **common)
+        return Conv2d(out_channels=filters, groups=groups, **common)
+
+    def _fully_connected(self, node, out_features: int, bias: bool) -> Layer:
+        return FullyConnected(name=self._name(node), inputs=(self._source(node),),
+                              out_features=out_features, bias=bias)
+
+    def _gemm(self, node) -> Layer:
+        attributes = self._attributes(node)
+        if attributes.get("transA", 0):
+            raise self.graph.error(node, "transA = 1 is not supported")
+        weights = self._weights(node, 1)
+        out_features = weights.shape[0] if attributes.get("transB", 0) else weights.shape[1]
+        return self._fully_connected(node, int(out_features), len(node.input) > 2)
+
+    def _matmul(self, node) -> Layer:
+        return self._fully_connected(node, int(self._weights(node, 1).shape[1]), False)
+
+    def _maxpool(self, node) -> Layer:
+        kernel = tuple(self._attributes(node)["kernel_shape"])
+        return MaxPool2d(name=self._name(node), inputs=(self._source(node),),
+                         **self._geometry(node, kernel))
+
+    def _averagepool(self, node) -> Layer:
+        kernel = tuple(self._attributes(node)["kernel_shape"])
+        return AvgPool2d(name=self._name(node), inputs=(self._source(node),),
+                         **self._geometry(node, kernel))
+
+    def _globalaveragepool(self, node) -> Layer:
+        return GlobalAvgPool(name=self._name(node), inputs=(self._source(node),))
+
+    def _add(self, node) -> Layer:
+        if any(name in self.graph.constants for name in node.input):
+            raise self.graph.error(node, "adding a constant is not supported (only tensors)")
+        return Add(name=self._name(node), inputs=(self._source(node, 0), self._source(node, 1)))
+
+    def _pass_through(self, node) -> None:
+        if node.op_type == "Reshape":
+            shape = self.graph.shapes.get(node.output[0], ())
+            if len(shape) != 2:
+                raise self.graph.error(node, "only a reshape to (N, features) is supported")
+        self.tensor[node.output[0]] = self._source(node)
+
+    def _fold(self, node) -> None:
+        """Fold a batch norm or an activation into the layer that produced its input."""
+        source = self._source(node)
+        index = next((i for i, layer in enumerate(self.layers) if layer.name == source), None)
+        if index is None or self.graph.consumers.get(node.input[0], 0) != 1:
+            raise self.graph.error(node, "can only be folded into a layer whose output it "
+                                         "alone reads")
+        layer = self.layers[index]
+        if node.op_type == "BatchNormalization":
+            if not hasattr(layer, "batchnorm") or layer.batchnorm or \
+                    getattr(layer, "activation", Activation.NONE) != Activation.NONE:
+                raise self.graph.error(node, "a batch norm folds only into a convolution "
+                                             "before its activation")
+            layer = dataclasses.replace(layer, batchnorm=True)
+        else:
+            if getattr(layer, "activation", None) != Activation.NONE:
+                raise self.graph.error(node, "an activation folds only into a conv, FC or add "
+                                             "layer without one")
+            layer = dataclasses.replace(layer, activation=self._activation(node))
+        self.layers[index] = layer
+        self.tensor[node.output[0]] = layer.name
+
+    def _activation(self, node) -> Activation:
+        if node.op_type == "Relu":
+            return Activation.RELU
+        bounds = []
+        for position, default in ((1, None), (2, None)):
+            if len(node.input) > position and node.input[position]:
+                bounds.append(float(self._weights(node, position)))
+            else:
+                bounds.append(default)
+        attributes = self._attributes(node)   # opset < 11 keeps min and max as attributes
+        low = bounds[0] if bounds[0] is not None else attributes.get("min")
+        high = bounds[1] if bounds[1] is not None else attributes.get("max")
+        if low == 0 and high == 6:
+            return Activation.RELU6
+        if low == 0 and high is None:
+            return Activation.RELU
+        raise self.graph.error(node, f"Clip to [{low}, {high}] is not supported "
+                                     f"(allowed: [0, 6] as relu6, [0, inf) as relu)")
+
+
+def _identifier(text: str) -> str:
+    """A layer or network name: letters, digits and _ (ONNX names may hold / . : and more)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"n_{cleaned}"
