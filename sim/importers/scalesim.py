@@ -12,10 +12,12 @@ last window would hang off the IFMAP). We keep the convolution's size, so such a
 output pixels than in SCALE-Sim; :func:`scalesim_output_size` gives SCALE-Sim's figure and
 :func:`read_topology_csv` records which rows differ (``Row.scalesim_pixels``).
 
-Depthwise rows: SCALE-Sim's own MobileNet topology writes a depthwise layer as
-``Channels = 1, Num Filter = 1`` with ``dw`` in the layer name, computing it as one channel. We
-read such a row as a depthwise convolution over the previous row's ``Num Filter`` channels (the
-channels it really has); a first row cannot be one.
+Depthwise rows, in both spellings SCALE-Sim has used:
+- SCALE-Sim 3 marks a depthwise layer with ``DP`` in its name and gives its real ``Channels``
+  (it then runs one single-channel layer per channel); ``Num Filter`` is the channel multiplier.
+- Older MobileNet topologies write ``Channels = 1, Num Filter = 1`` with ``dw`` in the name,
+  computing the layer as one channel. We read such a row as a depthwise convolution over the
+  previous row's ``Num Filter`` channels (the channels it really has); a first row cannot be one.
 """
 
 from __future__ import annotations
@@ -136,8 +138,10 @@ def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) ->
                                     f"{values[size]}", line=number, field=kernel,
                               allowed=f"<= {size} ({values[size]})")
     channels, filters = values["Channels"], values["Num Filter"]
-    depthwise = "dw" in name.lower() and channels == 1 and filters == 1
-    if depthwise:
+    depthwise = "DP" in name or ("dw" in name.lower() and channels == 1 and filters == 1)
+    if "DP" in name:
+        filters = channels * filters
+    elif depthwise:
         if not previous:
             raise ConfigError(path, "a depthwise row (dw, Channels = Num Filter = 1) needs a "
                                     "previous row to take its channel count from", line=number,
@@ -152,7 +156,8 @@ def row_network(row: Row) -> Network:
     """The row as a one-layer network: a valid convolution of its IFMAP."""
     kernel, stride = (row.filter_height, row.filter_width), (row.stride, row.stride)
     if row.depthwise:
-        layer = DepthwiseConv2d(name=row.name, kernel=kernel, stride=stride, batchnorm=False)
+        layer = DepthwiseConv2d(name=row.name, kernel=kernel, stride=stride,
+                                multiplier=row.filters // row.channels, batchnorm=False)
     else:
         layer = Conv2d(name=row.name, out_channels=row.filters, kernel=kernel, stride=stride,
                        batchnorm=False)

@@ -60,6 +60,13 @@ def test_depthwise_rows_take_the_previous_filters(tmp_path):
     assert depthwise.total_params == 9 * 32
 
 
+def test_scalesim3_depthwise_rows_carry_their_channels(tmp_path):
+    path = write(tmp_path, HEADER + "conv_DP_1, 18, 18, 3, 3, 32, 2, 2,\n")
+    (network,) = read_topology_csv(path).networks
+    assert network.layers[0].kind == "depthwise" and network.layers[0].multiplier == 2
+    assert network.total_macs == 8 * 8 * 9 * 64
+
+
 @pytest.mark.parametrize(("text", "line", "field"), [
     ("Layer, H\n", 1, ""),
     (HEADER + "a, 8, 8, 3, 3, 4, 4\n", 2, ""),
