@@ -8,9 +8,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hls_gen.build import build
-from hls_gen.generate import generate, verilog_text
-from hls_gen.spec import load_rtl_spec
 from hls_gen.synth import TARGETS, SynthesisError, synthesize
 
 EXIT_TOOL_FAILURE = 1
@@ -37,6 +34,8 @@ def add_rtl_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
+    from hls_gen.generate import generate  # Amaranth is loaded only for RTL commands
+
     record = generate(args.config, args.out)
     if args.json:
         print(json.dumps(record, indent=2))
@@ -47,6 +46,10 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _synth(args: argparse.Namespace) -> None:
+    from hls_gen.build import build  # Amaranth is loaded only for RTL commands
+    from hls_gen.generate import verilog_text
+    from hls_gen.spec import load_rtl_spec
+
     target = build(load_rtl_spec(args.config))
     targets = args.target or ["generic", "xilinx"]
     reports = {}
