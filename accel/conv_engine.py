@@ -221,8 +221,8 @@ class ConvEngine(wiring.Component):
 
         a_now = [Signal(signed(8), name=f"a{i}") for i in range(rows)]
         for i in range(rows):
-            lanes = [Mux(compute_bank, windows[1][i][pixel], windows[0][i][pixel])]
-            m.d.comb += a_now[i].eq(lanes[0].word_select(channel, 8))
+            pixel_word = Mux(compute_bank, windows[1][i][pixel], windows[0][i][pixel])
+            m.d.comb += a_now[i].eq(pixel_word.word_select(channel, 8))
         # One register stage lines the operands up with the synchronous weight read, then
         # row i is delayed i more cycles and column j j more cycles (the systolic skew).
         for i in range(rows):

@@ -101,6 +101,7 @@ class RtlSpec(_Spec):
         wanted = SECTIONS[self.component]
         for section in ("array", "data", "tile", "kernels", "buffers"):
             given = getattr(self, section) is not None
+            # ``data`` and ``kernels`` have defaults (int8 / int32, 3x3 up to stride 2).
             if section in wanted and not given and section not in ("data", "kernels"):
                 raise ValueError(f"a {self.component} needs a '{section}' section")
             if given and section not in wanted:
