@@ -3,9 +3,10 @@
 Per layer the output is cut into row bands and the filters into blocks so the tiles fit the
 buffers. When all weights fit beside a band they are loaded once; otherwise every band streams
 all weight blocks again (the refetch this loop order implies). Among the band counts that fit,
-the one with the least DRAM traffic is chosen; halos between bands are refetched. Among plans
-with equally little traffic, the one with the fewest DRAM requests wins (channel slices go pixel
-by pixel), then the one with the most tiles (up to 8), so loads overlap compute.
+the one that keeps the DRAM bus busy least is chosen: its traffic, or one burst per request when
+its requests are smaller than that (channel slices go pixel by pixel); halos between bands are
+refetched. Among equal plans, the one with the fewest DRAM requests wins, then the one with the
+most tiles (up to 8), so loads overlap compute.
 """
 
 from __future__ import annotations
@@ -101,10 +102,19 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
             "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
             "output row with one filter at a time", field="buffers",
         )
-    least = min(plan.traffic_bytes for plan in plans)
-    cheapest = [plan for plan in plans if plan.traffic_bytes == least]
+    # Every request occupies the DRAM bus for at least one burst, so a plan of many tiny
+    # requests (channel slices stored pixel by pixel) moves more than its bytes.
+    burst = hardware.dram.burst_bytes
+    least = min(_bus_bytes(plan, burst) for plan in plans)
+    cheapest = [plan for plan in plans if _bus_bytes(plan, burst) == least]
     return min(cheapest, key=lambda plan: (
         plan.requests, -min(len(plan.regions) * plan.filter_blocks, MAX_OVERLAP_TILES)))
+
+
+def _bus_bytes(plan: LayerPlan, burst_bytes: int) -> int:
+    """Bytes the plan keeps the DRAM bus busy for, about: its traffic, or one burst per
+    request when its requests are smaller than a burst."""
+    return max(plan.traffic_bytes, plan.requests * burst_bytes)
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:

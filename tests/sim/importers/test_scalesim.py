@@ -139,3 +139,15 @@ def test_simulate_refuses_resolution_for_a_topology(capsys):
     assert main(["simulate", "--network", str(RESNET), "--hardware",
                  str(ROOT / "configs/hardware/jetson_nano.yaml"), "--resolution", "96"]) == 2
     assert "--resolution" in capsys.readouterr().err
+
+
+def test_wide_first_layer_is_not_split_into_filter_slices(capsys):
+    """ResNet-18's conv1 row (230x230x3, 7x7/2, 64 filters) on the Jetson Nano preset: storing
+    64 output channels in slices would write pixel by pixel (a burst each), so the planner takes
+    row bands with all filters, and the 16 x 8 vector engine runs ceil(147/16) * ceil(64/8)
+    steps per output pixel."""
+    assert main(["simulate", "--network", str(RESNET), "--hardware",
+                 str(ROOT / "configs/hardware/jetson_nano.yaml"), "--json"]) == 0
+    conv1 = json.loads(capsys.readouterr().out)["layers"][0]
+    assert conv1["name"] == "conv1"
+    assert conv1["compute_cycles"] == 112 * 112 * 10 * 8
