@@ -275,6 +275,7 @@ def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
         "# clock_hz 1 GHz is our choice; SRAM energy per 64-bit access interpolates Horowitz",
         "# ISSCC 2014 (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ); SCALE-Sim's double-buffered",
         f"# SRAMs are kept double-buffered; DRAM and MAC energy come from {preset.name}.",
+        "# SCALE-Sim's SRAM sizes in kB are taken as KiB (x 1024 bytes), as SCALE-Sim does.",
     ]
     if bandwidth is not None:
         lines.append(f"# SCALE-Sim Bandwidth = {bandwidth} words/cycle is not a DRAM model; "

@@ -108,6 +108,11 @@ def resolve_network(
                     name_or_file, f"{flag} does not apply to this network", allowed=users,
                 )
         return entry.build(**given)
+    if name_or_file.endswith(".csv"):
+        raise ConfigError(
+            name_or_file, "a SCALE-Sim topology is a list of independent layers, not one network",
+            allowed="edgeaccel simulate --network FILE.csv, or edgeaccel import scalesim",
+        )
     looks_like_file = name_or_file.endswith((".yaml", ".yml")) or Path(name_or_file).exists()
     if not looks_like_file:
         raise ConfigError(

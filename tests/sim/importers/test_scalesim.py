@@ -151,3 +151,10 @@ def test_wide_first_layer_is_not_split_into_filter_slices(capsys):
     conv1 = json.loads(capsys.readouterr().out)["layers"][0]
     assert conv1["name"] == "conv1"
     assert conv1["compute_cycles"] == 112 * 112 * 10 * 8
+
+
+def test_network_commands_point_a_csv_to_the_topology_commands(capsys):
+    assert main(["network", "show", str(RESNET)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "independent layers" in error
+    assert "edgeaccel simulate --network FILE.csv" in error
