@@ -19,7 +19,7 @@ from sim.dtypes import DType
 from sim.hardware import load_hardware
 from sim.importers.cli import add_import_commands
 from sim.importers.scalesim import read_topology_csv
-from sim.importers.topology import Topology, is_topology_yaml, load_topology, simulate_topology
+from sim.importers.topology import Topology, read_topology_yaml, simulate_topology
 from sim.output import write_text_atomic
 from sim.peak import PeakReport, layerwise_peak
 from sim.report import (
@@ -301,9 +301,9 @@ def _topology(args: argparse.Namespace) -> Topology | None:
     """A SCALE-Sim CSV or a topology YAML given as ``--network``, else None."""
     if args.network.endswith(".csv"):
         topology = read_topology_csv(args.network)
-    elif is_topology_yaml(args.network):
-        topology = load_topology(args.network)
     else:
+        topology = read_topology_yaml(args.network)
+    if topology is None:
         return None
     for flag in ("resolution", "num_classes", "width_mult"):
         if getattr(args, flag) is not None:

@@ -47,14 +47,7 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
             regeneration = regeneration_energy_pj(round(dense_loaded), options.dtype)
         layers.append({"name": info.name, "kind": info.kind,
                        **_record(counters, hardware, options.dtype, regeneration)})
-    totals = _totals(layers, hardware)
-    totals["cycles"] = result.cycles
-    totals["stall_cycles"] = result.cycles - totals["compute_cycles"]
-    totals["latency_s"] = result.cycles / hardware.clock_hz
-    totals["achieved_dram_bytes_per_s"] = (
-        (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / totals["latency_s"]
-        if result.cycles else 0.0
-    )
+    totals = run_totals(layers, result.cycles, hardware)
     config = {
         "network": network_to_dict(network),
         "hardware": hardware.model_dump(by_alias=True),
@@ -91,7 +84,10 @@ SUMMED = ("macs", "dram_read_bytes", "dram_write_bytes", "sram_read_bytes", "sra
           "compute_cycles", "dram_busy_cycles", "row_hits", "row_misses")
 
 
-def _totals(layers: list[dict[str, Any]], hardware: HardwareSpec) -> dict[str, Any]:
+def run_totals(layers: list[dict[str, Any]], cycles: int, hardware: HardwareSpec
+               ) -> dict[str, Any]:
+    """Totals of a run: the layer records added up, and the run's ``cycles`` (fewer than the
+    layers' sum when the pipeline overlaps layers) with the latency and bandwidth they imply."""
     totals: dict[str, Any] = {key: sum(layer[key] for layer in layers) for key in SUMMED}
     by_operand: Counter = Counter()
     energy: Counter = Counter()
@@ -100,4 +96,11 @@ def _totals(layers: list[dict[str, Any]], hardware: HardwareSpec) -> dict[str, A
         energy.update(layer["energy_pj"])
     totals["dram_bytes_by_operand"] = {op: by_operand[op] for op in OPERANDS}
     totals["energy_pj"] = dict(energy)
+    totals["cycles"] = cycles
+    totals["stall_cycles"] = cycles - totals["compute_cycles"]
+    totals["latency_s"] = cycles / hardware.clock_hz
+    totals["achieved_dram_bytes_per_s"] = (
+        (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / totals["latency_s"]
+        if cycles else 0.0
+    )
     return totals

@@ -11,7 +11,6 @@ network mappings in the network YAML format (``input`` and one-entry ``layers``)
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,17 +49,24 @@ def dump_topology(topology: Topology, comment: str = "") -> str:
     return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
 
-def is_topology_yaml(path: str | Path) -> bool:
-    """Whether ``path`` is a YAML file with a top-level ``independent_layers`` list."""
+def read_topology_yaml(path: str | Path) -> Topology | None:
+    """The topology in ``path`` if it is a YAML file with a top-level ``independent_layers``
+    key, else None (read once either way)."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml") or not path.is_file():
-        return False
-    data, _ = read_yaml(path)
-    return isinstance(data, dict) and TOPOLOGY_KEY in data
+        return None
+    data, node = read_yaml(path)
+    if not isinstance(data, dict) or TOPOLOGY_KEY not in data:
+        return None
+    return _topology(path, data, node)
 
 
 def load_topology(path: str | Path) -> Topology:
     data, node = read_yaml(path)
+    return _topology(path, data, node)
+
+
+def _topology(path: str | Path, data: Any, node: yaml.Node | None) -> Topology:
     if not isinstance(data, dict) or not isinstance(data.get(TOPOLOGY_KEY), list) \
             or not data[TOPOLOGY_KEY]:
         raise ConfigError(path, f"{TOPOLOGY_KEY}: expected a non-empty list of networks",
@@ -91,32 +97,17 @@ def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
     return None
 
 
-SUMMED = ("macs", "dram_read_bytes", "dram_write_bytes", "sram_read_bytes", "sram_write_bytes",
-          "compute_cycles", "dram_busy_cycles", "row_hits", "row_misses", "cycles",
-          "stall_cycles")
-
-
-def merge_results(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_results(name: str, results: list[dict[str, Any]], hardware) -> dict[str, Any]:
     """One record for layers run one after the other: layers listed in order, totals added
-    (latency too: nothing overlaps between independent layers)."""
-    first = results[0]
+    (cycles too: nothing overlaps between independent layers)."""
+    from sim.simulate import run_totals
+
     layers = [layer for result in results for layer in result["layers"]]
-    totals: dict[str, Any] = {key: sum(result["totals"][key] for result in results)
-                              for key in SUMMED}
-    by_operand: Counter = Counter()
-    energy: Counter = Counter()
-    for result in results:
-        by_operand.update(result["totals"]["dram_bytes_by_operand"])
-        energy.update(result["totals"]["energy_pj"])
-    totals["dram_bytes_by_operand"] = dict(by_operand)
-    totals["energy_pj"] = dict(energy)
-    totals["latency_s"] = sum(result["totals"]["latency_s"] for result in results)
-    moved = totals["dram_read_bytes"] + totals["dram_write_bytes"]
-    totals["achieved_dram_bytes_per_s"] = moved / totals["latency_s"] if totals["latency_s"] \
-        else 0.0
-    merged = {key: value for key, value in first.items()
+    cycles = sum(result["totals"]["cycles"] for result in results)
+    common = {key: value for key, value in results[0].items()
               if key not in ("config", "config_hash", "network", "totals", "layers")}
-    return {"network": name, **merged, "totals": totals, "layers": layers}
+    return {"network": name, **common, "totals": run_totals(layers, cycles, hardware),
+            "layers": layers}
 
 
 def simulate_topology(topology: Topology, hardware, options) -> dict[str, Any]:
@@ -124,4 +115,4 @@ def simulate_topology(topology: Topology, hardware, options) -> dict[str, Any]:
     from sim.simulate import simulate  # the cycle-level engine
 
     return merge_results(topology.name, [simulate(network, hardware, options)
-                                         for network in topology.networks])
+                                         for network in topology.networks], hardware)
