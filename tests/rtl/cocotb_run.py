@@ -12,11 +12,12 @@ HERE = Path(__file__).resolve().parent
 SPECS = HERE.parents[1] / "configs" / "rtl"
 
 
-def run_cocotb(spec: str, test_module: str, out: Path, environment: dict[str, str]
+def run_cocotb(spec: str | Path, test_module: str, out: Path, environment: dict[str, str]
                ) -> tuple[dict, dict[str, int]]:
-    """The manifest and the counts of passed, failed and skipped cocotb tests."""
+    """The manifest and the counts of passed, failed and skipped cocotb tests. ``spec`` is a
+    file name in configs/rtl or a path to a spec elsewhere."""
     assert shutil.which("iverilog"), "Icarus Verilog is needed (make test installs it)"
-    manifest = generate(SPECS / spec, out)
+    manifest = generate(SPECS / spec, out)   # an absolute ``spec`` replaces SPECS
     runner = get_runner("icarus")
     build = out / "build"
     runner.build(sources=[out / manifest["verilog"]], hdl_toplevel=manifest["module"],

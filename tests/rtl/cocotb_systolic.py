@@ -17,14 +17,24 @@ COLS = int(os.environ["ARRAY_COLS"])
 DATAFLOW = os.environ.get("ARRAY_DATAFLOW", "os")
 
 
-@cocotb.test(skip=DATAFLOW != "os")
-async def random_tiles(dut):
-    generator = np.random.default_rng(int(os.environ.get("ARRAY_SEED", "0")))
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+async def pulse_reset(dut) -> None:
+    """Reset for one clock cycle; return at the falling edge after it."""
     dut.rst.value = 1
     await RisingEdge(dut.clk)
     await FallingEdge(dut.clk)
     dut.rst.value = 0
+
+
+async def start(dut) -> np.random.Generator:
+    """Start the clock, reset, and return the run's seeded random generator."""
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    await pulse_reset(dut)
+    return np.random.default_rng(int(os.environ.get("ARRAY_SEED", "0")))
+
+
+@cocotb.test(skip=DATAFLOW != "os")
+async def random_tiles(dut):
+    generator = await start(dut)
     for tile in range(4):
         k = int(generator.integers(1, 40))
         a = generator.integers(-128, 128, size=(ROWS, k))
@@ -82,12 +92,7 @@ async def weight_stationary_tile(dut, a: np.ndarray, w: np.ndarray, stop_after=N
 
 @cocotb.test(skip=DATAFLOW != "ws")
 async def weight_stationary_tiles_and_reset(dut):
-    generator = np.random.default_rng(int(os.environ.get("ARRAY_SEED", "0")))
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    generator = await start(dut)
     for tile in range(5):
         pixels = int(generator.integers(1, 30))
         a = generator.integers(-128, 128, size=(pixels, ROWS))
@@ -97,10 +102,7 @@ async def weight_stationary_tiles_and_reset(dut):
             w[:] = -128
         if tile == 2:            # reset part way through a tile, then run a fresh one
             await weight_stationary_tile(dut, a, w, stop_after=ROWS + pixels // 2)
-            dut.rst.value = 1
-            await RisingEdge(dut.clk)
-            await FallingEdge(dut.clk)
-            dut.rst.value = 0
+            await pulse_reset(dut)
         outputs, last = await weight_stationary_tile(dut, a, w)
         expected = a.astype(np.int64) @ w.astype(np.int64)
         assert np.array_equal(np.array(outputs).T, expected), tile
