@@ -85,43 +85,40 @@ class SystolicArray(wiring.Component):
         if self._dataflow == "ws":
             return self._elaborate_ws()
         m = Module()
-        pes = [[MacPE(data_width=self._data_width, acc_width=self._acc_width)
-                for _ in range(self._cols)] for _ in range(self._rows)]
-        for i, row in enumerate(pes):
-            for j, pe in enumerate(row):
-                m.submodules[f"pe_{i}_{j}"] = pe
-                left = pes[i][j - 1] if j else None
-                above = pes[i - 1][j] if i else None
-                m.d.comb += [
-                    pe.a_in.eq(left.a_out if left else self.a_in[i]),
-                    pe.valid_in.eq(left.valid_out if left else self.valid_in[i]),
-                    pe.first_in.eq(left.first_out if left else self.first_in[i]),
-                    pe.b_in.eq(above.b_out if above else self.b_in[j]),
-                    self.acc[i * self._cols + j].eq(pe.acc),
-                ]
+        for i, j, pe, left, above in self._mesh(m, MacPE):
+            m.d.comb += [
+                pe.a_in.eq(left.a_out if left else self.a_in[i]),
+                pe.valid_in.eq(left.valid_out if left else self.valid_in[i]),
+                pe.first_in.eq(left.first_out if left else self.first_in[i]),
+                pe.b_in.eq(above.b_out if above else self.b_in[j]),
+                self.acc[i * self._cols + j].eq(pe.acc),
+            ]
         return m
 
     def _elaborate_ws(self) -> Module:
         m = Module()
-        pes = [[WeightStationaryPE(data_width=self._data_width, acc_width=self._acc_width)
+        for i, j, pe, left, above in self._mesh(m, WeightStationaryPE):
+            m.d.comb += [
+                pe.load.eq(self.load),
+                pe.w_in.eq(above.w_out if above else self.w_in[j]),
+                pe.psum_in.eq(above.psum_out if above else 0),
+                pe.a_in.eq(left.a_out if left else self.a_in[i]),
+                pe.valid_in.eq(left.valid_out if left else self.valid_in[i]),
+            ]
+            if i == self._rows - 1:
+                m.d.comb += [self.psum_out[j].eq(pe.psum_out),
+                             self.valid_out[j].eq(pe.valid_out)]
+        return m
+
+    def _mesh(self, m: Module, make_pe):
+        """Add a ``rows`` x ``cols`` grid of ``make_pe`` PEs to ``m`` as ``pe_i_j``; yield
+        (i, j, PE, its left neighbour or None, the PE above or None) in row-major order."""
+        pes = [[make_pe(data_width=self._data_width, acc_width=self._acc_width)
                 for _ in range(self._cols)] for _ in range(self._rows)]
         for i, row in enumerate(pes):
             for j, pe in enumerate(row):
                 m.submodules[f"pe_{i}_{j}"] = pe
-                left = pes[i][j - 1] if j else None
-                above = pes[i - 1][j] if i else None
-                m.d.comb += [
-                    pe.load.eq(self.load),
-                    pe.w_in.eq(above.w_out if above else self.w_in[j]),
-                    pe.psum_in.eq(above.psum_out if above else 0),
-                    pe.a_in.eq(left.a_out if left else self.a_in[i]),
-                    pe.valid_in.eq(left.valid_out if left else self.valid_in[i]),
-                ]
-        for j in range(self._cols):
-            bottom = pes[self._rows - 1][j]
-            m.d.comb += [self.psum_out[j].eq(bottom.psum_out),
-                         self.valid_out[j].eq(bottom.valid_out)]
-        return m
+                yield i, j, pe, (row[j - 1] if j else None), (pes[i - 1][j] if i else None)
 
 
 def skewed_inputs(a, b) -> list[tuple[list[int], list[int], list[int], list[int]]]:
