@@ -242,21 +242,22 @@ class _Builder:
     def _activation(self, node) -> Activation:
         if node.op_type == "Relu":
             return Activation.RELU
-        bounds = []
-        for position, default in ((1, None), (2, None)):
-            if len(node.input) > position and node.input[position]:
-                bounds.append(float(self._weights(node, position)))
-            else:
-                bounds.append(default)
         attributes = self._attributes(node)   # opset < 11 keeps min and max as attributes
-        low = bounds[0] if bounds[0] is not None else attributes.get("min")
-        high = bounds[1] if bounds[1] is not None else attributes.get("max")
+        low = self._clip_bound(node, 1, attributes.get("min"))
+        high = self._clip_bound(node, 2, attributes.get("max"))
         if low == 0 and high == 6:
             return Activation.RELU6
         if low == 0 and high is None:
             return Activation.RELU
         raise self.graph.error(node, f"Clip to [{low}, {high}] is not supported "
                                      f"(allowed: [0, 6] as relu6, [0, inf) as relu)")
+
+
+    def _clip_bound(self, node, position: int, attribute: float | None) -> float | None:
+        """Clip's bound from its constant input at ``position``, else from the attribute."""
+        if len(node.input) > position and node.input[position]:
+            return float(self._weights(node, position))
+        return attribute
 
 
 def _identifier(text: str) -> str:
