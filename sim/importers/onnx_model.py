@@ -252,7 +252,6 @@ class _Builder:
         raise self.graph.error(node, f"Clip to [{low}, {high}] is not supported "
                                      f"(allowed: [0, 6] as relu6, [0, inf) as relu)")
 
-
     def _clip_bound(self, node, position: int, attribute: float | None) -> float | None:
         """Clip's bound from its constant input at ``position``, else from the attribute."""
         if len(node.input) > position and node.input[position]:
