@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from hls_gen.synth import TARGETS, SynthesisError, synthesize
@@ -52,18 +51,16 @@ def _synth(args: argparse.Namespace) -> None:
 
     target = build(load_rtl_spec(args.config))
     targets = args.target or ["generic", "xilinx"]
+    source = verilog_text(target)
     reports = {}
-    with tempfile.TemporaryDirectory(prefix="edgeaccel-rtl-") as folder:
-        source = Path(folder) / f"{target.module_name}.v"
-        source.write_text(verilog_text(target))
-        for name in dict.fromkeys(targets):
-            try:
-                reports[name] = synthesize(source, target.module_name, name)
-            except SynthesisError as error:
-                print(f"error: {args.config}: {name}: {error}", file=sys.stderr)
-                raise SystemExit(EXIT_TOOL_FAILURE) from None
-            if not args.cells:
-                reports[name].pop("cells")
+    for name in dict.fromkeys(targets):
+        try:
+            reports[name] = synthesize(source, target.module_name, name)
+        except SynthesisError as error:
+            print(f"error: {args.config}: {name}: {error}", file=sys.stderr)
+            raise SystemExit(EXIT_TOOL_FAILURE) from None
+        if not args.cells:
+            reports[name].pop("cells")
     if args.json:
         print(json.dumps({"module": target.module_name, "targets": reports}, indent=2))
         return

@@ -15,7 +15,6 @@ Targets:
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,14 +76,15 @@ def summarize(target: str, cells: dict[str, int], coarse: dict[str, int] | None 
     return report
 
 
-def synthesize(verilog_file: Path, top: str, target: str) -> dict[str, Any]:
-    """Synthesize ``top`` from ``verilog_file`` for ``target``; its resource report."""
+def synthesize(verilog: str, top: str, target: str) -> dict[str, Any]:
+    """Synthesize ``top`` from the ``verilog`` source text for ``target``; its resource
+    report."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     with tempfile.TemporaryDirectory(prefix="edgeaccel-synth-") as folder:
         work = Path(folder)
-        # The WebAssembly Yosys sees its working folder only: give it a copy there.
-        shutil.copyfile(verilog_file, work / "design.v")
+        # The WebAssembly Yosys sees its working folder only: the source goes there.
+        (work / "design.v").write_text(verilog)
         lines = ["read_verilog -sv design.v", f"hierarchy -top {top}"]
         if target == "generic":
             # Coarse synthesis keeps memories as memories; then gates without memory_map.
