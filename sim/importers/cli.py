@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.importers.scalesim import hardware_yaml, read_config, read_rows, row_network
-from sim.importers.topology import Topology, dump_topology
+from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
+from sim.importers.topology import dump_topology
 from sim.output import write_text_atomic
 
 DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
@@ -39,11 +39,11 @@ def _import_scalesim(args: argparse.Namespace) -> None:
         from sim.config import ConfigError
         raise ConfigError("--hardware-out", "needs --config FILE.cfg to take the hardware from")
     rows = read_rows(args.topology)
-    topology = Topology(Path(args.topology).stem, tuple(row_network(row) for row in rows))
+    topology = topology_of(args.topology, rows)
     hardware = None
     if args.config:
         hardware = hardware_yaml(read_config(args.config), args.dram_preset)
-    differing = [row.name for row in rows if row.scalesim_pixels != _pixels(row)]
+    differing = [row.name for row in rows if row.scalesim_pixels != row.pixels]
     note = f"Imported from {args.topology}."
     if differing:
         note += (f"\nSCALE-Sim's ceil output size counts more pixels for: "
@@ -53,11 +53,6 @@ def _import_scalesim(args: argparse.Namespace) -> None:
         write_text_atomic(args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
                           hardware)
     print(f"{topology.name}: {len(rows)} layers, {topology.total_macs:,} MACs -> {args.out}")
-
-
-def _pixels(row) -> int:
-    height, width = row.output_size
-    return height * width
 
 
 def _import_onnx(args: argparse.Namespace) -> None:

@@ -62,6 +62,12 @@ class Row:
                 (self.ifmap_width - self.filter_width) // self.stride + 1)
 
     @property
+    def pixels(self) -> int:
+        """Output pixels as the convolution counts them."""
+        height, width = self.output_size
+        return height * width
+
+    @property
     def scalesim_pixels(self) -> int:
         """Output pixels as SCALE-Sim counts them."""
         return (scalesim_output_size(self.ifmap_height, self.filter_height, self.stride)
@@ -164,8 +170,13 @@ def row_network(row: Row) -> Network:
     return Network(row.name, Shape(row.ifmap_height, row.ifmap_width, row.channels), [layer])
 
 
+def topology_of(path: str | Path, rows: list[Row]) -> Topology:
+    """The rows of the topology CSV at ``path`` as a topology named after the file."""
+    return Topology(Path(path).stem, tuple(row_network(row) for row in rows))
+
+
 def read_topology_csv(path: str | Path) -> Topology:
-    return Topology(Path(path).stem, tuple(row_network(row) for row in read_rows(path)))
+    return topology_of(path, read_rows(path))
 
 
 # --- .cfg -> hardware ----------------------------------------------------------------------
