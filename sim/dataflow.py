@@ -2,13 +2,19 @@
 
 - ``layerwise``: the baseline (:mod:`sim.techniques.layerwise`).
 - ``tiled``: T x T tiles with overlap, halos refetched or reused (:mod:`sim.techniques.tiling`).
-- ``buffered``: layer-wise with feature maps kept in a B-channel on-chip buffer when they fit
-  (:mod:`sim.techniques.buffering`).
+- ``buffered``: layer-wise with feature maps kept on chip between layers, in room of B channels
+  (at the input resolution) of the ``fmap`` or ``global`` buffer (:mod:`sim.techniques.buffering`).
 - ``fused``: consecutive layers run per T x T tile of the group output, intermediates on chip,
   halos recomputed (:mod:`sim.techniques.fusion`).
-- ``full``: tiled + buffered + reordered bottlenecks: the expansion and depthwise outputs of every
-  inverted-residual block exist one channel at a time on chip and never reach DRAM
-  (:mod:`sim.techniques.reorder`).
+- ``full``: tiled + buffered + reordered bottlenecks: every inverted-residual block whose
+  reordered execution fits runs a chunk of expansion channels at a time into an accumulator at
+  accumulator width; its expansion and depthwise outputs never exist whole and never reach
+  DRAM (:mod:`sim.techniques.reordered_schedule`). Blocks that do not fit run layer by layer.
+
+Every byte a schedule keeps on chip is in a declared buffer (:mod:`sim.capacity`). With
+``buffer_channels`` left unset (None) the room for feature maps is chosen: the candidate of
+0, 1/4, 1/2 and all of what the buffer can hold (in whole channels) whose schedule puts the
+fewest bytes on the DRAM bus.
 """
 
 from __future__ import annotations
@@ -18,15 +24,22 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
+from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile
-from sim.techniques.buffering import feature_map_capacity_bytes, plan_residency
+from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.techniques.buffering import (
+    check_request,
+    feature_map_request_bytes,
+    plan_residency,
+    residency_room,
+)
 from sim.techniques.fusion import fused_schedule
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
-from sim.techniques.tiling import tiled_schedule
+from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
+from sim.techniques.tiling import tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
@@ -35,12 +48,13 @@ DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
 
 @dataclass(frozen=True)
 class SimulationOptions:
-    """How to run: dataflow, tile edge (output pixels), halo reuse, FM buffer channels, dtype."""
+    """How to run: dataflow, tile edge (output pixels), halo reuse, feature-map room in channels
+    (None: chosen), dtype, weight storage."""
 
     dataflow: str = "layerwise"
     tile: int = 32
     halo_reuse: bool = True
-    buffer_channels: int = 64
+    buffer_channels: int | None = None
     dtype: DType = DType.INT8
     weights: str = "dense"  # dense, centralized:B or zero-skip:F (sim.techniques.weight_storage)
 
@@ -62,44 +76,105 @@ class SimulationOptions:
         if self.dataflow in ("tiled", "fused", "full"):
             used |= {"tile": self.tile, "halo_reuse": self.halo_reuse}
         if self.dataflow in ("buffered", "full"):
-            used["buffer_channels"] = self.buffer_channels
+            used["buffer_channels"] = ("auto" if self.buffer_channels is None
+                                       else self.buffer_channels)
         return used
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The tiles of a run and what was chosen to make them: the feature-map room (channels and
+    bytes, in ``buffer``) and the blocks that run reordered."""
+
+    tiles: list[Tile]
+    buffer_channels: int = 0
+    fmap_bytes: int = 0
+    fmap_buffer: str = ""
+    reordered: tuple[str, ...] = ()
 
 
 def build_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                    ) -> list[Tile]:
+    return plan_schedule(network, hardware, options).tiles
+
+
+def plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
+                  ) -> Schedule:
     layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage)
-    tiles = _dataflow_tiles(network, hardware, options, layout)
+    schedule = _dataflow_schedule(network, hardware, options, layout)
     skipped = options.weight_storage.zero_fraction
     if not skipped:
-        return tiles
+        return schedule
     # Zero skipping: the PE array skips the MACs of zero weights.
-    return [dataclasses.replace(tile, macs=round(tile.macs * (1 - skipped)),
-                                compute_cycles=ceil(tile.compute_cycles * (1 - skipped)))
-            if tile.macs else tile for tile in tiles]
+    tiles = [dataclasses.replace(tile, macs=round(tile.macs * (1 - skipped)),
+                                 compute_cycles=ceil(tile.compute_cycles * (1 - skipped)))
+             if tile.macs else tile for tile in schedule.tiles]
+    return dataclasses.replace(schedule, tiles=tiles)
 
 
-def _dataflow_tiles(network: Network, hardware: HardwareSpec, options: SimulationOptions,
-                    layout: DramLayout) -> list[Tile]:
+def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                       layout: DramLayout) -> Schedule:
     if options.dataflow == "fused":
-        return fused_schedule(network, hardware, layout, options.tile)
-    residency = Residency()
-    if options.dataflow in ("buffered", "full"):
-        capacity = feature_map_capacity_bytes(network, options.buffer_channels,
-                                              options.dtype.bytes)
-        pinned = reordered_intermediates(network, options.dtype) if options.dataflow == "full" \
-            else {}
-        residency = plan_residency(network, capacity, options.dtype.bytes, pinned)
-    if options.dataflow in ("tiled", "full"):
-        return tiled_schedule(network, hardware, layout, options.tile, options.halo_reuse,
-                              residency)
-    return layerwise_schedule(network, hardware, layout, residency)
+        return Schedule(fused_schedule(network, hardware, layout, options.tile))
+    if options.dataflow == "tiled":
+        return Schedule(tiled_schedule(network, hardware, layout, options.tile,
+                                       options.halo_reuse))
+    if options.dataflow == "layerwise":
+        return Schedule(layerwise_schedule(network, hardware, layout))
+    dtype_bytes = options.dtype.bytes
+    if options.buffer_channels is not None:
+        room = check_request(network, hardware, options.buffer_channels, dtype_bytes)
+        return _resident_schedule(network, hardware, options, layout,
+                                  options.buffer_channels, room)
+    buffer, size = residency_room(hardware)
+    shape = network.input_shape
+    most = size // (shape.height * shape.width * dtype_bytes)
+    best: tuple[int, Schedule] | None = None
+    for channels in sorted({0, most // 4, most // 2, most}):
+        try:
+            schedule = _resident_schedule(
+                network, hardware, options, layout, channels,
+                feature_map_request_bytes(network, channels, dtype_bytes))
+        except ConfigError:
+            if channels == 0:
+                raise
+            continue
+        moved = schedule_burst_bytes(schedule.tiles, hardware.dram.burst_bytes)
+        if best is None or moved < best[0]:
+            best = (moved, schedule)
+    assert best is not None
+    return best[1]
 
 
-def reordered_intermediates(network: Network, dtype: DType) -> dict[str, int]:
-    """Bytes on chip of each bottleneck's expansion and depthwise outputs when reordered."""
-    pinned = {}
-    for block in find_bottlenecks(network):
-        for info in (block.expand, block.depthwise):
-            pinned[info.name] = info.output_shape.height * info.output_shape.width * dtype.bytes
-    return pinned
+def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                       layout: DramLayout, channels: int, room_bytes: int) -> Schedule:
+    """``buffered`` or ``full`` with ``room_bytes`` of feature-map room."""
+    dtype = options.dtype
+    buffer, _ = residency_room(hardware)
+    if options.dataflow == "buffered":
+        residency = plan_residency(network, hardware, room_bytes, dtype.bytes)
+        tiles = layerwise_schedule(network, hardware, layout, residency)
+        return Schedule(tiles, channels, room_bytes, buffer or "")
+    # full: reorder the blocks that fit, keep what fits resident, tile the rest.
+    blocks = [block for block in find_bottlenecks(network)
+              if plan_reorder(block, hardware, dtype, Residency()) is not None]
+    never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
+    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
+                 for block in blocks for info in block.infos}
+    residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance)
+    plans = {block.expand.index: plan for block in blocks
+             if (plan := plan_reorder(block, hardware, dtype, residency)) is not None}
+    tiles: list[Tile] = []
+    skip_until = -1
+    for info in network.infos:
+        if info.index <= skip_until:
+            continue
+        plan = plans.get(info.index)
+        if plan is not None:
+            tiles += reordered_tiles(plan, hardware, layout, dtype, residency)
+            skip_until = plan.block.infos[-1].index
+            continue
+        tiles += tiled_layer(info, hardware, layout, options.tile, options.halo_reuse,
+                             residency)
+    reordered = tuple(plan.block.name for plan in plans.values())
+    return Schedule(tiles, channels, room_bytes, buffer or "", reordered)

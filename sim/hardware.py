@@ -54,7 +54,13 @@ class PeArraySpec(_Spec):
 
 
 class BufferSpec(_Spec):
-    """One on-chip SRAM buffer. Energy is per access of one ``word_bits`` word."""
+    """One on-chip SRAM buffer. Energy is per access of one ``word_bits`` word.
+
+    Each of the ``banks`` serves one ``word_bits`` word per accelerator cycle, so the buffer moves
+    at most ``banks * word_bits / 8`` bytes per cycle, reads and writes together (DRAM fills and
+    drains included). ``double_buffered`` splits what the tiles use into two halves: one is
+    filled or drained while the PE array works on the other.
+    """
 
     size_bytes: Positive
     banks: Positive = 1
@@ -67,12 +73,20 @@ class BufferSpec(_Spec):
     def word_bytes(self) -> int:
         return max(1, self.word_bits // 8)
 
+    @property
+    def bytes_per_cycle(self) -> int:
+        """Bytes the buffer serves per accelerator cycle, all banks together."""
+        return self.banks * self.word_bytes
+
 
 class BuffersSpec(_Spec):
-    """Either one ``global`` buffer shared by all operands, or one per operand.
+    """Either one ``global`` buffer shared by all operands, or one per operand, and optionally
+    an ``fmap`` buffer that keeps whole feature maps between layers.
 
-    ``feature_map`` is the optional on-chip buffer that keeps feature maps between layers
-    (the ``buffered`` dataflow); its size in channels is chosen per run.
+    Every byte a schedule keeps on chip is in one of these. Feature maps kept between layers
+    (``buffered``, ``full``) live in ``fmap`` when it is declared; otherwise they are carved out
+    of the ``global`` buffer and the tiles get what is left; with split ifmap/weight/ofmap
+    buffers and no ``fmap`` no feature map stays on chip between layers.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -81,6 +95,7 @@ class BuffersSpec(_Spec):
     ifmap: BufferSpec | None = None
     weight: BufferSpec | None = None
     ofmap: BufferSpec | None = None
+    fmap: BufferSpec | None = None
 
     @model_validator(mode="after")
     def _one_layout(self) -> BuffersSpec:
@@ -96,9 +111,27 @@ class BuffersSpec(_Spec):
         return self.global_ is not None
 
     def for_operand(self, operand: str) -> BufferSpec:
-        if self.global_ is not None:
-            return self.global_
-        return {"ifmap": self.ifmap, "weight": self.weight, "ofmap": self.ofmap}[operand]  # type: ignore[return-value]
+        return self.declared()[self.name_for(operand)]
+
+    def name_for(self, operand: str) -> str:
+        """The name of the buffer that holds ``operand`` tiles (ifmap, weight or ofmap)."""
+        return "global" if self.global_ is not None else operand
+
+    @property
+    def resident_name(self) -> str | None:
+        """The buffer that holds feature maps kept between layers, or None when there is none."""
+        if self.fmap is not None:
+            return "fmap"
+        return "global" if self.global_ is not None else None
+
+    def declared(self) -> dict[str, BufferSpec]:
+        """Every declared buffer by name: ``global`` or ``ifmap``/``weight``/``ofmap``, and
+        ``fmap`` when present."""
+        buffers = ({"global": self.global_} if self.global_ is not None else
+                   {"ifmap": self.ifmap, "weight": self.weight, "ofmap": self.ofmap})
+        if self.fmap is not None:
+            buffers["fmap"] = self.fmap
+        return buffers  # type: ignore[return-value]
 
 
 class DramTimingSpec(_Spec):

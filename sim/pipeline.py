@@ -1,30 +1,44 @@
-"""Runs a schedule of tiles through the buffers and the cycle-level DRAM model.
+"""Runs a schedule of tiles through the on-chip buffers and the cycle-level DRAM model.
 
 Event-driven, in accelerator clock cycles (integers); DRAM requests are converted to DRAM clock
 cycles exactly (the clock ratio is a fraction) and back, rounding up.
 
-- Loads of tile ``i`` are issued as soon as its buffer half is free (tile ``i - 2`` has finished
-  computing when double-buffered, tile ``i - 1`` otherwise) and every tensor it reads has been
-  completely stored by its producer.
-- Tile ``i`` computes when its loads are done, tile ``i - 1`` has finished computing, and the
-  output half it writes has been drained (stores of tile ``i - 2``, or ``i - 1`` when not
-  double-buffered).
-- Its stores are issued when it finishes computing.
-
-Per layer, ``cycles`` runs from the previous layer's last compute end to this layer's (the last
-layer also waits for its stores), so layer cycles add up to the total.
+- **Capacity.** Every tile reserves its footprint (:class:`sim.schedule.Footprint`) in the
+  declared buffers when its loads are issued: its input windows and weight blocks until it has
+  finished computing, its output tile until its stores are done, its group's held bytes until
+  the group's last tile has computed, and each resident feature map from the first tile that
+  touches it to the last. A tile's loads wait until its reservation fits beside what is on chip;
+  a tile that cannot fit even alone raises :class:`CapacityError`. Every reservation is recorded
+  (:attr:`PipelineResult.occupancy`) and audited by :func:`sim.capacity.audit`.
+- **Buffering per operand.** Loads of tile ``i`` into a double-buffered buffer may start once
+  tile ``i - 2`` has finished computing; into a single-buffered one, once tile ``i - 1`` has. Tile
+  ``i`` computes when its loads are done, tile ``i - 1`` has finished, and the output half it
+  writes has been drained (stores of tile ``i - 2``, or ``i - 1`` when the output buffer is
+  single-buffered). Loads also wait until every tensor they read has been stored.
+- **Buffer bandwidth.** Each buffer serves ``banks x word_bits / 8`` bytes per cycle; a tile is
+  busy for ``max(compute cycles, its SRAM bytes in each buffer / that rate)``. The difference is
+  counted as ``buffer_stall_cycles``.
+- **Attribution.** Each tile is charged the cycles from the previous tile's compute end to its
+  own (the last tile also waits for the last store), so every layer's cycles are at least its
+  compute cycles and the layers add up to the total; what is neither compute nor buffer stall
+  is ``dram_stall_cycles``.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
+from math import ceil
 
 from sim.hardware import HardwareSpec
 from sim.memory.dram import DramModel
-from sim.schedule import OPERANDS, Tile, Transfer
+from sim.schedule import Tile, Transfer
+
+
+class CapacityError(Exception):
+    """A schedule that needs more on-chip memory than a declared buffer has."""
 
 
 @dataclass
@@ -34,6 +48,7 @@ class LayerCounters:
     macs: int = 0
     compute_cycles: int = 0
     cycles: int = 0
+    buffer_stall_cycles: int = 0
     dram_read_bytes: Counter = field(default_factory=Counter)
     dram_write_bytes: Counter = field(default_factory=Counter)
     dram_bursts_read: Counter = field(default_factory=Counter)
@@ -44,12 +59,27 @@ class LayerCounters:
     row_misses: int = 0
     sram_read_bytes: Counter = field(default_factory=Counter)
     sram_write_bytes: Counter = field(default_factory=Counter)
+    first_start: int = -1  # first compute start (accelerator cycles)
+    last_end: int = 0  # last compute end
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """``size_bytes`` of ``buffer`` on chip from ``start`` to ``end`` (accelerator cycles)."""
+
+    buffer: str
+    start: int
+    end: int
+    size_bytes: int
+    layer: str
+    what: str
 
 
 @dataclass
 class PipelineResult:
     cycles: int
     layers: dict[str, LayerCounters]
+    occupancy: list[Reservation]
 
 
 class _Clock:
@@ -66,25 +96,130 @@ class _Clock:
         return -(-dram_cycle * self.denominator // self.numerator)
 
 
+def busy_cycles(tile: Tile, hardware: HardwareSpec) -> int:
+    """Cycles the tile keeps the PE array busy: its compute, or longer when a buffer cannot
+    serve its SRAM bytes that fast."""
+    per_buffer: Counter = Counter()
+    for operand, size in (*tile.sram_read_bytes.items(), *tile.sram_write_bytes.items()):
+        per_buffer[hardware.buffers.name_for(operand)] += size
+    declared = hardware.buffers.declared()
+    sram = max((ceil(size / declared[name].bytes_per_cycle) for name, size in per_buffer.items()),
+               default=0)
+    return max(tile.compute_cycles, sram)
+
+
+class _Buffers:
+    """What is reserved in each declared buffer right now, with the record of reservations."""
+
+    def __init__(self, hardware: HardwareSpec) -> None:
+        self.size = {name: spec.size_bytes for name, spec in hardware.buffers.declared().items()}
+        self.used = dict.fromkeys(self.size, 0)
+        self.open: dict[object, tuple[str, int, int, str, str]] = {}
+        self.record: list[Reservation] = []
+
+    def fits(self, need: Counter) -> bool:
+        return all(self.used[name] + size <= self.size[name] for name, size in need.items())
+
+    def reserve(self, key: object, buffer: str, size: int, now: int, layer: str, what: str
+                ) -> None:
+        if size <= 0:
+            return
+        self.used[buffer] += size
+        self.open[key] = (buffer, now, size, layer, what)
+
+    def release(self, key: object, now: int) -> None:
+        entry = self.open.pop(key, None)
+        if entry is None:
+            return
+        buffer, start, size, layer, what = entry
+        self.used[buffer] -= size
+        self.record.append(Reservation(buffer, start, now, size, layer, what))
+
+
+class _Level:
+    """One level of bytes shared by a run of consecutive tiles with the same key (``held`` by
+    ``group``, or ``shared`` by ``shared_by``): reserved with the run's first tile, released
+    when its last tile has computed. Tiles with an empty key share nothing."""
+
+    def __init__(self, tiles: list[Tile], kind: str, key: str) -> None:
+        self.kind = kind
+        self.tiles = tiles
+        self.keys = [getattr(tile.footprint, key) for tile in tiles]
+        self.first: list[int] = []
+        for index, name in enumerate(self.keys):
+            starts = not name or index == 0 or self.keys[index - 1] != name
+            self.first.append(index if starts else self.first[-1])
+
+    def starts(self, index: int) -> bool:
+        return self.first[index] == index
+
+    def ends(self, index: int) -> bool:
+        return (index == len(self.keys) - 1 or not self.keys[index]
+                or self.keys[index + 1] != self.keys[index])
+
+    def bytes(self, index: int) -> dict[str, int]:
+        return getattr(self.tiles[index].footprint, self.kind)
+
+
+def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
+    """Resident tensor -> (first tile, last tile, buffer, bytes) of the tiles that touch it."""
+    spans: dict[str, tuple[int, int, str, int]] = {}
+    for index, tile in enumerate(tiles):
+        for tensor, buffer, size in tile.footprint.resident:
+            first = spans.get(tensor, (index, index, buffer, size))[0]
+            spans[tensor] = (first, index, buffer, size)
+    return spans
+
+
 def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
                  ) -> PipelineResult:
-    """Simulate ``tiles`` in order; returns total cycles and per-layer counters.
+    """Simulate ``tiles`` in order; returns total cycles, per-layer counters and reservations.
 
     ``overlap=False`` serializes everything (each tile loads only after the previous tile's
     stores are done): the no-overlap upper bound of the same schedule.
     """
     dram = DramModel(hardware.dram)
     clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
-    double = any(hardware.buffers.for_operand(op).double_buffered for op in OPERANDS)
-    depth = 2 if double and overlap else 1
+    buffers = hardware.buffers
+
+    def depth(operand: str) -> int:
+        return 2 if overlap and buffers.for_operand(operand).double_buffered else 1
+
+    ofmap_depth = depth("ofmap")
     layers: dict[str, LayerCounters] = {}
+    busy = []
     for tile in tiles:
         counters = layers.setdefault(tile.layer, LayerCounters())
         counters.macs += tile.macs
         counters.compute_cycles += tile.compute_cycles
         counters.sram_read_bytes.update(tile.sram_read_bytes)
         counters.sram_write_bytes.update(tile.sram_write_bytes)
+        busy.append(busy_cycles(tile, hardware))
+        counters.buffer_stall_cycles += busy[-1] - tile.compute_cycles
+    load_depth = [min((depth(op) for op in {t.operand for t in tile.loads}), default=2)
+                  for tile in tiles]
 
+    spans = _touch_span(tiles)
+    first_touch: dict[int, list[str]] = {}
+    last_touch: dict[int, list[str]] = {}
+    for tensor, (first, last, _, _) in spans.items():
+        first_touch.setdefault(first, []).append(tensor)
+        last_touch.setdefault(last, []).append(tensor)
+    levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
+
+    def need(index: int) -> Counter:
+        footprint = tiles[index].footprint
+        total: Counter = Counter(footprint.loaded)
+        total.update(footprint.produced)
+        for level in levels:
+            if level.starts(index):
+                total.update(level.bytes(index))
+        for tensor in first_touch.get(index, ()):
+            _, _, buffer, size = spans[tensor]
+            total[buffer] += size
+        return total
+
+    onchip = _Buffers(hardware)
     pending_stores: Counter = Counter(
         t.tensor for tile in tiles for t in tile.stores if t.tensor
     )
@@ -120,6 +255,34 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         heapq.heappush(events, (time, sequence, kind, index))
         sequence += 1
 
+    def reserve(index: int, now: int) -> None:
+        tile = tiles[index]
+        footprint = tile.footprint
+        for name, size in footprint.loaded.items():
+            onchip.reserve(("loaded", index, name), name, size, now, tile.layer, "loaded")
+        for name, size in footprint.produced.items():
+            onchip.reserve(("produced", index, name), name, size, now, tile.layer, "produced")
+        for level in levels:
+            if level.starts(index):
+                for name, size in level.bytes(index).items():
+                    onchip.reserve((level.kind, index, name), name, size, now, tile.layer,
+                                   level.kind)
+        for tensor in first_touch.get(index, ()):
+            _, _, buffer, size = spans[tensor]
+            onchip.reserve(("resident", tensor), buffer, size, now, tile.layer,
+                           f"resident {tensor}")
+
+    def release_computed(index: int, now: int) -> None:
+        for name in tiles[index].footprint.loaded:
+            onchip.release(("loaded", index, name), now)
+        for level in levels:
+            if level.ends(index):
+                first = level.first[index]
+                for name in level.bytes(first):
+                    onchip.release((level.kind, first, name), now)
+        for tensor in last_touch.get(index, ()):
+            onchip.release(("resident", tensor), now)
+
     next_load = 0
     next_compute = 0
     now = 0
@@ -127,20 +290,26 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         progressed = True
         while progressed:
             progressed = False
-            if next_load < n and _load_ready(next_load, depth, compute_end, tiles,
-                                             pending_stores) and (
-                    overlap or next_load == 0 or stores_done[next_load - 1] >= 0):
+            if (next_load < n
+                    and _load_ready(next_load, load_depth[next_load], compute_end, tiles,
+                                    pending_stores)
+                    and (overlap or next_load == 0 or stores_done[next_load - 1] >= 0)
+                    and onchip.fits(need(next_load))):
                 tile = tiles[next_load]
+                reserve(next_load, now)
                 done = issue(tile.loads, now, tile.layer)
                 push(done, "loaded", next_load)
                 next_load += 1
                 progressed = True
             if (next_compute < n and 0 <= loads_done[next_compute]
                     and (next_compute == 0 or compute_end[next_compute - 1] >= 0)
-                    and _drained(next_compute, depth, stores_done)):
+                    and _drained(next_compute, ofmap_depth, stores_done)):
                 tile = tiles[next_compute]
                 start = max(now, loads_done[next_compute])
-                push(start + tile.compute_cycles, "computed", next_compute)
+                counters = layers[tile.layer]
+                if counters.first_start < 0:
+                    counters.first_start = start
+                push(start + busy[next_compute], "computed", next_compute)
                 compute_end[next_compute] = -2  # in progress
                 next_compute += 1
                 progressed = True
@@ -152,18 +321,28 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         elif kind == "computed":
             compute_end[index] = now
             tile = tiles[index]
+            layers[tile.layer].last_end = now
+            release_computed(index, now)
             push(issue(tile.stores, now, tile.layer), "stored", index)
         else:
             stores_done[index] = now
+            for name in tiles[index].footprint.produced:
+                onchip.release(("produced", index, name), now)
             for transfer in tiles[index].stores:
                 if transfer.tensor:
                     pending_stores[transfer.tensor] -= 1
 
+    if next_load < n and next_compute == next_load:
+        wanted = need(next_load)
+        name = next(name for name, size in wanted.items() if size > onchip.size[name])
+        raise CapacityError(
+            f"layer {tiles[next_load].layer!r}: a tile needs {wanted[name]:,} B of buffer "
+            f"{name!r}, which has {onchip.size[name]:,} B")
     if next_compute < n or min(stores_done, default=0) < 0:
         raise AssertionError("the tile pipeline stalled before finishing the schedule")
     total = max([0, *compute_end, *stores_done])
-    _layer_spans(tiles, compute_end, total, layers)
-    return PipelineResult(total, layers)
+    _attribute_cycles(tiles, compute_end, total, layers)
+    return PipelineResult(total, layers, onchip.record)
 
 
 def _load_ready(index: int, depth: int, compute_end: list[int], tiles: list[Tile],
@@ -177,16 +356,12 @@ def _drained(index: int, depth: int, stores_done: list[int]) -> bool:
     return index < depth or stores_done[index - depth] >= 0
 
 
-def _layer_spans(tiles: list[Tile], compute_end: list[int], total: int,
-                 layers: dict[str, LayerCounters]) -> None:
-    last_end: dict[str, int] = defaultdict(int)
-    order: list[str] = []
-    for tile, end in zip(tiles, compute_end, strict=True):
-        if tile.layer not in last_end:
-            order.append(tile.layer)
-        last_end[tile.layer] = max(last_end[tile.layer], end)
+def _attribute_cycles(tiles: list[Tile], compute_end: list[int], total: int,
+                      layers: dict[str, LayerCounters]) -> None:
+    """Charge each tile the cycles since the previous tile's compute end (the last tile until
+    ``total``), so a layer is never charged less than its compute."""
     previous = 0
-    for position, name in enumerate(order):
-        end = total if position == len(order) - 1 else last_end[name]
-        layers[name].cycles = end - previous
+    for index, tile in enumerate(tiles):
+        end = total if index == len(tiles) - 1 else compute_end[index]
+        layers[tile.layer].cycles += end - previous
         previous = end

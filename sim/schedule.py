@@ -30,6 +30,42 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class Footprint:
+    """What a tile occupies on chip, in bytes per declared buffer name (``global``, ``ifmap``,
+    ``weight``, ``ofmap``, ``fmap``).
+
+    - ``loaded``: its own input windows and weight blocks, from the moment its loads are issued
+      until it has finished computing;
+    - ``produced``: its own output tile, from compute start until its stores are done;
+    - ``held``: bytes shared by consecutive tiles of one ``group`` (an input window kept while
+      filter blocks pass, a fused tile's intermediates, a reordered band's accumulator), from
+      the group's first load to its last compute;
+    - ``shared``: bytes shared by consecutive tiles with the same ``shared_by`` (a layer's or a
+      fused group's weights loaded once), likewise;
+    - ``resident``: whole feature maps it reads or writes that stay on chip between layers,
+      as (tensor, buffer, bytes); each is on chip from the first tile that touches it to the
+      end of the last.
+    """
+
+    loaded: dict[str, int] = field(default_factory=dict)
+    produced: dict[str, int] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+    group: str = ""
+    shared: dict[str, int] = field(default_factory=dict)
+    shared_by: str = ""
+    resident: tuple[tuple[str, str, int], ...] = ()
+
+    def alone(self, buffer: str) -> int:
+        """Bytes in ``buffer`` while this tile computes, its resident feature maps included."""
+        return (self.loaded.get(buffer, 0) + self.produced.get(buffer, 0)
+                + self.held.get(buffer, 0) + self.shared.get(buffer, 0)
+                + sum(size for _, name, size in self.resident if name == buffer))
+
+
+NO_FOOTPRINT = Footprint()
+
+
+@dataclass(frozen=True)
 class Tile:
     """Loads, compute and stores of one step; SRAM access counts are in bytes."""
 
@@ -40,6 +76,7 @@ class Tile:
     compute_cycles: int
     sram_read_bytes: dict[str, int] = field(default_factory=dict)
     sram_write_bytes: dict[str, int] = field(default_factory=dict)
+    footprint: Footprint = NO_FOOTPRINT
 
 
 class DramLayout:
@@ -125,3 +162,17 @@ def traffic_bytes(tiles: list[Tile]) -> dict[str, int]:
         for transfer in (*tile.loads, *tile.stores):
             totals[transfer.operand] += transfer.size_bytes
     return totals
+
+
+def transfer_bursts(transfer: Transfer, burst_bytes: int) -> int:
+    """Whole bursts a request moves: every burst it touches, partly or wholly."""
+    if transfer.size_bytes <= 0:
+        return 0
+    end = transfer.address + transfer.size_bytes
+    return -(-end // burst_bytes) - transfer.address // burst_bytes
+
+
+def schedule_burst_bytes(tiles: list[Tile], burst_bytes: int) -> int:
+    """Bytes a schedule puts on the DRAM bus: whole bursts of every load and store."""
+    return burst_bytes * sum(transfer_bursts(transfer, burst_bytes)
+                             for tile in tiles for transfer in (*tile.loads, *tile.stores))

@@ -10,11 +10,14 @@ import json
 from collections import Counter
 from typing import Any
 
-from sim.dataflow import SimulationOptions, build_schedule
+from sim.bounds import layer_compulsory_bytes, layer_lower_bound_bytes, network_compulsory_bytes
+from sim.capacity import audit
+from sim.config import ConfigError
+from sim.dataflow import SimulationOptions, plan_schedule
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
-from sim.pipeline import LayerCounters, run_pipeline
+from sim.pipeline import CapacityError, LayerCounters, run_pipeline
 from sim.schedule import OPERANDS
 from sim.techniques.centralization import regeneration_energy_pj
 from sim.workload.io import network_to_dict
@@ -29,14 +32,24 @@ def config_hash(config: dict[str, Any]) -> str:
 
 def simulate(network: Network, hardware: HardwareSpec, options: SimulationOptions,
              overlap: bool = True) -> dict[str, Any]:
-    """Run the network; returns ``{"config", "config_hash", "totals", "layers"}``.
+    """Run the network; returns ``{"config", "config_hash", "totals", "layers", ...}``.
 
-    ``overlap=False`` runs the same schedule with nothing overlapped (an upper bound).
+    Every run is audited: no declared buffer ever holds more than its size
+    (:func:`sim.capacity.audit`). ``overlap=False`` runs the same schedule with nothing
+    overlapped (an upper bound).
     """
-    tiles = build_schedule(network, hardware, options)
-    result = run_pipeline(tiles, hardware, overlap)
+    schedule = plan_schedule(network, hardware, options)
+    try:
+        result = run_pipeline(schedule.tiles, hardware, overlap)
+        spans = {name: (counters.first_start, counters.last_end)
+                 for name, counters in result.layers.items()}
+        onchip = audit(result.occupancy, hardware, spans)
+    except CapacityError as error:
+        raise ConfigError("--hardware", f"{hardware.name}: {error}", field="buffers") from None
     layers = []
     storage = options.weight_storage
+    dtype_bytes = options.dtype.bytes
+    burst = hardware.dram.burst_bytes
     for info in network.infos:
         counters = result.layers.get(info.name, LayerCounters())
         regeneration = 0.0
@@ -45,33 +58,67 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
             stored = storage.stored_bytes(info.params, options.dtype.bytes)
             dense_loaded = counters.dram_read_bytes["weight"] * info.params / stored
             regeneration = regeneration_energy_pj(round(dense_loaded), options.dtype)
-        layers.append({"name": info.name, "kind": info.kind,
-                       **_record(counters, hardware, options.dtype, regeneration)})
+        record = _record(counters, hardware, options.dtype, regeneration, burst)
+        record["compulsory_bytes"] = layer_compulsory_bytes(info, dtype_bytes, storage)
+        record["lower_bound_bytes"] = layer_lower_bound_bytes(info, hardware, dtype_bytes,
+                                                              storage)
+        record["traffic_to_bound"] = _ratio(record["dram_read_bytes"]
+                                            + record["dram_write_bytes"],
+                                            record["lower_bound_bytes"])
+        record["peak_onchip_bytes"] = onchip.peak_bytes_by_layer.get(info.name, 0)
+        record["peak_onchip_bytes_by_buffer"] = onchip.peak_bytes_by_layer_and_buffer.get(
+            info.name, dict.fromkeys(onchip.peak_bytes_by_buffer, 0))
+        layers.append({"name": info.name, "kind": info.kind, **record})
     totals = run_totals(layers, result.cycles, hardware)
+    totals["compulsory_bytes"] = network_compulsory_bytes(network, dtype_bytes, storage)
+    # Across layers fusion can beat every per-layer bound, so a network's bound is its
+    # compulsory traffic; a network of one layer has that layer's.
+    totals["lower_bound_bytes"] = (layers[0]["lower_bound_bytes"] if len(layers) == 1
+                                   else totals["compulsory_bytes"])
+    totals["traffic_to_bound"] = _ratio(totals["dram_read_bytes"] + totals["dram_write_bytes"],
+                                        totals["lower_bound_bytes"])
+    totals["peak_onchip_bytes"] = onchip.peak_bytes
+    totals["peak_onchip_bytes_by_buffer"] = onchip.peak_bytes_by_buffer
     config = {
         "network": network_to_dict(network),
         "hardware": hardware.model_dump(by_alias=True),
         "options": options.to_dict(),
     }
     return {"config": config, "config_hash": config_hash(config), "network": network.name,
-            "hardware": hardware.name, **options.to_dict(), "totals": totals, "layers": layers}
+            "hardware": hardware.name, **options.to_dict(),
+            "feature_map_room": {"buffer": schedule.fmap_buffer,
+                                 "channels": schedule.buffer_channels,
+                                 "bytes": schedule.fmap_bytes},
+            "reordered_blocks": list(schedule.reordered),
+            "totals": totals, "layers": layers}
+
+
+def _ratio(traffic: int, bound: int) -> float:
+    return traffic / bound if bound else 0.0
 
 
 def _record(counters: LayerCounters, hardware: HardwareSpec, dtype: DType,
-            regeneration_pj: float) -> dict[str, Any]:
+            regeneration_pj: float, burst_bytes: int) -> dict[str, Any]:
     energy = layer_energy_pj(counters, hardware, dtype, regeneration_pj)
     by_operand = {op: counters.dram_read_bytes[op] + counters.dram_write_bytes[op]
                   for op in OPERANDS}
+    bursts = {op: (counters.dram_bursts_read[op] + counters.dram_bursts_written[op])
+              * burst_bytes for op in OPERANDS}
+    stall = counters.cycles - counters.compute_cycles
     return {
         "macs": counters.macs,
         "dram_read_bytes": sum(counters.dram_read_bytes.values()),
         "dram_write_bytes": sum(counters.dram_write_bytes.values()),
         "dram_bytes_by_operand": by_operand,
+        "dram_burst_bytes": sum(bursts.values()),
+        "dram_burst_bytes_by_operand": bursts,
         "sram_read_bytes": sum(counters.sram_read_bytes.values()),
         "sram_write_bytes": sum(counters.sram_write_bytes.values()),
         "cycles": counters.cycles,
         "compute_cycles": counters.compute_cycles,
-        "stall_cycles": counters.cycles - counters.compute_cycles,
+        "stall_cycles": stall,
+        "buffer_stall_cycles": counters.buffer_stall_cycles,
+        "dram_stall_cycles": stall - counters.buffer_stall_cycles,
         "dram_busy_cycles": counters.dram_busy_cycles,
         "row_hits": counters.row_hits,
         "row_misses": counters.row_misses,
@@ -80,24 +127,30 @@ def _record(counters: LayerCounters, hardware: HardwareSpec, dtype: DType,
     }
 
 
-SUMMED = ("macs", "dram_read_bytes", "dram_write_bytes", "sram_read_bytes", "sram_write_bytes",
-          "compute_cycles", "dram_busy_cycles", "row_hits", "row_misses")
+SUMMED = ("macs", "dram_read_bytes", "dram_write_bytes", "dram_burst_bytes", "sram_read_bytes",
+          "sram_write_bytes", "compute_cycles", "buffer_stall_cycles", "dram_busy_cycles",
+          "row_hits", "row_misses")
 
 
 def run_totals(layers: list[dict[str, Any]], cycles: int, hardware: HardwareSpec
                ) -> dict[str, Any]:
-    """Totals of a run: the layer records added up, and the run's ``cycles`` (fewer than the
-    layers' sum when the pipeline overlaps layers) with the latency and bandwidth they imply."""
+    """Totals of a run: the layer records added up, and the run's ``cycles`` (equal to the
+    layers' sum: each tile is charged from the previous tile's compute end to its own) with the
+    latency and bandwidth they imply."""
     totals: dict[str, Any] = {key: sum(layer[key] for layer in layers) for key in SUMMED}
     by_operand: Counter = Counter()
+    bursts: Counter = Counter()
     energy: Counter = Counter()
     for layer in layers:
         by_operand.update(layer["dram_bytes_by_operand"])
+        bursts.update(layer["dram_burst_bytes_by_operand"])
         energy.update(layer["energy_pj"])
     totals["dram_bytes_by_operand"] = {op: by_operand[op] for op in OPERANDS}
+    totals["dram_burst_bytes_by_operand"] = {op: bursts[op] for op in OPERANDS}
     totals["energy_pj"] = dict(energy)
     totals["cycles"] = cycles
     totals["stall_cycles"] = cycles - totals["compute_cycles"]
+    totals["dram_stall_cycles"] = totals["stall_cycles"] - totals["buffer_stall_cycles"]
     totals["latency_s"] = cycles / hardware.clock_hz
     totals["achieved_dram_bytes_per_s"] = (
         (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / totals["latency_s"]

@@ -106,8 +106,18 @@ def merge_results(name: str, results: list[dict[str, Any]], hardware) -> dict[st
     cycles = sum(result["totals"]["cycles"] for result in results)
     common = {key: value for key, value in results[0].items()
               if key not in ("config", "config_hash", "network", "totals", "layers")}
-    return {"network": name, **common, "totals": run_totals(layers, cycles, hardware),
-            "layers": layers}
+    totals = run_totals(layers, cycles, hardware)
+    for key in ("compulsory_bytes", "lower_bound_bytes"):
+        totals[key] = sum(result["totals"][key] for result in results)
+    traffic = totals["dram_read_bytes"] + totals["dram_write_bytes"]
+    totals["traffic_to_bound"] = (traffic / totals["lower_bound_bytes"]
+                                  if totals["lower_bound_bytes"] else 0.0)
+    totals["peak_onchip_bytes"] = max(result["totals"]["peak_onchip_bytes"]
+                                      for result in results)
+    totals["peak_onchip_bytes_by_buffer"] = {
+        name: max(result["totals"]["peak_onchip_bytes_by_buffer"][name] for result in results)
+        for name in results[0]["totals"]["peak_onchip_bytes_by_buffer"]}
+    return {"network": name, **common, "totals": totals, "layers": layers}
 
 
 def simulate_topology(topology: Topology, hardware, options) -> dict[str, Any]:

@@ -1,40 +1,148 @@
-"""On-chip feature-map buffering (seed 000, Sec. 3.1.2).
+"""On-chip feature-map buffering (seed 000, Sec. 3.1.2), inside the declared buffers.
 
-A feature-map buffer of ``B`` channels holds ``B x H x W`` elements at the network's input
-resolution (seed 000 sizes it in channels). Tensors are placed greedily in production order:
-a layer's output stays on chip when it fits beside the tensors already held and still live;
-otherwise it is spilled to DRAM (written once, read by each consumer). A tensor leaves the
-buffer after its last reader. The network input comes from DRAM and the network output goes
-to DRAM.
+Seed 000 sizes its feature-map buffer in channels: ``B`` channels hold ``B x H x W`` elements at
+the network's input resolution. Here that is a request for room in a declared buffer: the
+``fmap`` buffer when the hardware has one, otherwise a part of the ``global`` buffer (the tiles
+of each layer then get what the feature maps it runs beside leave them). A request larger than
+the buffer is an error that names the buffer; split ifmap/weight/ofmap buffers without ``fmap``
+keep no feature map between layers.
 
-``pinned`` tensors are on chip regardless (bottleneck intermediates when blocks are reordered:
-only one channel of them ever exists) and take ``pinned`` bytes each.
+Tensors are placed greedily in production order: a layer's output stays on chip when it fits
+in the request beside the resident tensors still live, and every layer it is live across (and
+their neighbours, which the pipeline overlaps) can still run its smallest tile beside them;
+otherwise it is spilled to DRAM (written once, read by each consumer). A tensor leaves after its
+last reader. The network input comes from DRAM and the network output goes to DRAM.
 """
 
 from __future__ import annotations
 
-from sim.techniques.layer_tiles import Residency
-from sim.workload.network import Network
+from collections.abc import Iterable
+
+from sim.capacity import Budget
+from sim.config import ConfigError
+from sim.hardware import HardwareSpec
+from sim.techniques.layer_tiles import (
+    Residency,
+    full_region,
+    input_region,
+    is_channelwise,
+    layer_geometry,
+    sizes_for_pixels,
+    tile_fits,
+)
+from sim.techniques.receptive import Region
+from sim.workload.layers import FullyConnected, GlobalAvgPool
+from sim.workload.network import LayerInfo, Network
 
 
-def feature_map_capacity_bytes(network: Network, channels: int, dtype_bytes: int) -> int:
+def feature_map_request_bytes(network: Network, channels: int, dtype_bytes: int) -> int:
+    """Bytes of a ``channels``-channel feature-map buffer at the network's input resolution."""
     shape = network.input_shape
     return channels * shape.height * shape.width * dtype_bytes
 
 
-def plan_residency(network: Network, capacity_bytes: int, dtype_bytes: int,
-                   pinned: dict[str, int] | None = None) -> Residency:
-    pinned = pinned or {}
-    held: dict[str, int] = {}
-    on_chip = set(pinned)
+def residency_room(hardware: HardwareSpec) -> tuple[str | None, int]:
+    """(buffer, bytes) that may hold resident feature maps: ``fmap``, else ``global``."""
+    name = hardware.buffers.resident_name
+    if name is None:
+        return None, 0
+    return name, hardware.buffers.declared()[name].size_bytes
+
+
+def check_request(network: Network, hardware: HardwareSpec, channels: int,
+                  dtype_bytes: int) -> int:
+    """The bytes ``channels`` of feature-map buffer ask for; raises when no declared buffer has
+    that room."""
+    wanted = feature_map_request_bytes(network, channels, dtype_bytes)
+    name, size = residency_room(hardware)
+    shape = network.input_shape
+    if name is None:
+        raise ConfigError(
+            "--buffer-channels", f"{hardware.name} declares no fmap or global buffer to keep "
+            f"feature maps in; {channels} channels at {shape.height}x{shape.width} ask for "
+            f"{wanted:,} B", allowed="an fmap buffer in the hardware file")
+    if wanted > size:
+        most = size // (shape.height * shape.width * dtype_bytes)
+        raise ConfigError(
+            "--buffer-channels", f"{channels} channels at {shape.height}x{shape.width} ask for "
+            f"{wanted:,} B, but buffer {name!r} of {hardware.name} has {size:,} B",
+            allowed=f"1..{most}" if most else "none at this resolution")
+    return wanted
+
+
+def _smallest_tile(info: LayerInfo) -> Region:
+    if isinstance(info.layer, FullyConnected | GlobalAvgPool):
+        return full_region(info)
+    height, width = info.output_shape.height, info.output_shape.width
+    return Region(height // 2, height // 2 + 1, width // 2, width // 2 + 1)
+
+
+def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
+                    limit: int) -> int:
+    """The most resident bytes (up to ``limit``) beside which the layer's smallest tile (one
+    output pixel, one filter or channel at a time) still fits."""
+    budget = Budget(hardware)
+    region = _smallest_tile(info)
+    in_pixels = input_region(info, region).pixels
+    blocks = (info.output_shape.channels if is_channelwise(info)
+              else layer_geometry(info, 1).filters) or 1
+    sizes = sizes_for_pixels(info, in_pixels, region.pixels, blocks, dtype_bytes, Residency())
+
+    def fits(resident: int) -> bool:
+        return tile_fits(budget, info, sizes, blocks, Residency(layer_bytes={info.name: resident}))
+
+    if not fits(0):
+        return 0
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int,
+                   dtype_bytes: int, never: Iterable[str] = (),
+                   tolerance: dict[str, int] | None = None) -> Residency:
+    """Which layer outputs stay on chip within ``capacity_bytes`` of the residency buffer.
+
+    ``never``: tensors that cannot stay (they never exist whole). ``tolerance``: per layer, the
+    most resident bytes it can run beside (computed from its smallest tile when not given).
+    """
+    buffer, _ = residency_room(hardware)
+    never = set(never)
+    if buffer is None or capacity_bytes <= 0:
+        return Residency()
+    tiles_share = buffer == hardware.buffers.name_for("ifmap")
+    tolerance = dict(tolerance or {})
+    count = len(network.infos)
+    live = [0] * count  # resident bytes live at each layer
+    sizes: dict[str, int] = {}
     for info in network.infos:
-        for name in [n for n in held if network.last_use(n) < info.index]:
-            del held[name]
         name = info.name
-        size = pinned.get(name, info.output_shape.elements * dtype_bytes)
-        if name == network.output_name:
+        if name == network.output_name or name in never:
             continue
-        if name in pinned or sum(held.values()) + size <= capacity_bytes:
-            held[name] = size
-            on_chip.add(name)
-    return Residency(frozenset(on_chip))
+        size = info.output_shape.elements * dtype_bytes
+        first, last = info.index, network.last_use(name)
+        span = range(max(0, first - 1), min(count, last + 2))
+        if any(live[i] + size > capacity_bytes for i in range(first, last + 1)):
+            continue
+        if tiles_share and any(
+                live[i] + size > _tolerance(tolerance, network.infos[i], hardware, dtype_bytes,
+                                            capacity_bytes) for i in span):
+            continue
+        sizes[name] = size
+        for i in range(first, last + 1):
+            live[i] += size
+    layer_bytes = {info.name: max(live[max(0, i - 1):i + 2])
+                   for i, info in enumerate(network.infos)}
+    return Residency(frozenset(sizes), sizes, layer_bytes, buffer)
+
+
+def _tolerance(cache: dict[str, int], info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
+               limit: int) -> int:
+    if info.name not in cache:
+        cache[info.name] = tolerance_bytes(info, hardware, dtype_bytes, limit)
+    return cache[info.name]

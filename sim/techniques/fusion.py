@@ -3,8 +3,9 @@
 The network is cut where a single tensor crosses from one part to the next. Consecutive spatial
 layers between such cuts form a fused group when one output tile's working set fits the buffer:
 the group's input window, every intermediate region (exact receptive fields, so halos are
-recomputed and their MACs counted) and the group's output tile, plus all of the group's weights,
-which stay on chip for the whole group. Intermediate tensors never reach DRAM. Groups are grown
+recomputed and their MACs counted) and the group's output tile (twice in a double buffer: the
+next tile loads beside it), plus all of the group's weights, which stay on chip for the whole
+group. Intermediate tensors never reach DRAM. Groups are grown
 greedily from the front; layers that cannot be fused (FC, global pooling, or a single layer
 whose tile does not fit) run as in the tiled dataflow.
 
@@ -14,11 +15,17 @@ MACs, recompute included): the first carries the loads, the last the stores.
 
 from __future__ import annotations
 
+from sim.capacity import Budget
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
-from sim.schedule import DramLayout, Tile, Transfer
-from sim.techniques.buffer_fit import fits
-from sim.techniques.layer_tiles import NOTHING_ON_CHIP, layer_geometry, make_tile, plan_layer_tiles
+from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.techniques.layer_tiles import (
+    NOTHING_ON_CHIP,
+    by_buffer,
+    layer_geometry,
+    make_tile,
+    plan_layer_tiles,
+)
 from sim.techniques.receptive import Region, propagate, spatial_params
 from sim.techniques.tiling import layer_plan, square_tiles
 from sim.workload.layers import LayerError
@@ -45,13 +52,31 @@ def group_tiles(infos: list[LayerInfo], tile: int) -> list[dict[str, Region]]:
     return [propagate(infos, last.name, region) for region in square_tiles(last, tile)]
 
 
+def tile_sizes(network: Network, infos: list[LayerInfo], regions: dict[str, Region],
+               dtype_bytes: int) -> tuple[int, int, int]:
+    """(input window, intermediates, output tile) bytes of one fused tile."""
+    names = {info.name for info in infos}
+    last = infos[-1].name
+
+    def size(name: str) -> int:
+        return regions[name].pixels * network.tensor_shape(name).channels * dtype_bytes
+
+    window = sum(size(name) for name in regions if name not in names)
+    intermediates = sum(size(name) for name in regions if name in names and name != last)
+    return window, intermediates, size(last)
+
+
 def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec, tile: int,
                dtype_bytes: int) -> bool:
+    """Does every fused tile fit: its input window in the ifmap buffer, its intermediates and
+    output in the ofmap buffer (each twice when double-buffered, the next tile's beside it),
+    and the group's weights once?"""
+    budget = Budget(hardware)
     weights = sum(info.params for info in infos) * dtype_bytes
     for regions in group_tiles(infos, tile):
-        held = sum(region.pixels * network.tensor_shape(name).channels * dtype_bytes
-                   for name, region in regions.items())
-        if not fits(hardware, held, weights, 0):
+        window, intermediates, output = tile_sizes(network, infos, regions, dtype_bytes)
+        if not budget.fits({"ifmap": window, "ofmap": intermediates + output},
+                           {"weight": weights}):
             return False
     return True
 
@@ -98,10 +123,17 @@ def fused_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
 def _fused_group(group: list[LayerInfo], hardware: HardwareSpec, layout: DramLayout, tile: int
                  ) -> list[Tile]:
     dtype_bytes = layout.dtype_bytes
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
     names = {info.name for info in group}
     sources = sorted({s for info in group for s in info.inputs if s not in names})
+    weights = sum(info.params for info in group) * dtype_bytes
+    group_name = f"fused {group[0].name}..{group[-1].name}"
     tiles: list[Tile] = []
     for index, regions in enumerate(group_tiles(group, tile)):
+        window, intermediates, output = tile_sizes(layout.network, group, regions, dtype_bytes)
+        held = by_buffer((in_buffer, window), (out_buffer, intermediates))
         loads: list[Transfer] = []
         for source in sources:
             loads += layout.region_transfers(source, regions[source], "ifmap")
@@ -116,8 +148,14 @@ def _fused_group(group: list[LayerInfo], hardware: HardwareSpec, layout: DramLay
             compute = (tile_compute(hardware.pe_array, region.pixels, geometry.k,
                                     geometry.filters, geometry.groups)
                        if geometry.filters else None)
+            last = position == len(group) - 1
             stores = (layout.region_transfers(info.name, region, "ofmap", write=True)
-                      if position == len(group) - 1 else [])
+                      if last else [])
+            footprint = Footprint(
+                produced=by_buffer((out_buffer, output)) if last else {},
+                held=held, group=f"{group_name} tile {index}",
+                shared=by_buffer((weight_buffer, weights)), shared_by=group_name)
             tiles.append(make_tile(info, loads if position == 0 else [], stores, compute,
-                               region.pixels, info.output_shape.channels, dtype_bytes, hardware))
+                                   region.pixels, info.output_shape.channels, dtype_bytes,
+                                   hardware, footprint))
     return tiles

@@ -11,12 +11,14 @@ region of the same row band are not fetched again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from math import ceil
 
+from sim.capacity import Budget
 from sim.hardware import HardwareSpec
-from sim.mapping import tile_compute
-from sim.schedule import DramLayout, Tile, Transfer
+from sim.mapping import TileCompute, tile_compute
+from sim.schedule import NO_FOOTPRINT, DramLayout, Footprint, Tile, Transfer
 from sim.techniques.receptive import Region, input_window
 from sim.workload.layers import Add, ConvLayer, DepthwiseConv2d, FullyConnected, GlobalAvgPool
 from sim.workload.network import LayerInfo
@@ -24,9 +26,24 @@ from sim.workload.network import LayerInfo
 
 @dataclass(frozen=True)
 class Residency:
-    """Which tensors the feature-map buffer holds: inputs need no load, outputs no store."""
+    """Which feature maps stay on chip between layers, in which buffer, and how much room the
+    tiles of each layer must leave them. Resident inputs need no load, outputs no store.
+
+    ``sizes``: bytes of each resident tensor; ``layer_bytes``: resident bytes the tiles of a layer
+    run beside (the most of that layer and its neighbours, since the pipeline overlaps a
+    layer's first tile with the previous layer's last); ``buffer``: the declared buffer that
+    holds them (``fmap`` or ``global``).
+    """
 
     on_chip: frozenset[str] = frozenset()
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    layer_bytes: Mapping[str, int] = field(default_factory=dict)
+    buffer: str = ""
+
+    def resident(self, info: LayerInfo) -> tuple[tuple[str, str, int], ...]:
+        """The resident tensors a layer reads or writes, as (tensor, buffer, bytes)."""
+        return tuple((name, self.buffer, self.sizes[name])
+                     for name in (*info.inputs, info.name) if name in self.on_chip)
 
 
 NOTHING_ON_CHIP = Residency()
@@ -74,24 +91,93 @@ def region_bytes(region: Region, channels: int, dtype_bytes: int) -> int:
     return region.pixels * channels * dtype_bytes
 
 
+@dataclass(frozen=True)
+class BlockSizes:
+    """On-chip bytes of one tile of a plan: output regions x filter (or channel) blocks.
+
+    ``window``: the input window (all non-resident inputs, halo included); ``weights``: one
+    block's weights; ``output``: one block's output tile (0 when the output stays resident).
+    """
+
+    window: int
+    weights: int
+    output: int
+
+
+def block_sizes(info: LayerInfo, region: Region, filter_blocks: int, dtype_bytes: int,
+                residency: Residency) -> BlockSizes:
+    """The bytes one tile of ``region`` x one of ``filter_blocks`` blocks keeps on chip."""
+    return sizes_for_pixels(info, input_region(info, region).pixels, region.pixels,
+                            filter_blocks, dtype_bytes, residency)
+
+
+def sizes_for_pixels(info: LayerInfo, in_pixels: int, out_pixels: int, filter_blocks: int,
+                     dtype_bytes: int, residency: Residency) -> BlockSizes:
+    """:func:`block_sizes` of a tile whose input window has ``in_pixels`` pixels (in every
+    input) and whose output has ``out_pixels``."""
+    geometry = layer_geometry(info, dtype_bytes)
+    blocks = max(1, filter_blocks)
+    channelwise = is_channelwise(info) and blocks > 1
+    out_channels = info.output_shape.channels
+    window = 0
+    for source, shape in zip(info.inputs, info.input_shapes, strict=True):
+        if source not in residency.on_chip:
+            channels = ceil(shape.channels / blocks) if channelwise else shape.channels
+            window += in_pixels * channels * dtype_bytes
+    if blocks == 1:
+        weights, channels = geometry.weight_bytes, out_channels
+    elif channelwise:
+        channels = ceil(out_channels / blocks)
+        weights = channels * geometry.filter_bytes if geometry.filters else 0
+    else:
+        block_filters = ceil(geometry.filters / blocks)
+        weights = block_filters * geometry.filter_bytes * geometry.groups
+        channels = block_filters * geometry.groups
+    output = 0 if info.name in residency.on_chip else out_pixels * channels * dtype_bytes
+    return BlockSizes(window, weights, output)
+
+
+def tile_fits(budget: Budget, info: LayerInfo, sizes: BlockSizes, filter_blocks: int,
+              residency: Residency) -> bool:
+    """Does a tile of these sizes fit beside the layer's resident feature maps?
+
+    One block: the weights are loaded once and kept for the layer; several filter blocks: the
+    input window is kept while the blocks pass; channel blocks stream everything.
+    """
+    resident = residency.layer_bytes.get(info.name, 0)
+    if filter_blocks <= 1:
+        return budget.fits({"ifmap": sizes.window, "ofmap": sizes.output},
+                           {"weight": sizes.weights}, resident)
+    if is_channelwise(info):
+        return budget.fits({"ifmap": sizes.window, "weight": sizes.weights,
+                            "ofmap": sizes.output}, None, resident)
+    return budget.fits({"weight": sizes.weights, "ofmap": sizes.output},
+                       {"ifmap": sizes.window}, resident)
+
+
 def plan_layer_tiles(
     info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
     filter_blocks: int, halo_reuse: bool = False, residency: Residency = NOTHING_ON_CHIP,
 ) -> list[Tile]:
-    """Tiles for ``regions`` of the output (in order) x ``filter_blocks`` blocks of filters."""
+    """Tiles for ``regions`` of the output (in order) x ``filter_blocks`` blocks of filters,
+    each with its on-chip footprint."""
     dtype_bytes = layout.dtype_bytes
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
     geometry = layer_geometry(info, dtype_bytes)
     out_channels = info.output_shape.channels
     block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
     tiles = []
     previous: dict[str, Region] = {}
     channel_blocks = is_channelwise(info) and filter_blocks > 1
+    resident = residency.resident(info)
     for index, region in enumerate(regions):
         windows: dict[str, Region] = {}
+        wanted = input_region(info, region)
         for source in info.inputs:
             if source in residency.on_chip:
                 continue
-            wanted = input_region(info, region)
             fetch = wanted
             last = previous.get(source)
             if (halo_reuse and not channel_blocks and last is not None
@@ -100,6 +186,8 @@ def plan_layer_tiles(
                 fetch = Region(wanted.row0, wanted.row1, last.col1, wanted.col1)
             previous[source] = wanted
             windows[source] = fetch
+        sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
+                                 residency)
         pixels = region.pixels
         for block in range(max(1, filter_blocks)):
             if channel_blocks:
@@ -116,8 +204,11 @@ def plan_layer_tiles(
                     compute = tile_compute(hardware.pe_array, pixels, geometry.k, 1, end - first)
                 stores = ([] if info.name in residency.on_chip else layout.channel_transfers(
                     info.name, region, first, end, "ofmap", write=True))
+                footprint = Footprint(
+                    loaded=by_buffer((in_buffer, sizes.window), (weight_buffer, sizes.weights)),
+                    produced=by_buffer((out_buffer, sizes.output)), resident=resident)
                 tiles.append(make_tile(info, loads, stores, compute, pixels, end - first,
-                                       dtype_bytes, hardware))
+                                       dtype_bytes, hardware, footprint))
                 continue
             first_filter = block * block_filters
             filters = max(0, min(block_filters, geometry.filters - first_filter))
@@ -140,13 +231,35 @@ def plan_layer_tiles(
                         * geometry.groups, "ofmap", write=True)
                 elif block == 0:
                     stores = layout.region_transfers(info.name, region, "ofmap", write=True)
+            if filter_blocks > 1:
+                footprint = Footprint(
+                    loaded=by_buffer((weight_buffer, sizes.weights)),
+                    produced=by_buffer((out_buffer, sizes.output)),
+                    held=by_buffer((in_buffer, sizes.window)), group=f"{info.name}#{index}",
+                    resident=resident)
+            else:
+                footprint = Footprint(
+                    loaded=by_buffer((in_buffer, sizes.window)),
+                    produced=by_buffer((out_buffer, sizes.output)),
+                    shared=by_buffer((weight_buffer, sizes.weights)), shared_by=info.name,
+                    resident=resident)
             tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
-                                   dtype_bytes, hardware))
+                                   dtype_bytes, hardware, footprint))
     return tiles
 
 
-def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], compute, pixels: int,
-          out_channels: int, dtype_bytes: int, hardware: HardwareSpec) -> Tile:
+def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:
+    """Bytes per buffer name, adding up entries that share a buffer; zeros left out."""
+    total: dict[str, int] = {}
+    for name, size in entries:
+        if size:
+            total[name] = total.get(name, 0) + size
+    return total
+
+
+def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
+              compute: TileCompute | None, pixels: int, out_channels: int, dtype_bytes: int,
+              hardware: HardwareSpec, footprint: Footprint = NO_FOOTPRINT) -> Tile:
     """A tile with its SRAM traffic: DRAM fills and drains plus the PE array's operand accesses."""
     sram_write = {"ifmap": 0, "weight": 0, "ofmap": 0}
     sram_read = {"ifmap": 0, "weight": 0, "ofmap": 0}
@@ -168,7 +281,8 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], co
         cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
         sram_read["ifmap"] += inputs * dtype_bytes
         sram_write["ofmap"] += pixels * out_channels * dtype_bytes
-    return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write)
+    return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write,
+                footprint)
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:

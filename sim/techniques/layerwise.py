@@ -5,8 +5,10 @@ buffers. When all weights fit beside a band they are loaded once; otherwise ever
 all weight blocks again (the refetch this loop order implies). Among the band counts that fit,
 the one that keeps the DRAM bus busy least is chosen: its traffic, or one burst per request when
 its requests are smaller than that (channel slices go pixel by pixel); halos between bands are
-refetched. Among equal plans, the one with the fewest DRAM requests wins, then the one with the
-most tiles (up to 8), so loads overlap compute.
+refetched. Plans are compared by the bytes they put on the bus: every request moves whole
+bursts, so channel slices stored pixel by pixel pay for the bursts they touch. Among equal plans,
+the one with the fewest DRAM requests wins, then the one with the most tiles (up to 8), so loads
+overlap compute.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
+from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile
-from sim.techniques.buffer_fit import fits
+from sim.schedule import DramLayout, Tile, schedule_burst_bytes
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
     Residency,
@@ -27,6 +29,8 @@ from sim.techniques.layer_tiles import (
     layer_geometry,
     plan_layer_tiles,
     region_bytes,
+    sizes_for_pixels,
+    tile_fits,
 )
 from sim.techniques.receptive import Region
 from sim.workload.layers import FullyConnected, GlobalAvgPool
@@ -40,7 +44,7 @@ class LayerPlan:
     regions: tuple[Region, ...]
     filter_blocks: int
     traffic_bytes: int
-    requests: int  # DRAM requests it makes, about: sliced channels go pixel by pixel
+    bus_floor_bytes: int  # at most what it puts on the bus: each request in whole bursts
 
 
 def row_bands(info: LayerInfo, count: int) -> list[Region]:
@@ -50,35 +54,78 @@ def row_bands(info: LayerInfo, count: int) -> list[Region]:
             for i in range(count) if edges[i + 1] > edges[i]]
 
 
-def plan_for_regions(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
-                     regions: list[Region], residency: Residency) -> LayerPlan | None:
-    """The fewest filter blocks that make ``regions`` fit, with the traffic they imply."""
+def plan_for_regions(info: LayerInfo, budget: Budget, dtype_bytes: int,
+                     regions: list[Region], residency: Residency, burst_bytes: int = 1
+                     ) -> LayerPlan | None:
+    """The fewest filter blocks that make ``regions`` fit beside the layer's resident feature
+    maps, with the traffic they imply and a floor under the bus bytes (each request rounded up
+    to whole ``burst_bytes``)."""
     geometry = layer_geometry(info, dtype_bytes)
     on_chip = residency.on_chip
-    inputs = [
-        sum(region_bytes(input_region(info, r), shape.channels, dtype_bytes)
-            for source, shape in zip(info.inputs, info.input_shapes, strict=True)
-            if source not in on_chip)
-        for r in regions
-    ]
-    outputs = [0 if info.name in on_chip else region_bytes(r, info.output_shape.channels,
-                                                           dtype_bytes) for r in regions]
-    largest_in, largest_out = max(inputs), max(outputs)
-    stores = sum(outputs)
+    windows = [input_region(info, r) for r in regions]
+    sources = [shape for source, shape in zip(info.inputs, info.input_shapes, strict=True)
+               if source not in on_chip]
+    inputs = sum(w.pixels * shape.channels * dtype_bytes for shape in sources for w in windows)
+    out_shape = info.output_shape
+    stored = info.name not in on_chip
+    stores = (sum(region_bytes(r, out_shape.channels, dtype_bytes) for r in regions)
+              if stored else 0)
+    largest_in, largest_out = max(w.pixels for w in windows), max(r.pixels for r in regions)
     channelwise = is_channelwise(info)
-    max_blocks = (info.output_shape.channels if channelwise else geometry.filters) or 1
+    max_blocks = (out_shape.channels if channelwise else geometry.filters) or 1
     for blocks in _block_counts(max_blocks):
-        # With several filter blocks each block's output channels are stored after the block,
-        # so only one block's share of the output tile is on chip at a time; depthwise blocks
-        # also take only their channels of the input.
-        in_tile = ceil(largest_in / blocks) if channelwise else largest_in
-        if fits(hardware, in_tile, ceil(geometry.weight_bytes / blocks),
-                ceil(largest_out / blocks)):
-            weights = geometry.weight_bytes * (1 if blocks == 1 else len(regions))
-            requests = (len(regions) if blocks == 1
-                        else blocks * sum(region.pixels for region in regions))
-            return LayerPlan(tuple(regions), blocks, sum(inputs) + weights + stores, requests)
+        sizes = sizes_for_pixels(info, largest_in, largest_out, blocks, dtype_bytes, residency)
+        if not tile_fits(budget, info, sizes, blocks, residency):
+            continue
+        weights = geometry.weight_bytes * (1 if blocks == 1 else len(regions))
+        floor = _bus_floor(info, regions, windows, sources, blocks, stored, dtype_bytes,
+                           burst_bytes)
+        return LayerPlan(tuple(regions), blocks, inputs + weights + stores, floor)
     return None
+
+
+def _whole(size: int, burst: int) -> int:
+    return -(-size // burst) * burst
+
+
+def _bus_floor(info: LayerInfo, regions: list[Region], windows: list[Region],
+               sources: list, blocks: int, stored: bool, dtype_bytes: int, burst: int) -> int:
+    """A floor under the bus bytes of a plan: every request it makes moves whole bursts."""
+    geometry = layer_geometry(info, dtype_bytes)
+    out_shape = info.output_shape
+    channelwise = is_channelwise(info) and blocks > 1
+    if channelwise:
+        per = ceil(out_shape.channels / blocks)
+        sliced = [min(per, out_shape.channels - b * per) for b in range(blocks)]
+    elif blocks > 1:
+        per = ceil(geometry.filters / blocks)
+        sliced = [min(per, geometry.filters - b * per) * geometry.groups for b in range(blocks)]
+    else:
+        sliced = [out_shape.channels]
+
+    def rows(region: Region, width: int, channels: int) -> int:
+        if region.col0 == 0 and region.col1 == width:
+            return _whole(region.pixels * channels * dtype_bytes, burst)
+        return region.height * _whole(region.width * channels * dtype_bytes, burst)
+
+    def pixels(region: Region, channels: list[int]) -> int:
+        return region.pixels * sum(_whole(c * dtype_bytes, burst) for c in channels if c > 0)
+
+    total = 0
+    for shape in sources:
+        for window in windows:
+            total += (pixels(window, sliced) if channelwise
+                      else rows(window, shape.width, shape.channels))
+    if stored:
+        for region in regions:
+            total += (rows(region, out_shape.width, out_shape.channels) if blocks == 1
+                      else pixels(region, sliced))
+    if geometry.weight_bytes:
+        block_weights = ([geometry.weight_bytes] if blocks == 1 else
+                         [c * geometry.filter_bytes for c in sliced])
+        repeats = 1 if blocks == 1 else len(regions)
+        total += repeats * sum(_whole(w, burst) for w in block_weights if w > 0)
+    return total
 
 
 def _block_counts(max_blocks: int) -> list[int]:
@@ -93,28 +140,41 @@ def _block_counts(max_blocks: int) -> list[int]:
     return sorted(counts)
 
 
-def choose_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
-                candidates: list[list[Region]], residency: Residency) -> LayerPlan:
+def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                candidates: list[list[Region]], residency: Residency
+                ) -> tuple[LayerPlan, list[Tile]]:
+    """The plan that keeps the DRAM bus busy least (whole bursts moved), with its tiles.
+
+    Plans are tried in order of a floor under their bus bytes (each request rounded up to
+    whole bursts); each is emitted and its bursts counted exactly, until no remaining plan's
+    floor can beat the best. Among equal plans, the one with the fewest requests wins, then the
+    one with the most tiles (up to 8), so loads overlap compute.
+    """
+    budget = Budget(hardware)
+    burst = hardware.dram.burst_bytes
     plans = [plan for regions in candidates
-             if (plan := plan_for_regions(info, hardware, dtype_bytes, regions, residency))]
+             if (plan := plan_for_regions(info, budget, layout.dtype_bytes, regions, residency,
+                                          burst))]
     if not plans:
         raise ConfigError(
             "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
-            "output row with one filter at a time", field="buffers",
+            "output pixel with one filter at a time beside the feature maps kept on chip",
+            field="buffers",
         )
-    # Every request occupies the DRAM bus for at least one burst, so a plan of many tiny
-    # requests (channel slices stored pixel by pixel) moves more than its bytes.
-    burst = hardware.dram.burst_bytes
-    least = min(_bus_bytes(plan, burst) for plan in plans)
-    cheapest = [plan for plan in plans if _bus_bytes(plan, burst) == least]
-    return min(cheapest, key=lambda plan: (
-        plan.requests, -min(len(plan.regions) * plan.filter_blocks, MAX_OVERLAP_TILES)))
-
-
-def _bus_bytes(plan: LayerPlan, burst_bytes: int) -> int:
-    """Bytes the plan keeps the DRAM bus busy for, about: its traffic, or one burst per
-    request when its requests are smaller than a burst."""
-    return max(plan.traffic_bytes, plan.requests * burst_bytes)
+    plans.sort(key=lambda plan: plan.bus_floor_bytes)
+    best: tuple[tuple[int, int, int], LayerPlan, list[Tile]] | None = None
+    for plan in plans:
+        if best is not None and plan.bus_floor_bytes > best[0][0]:
+            break
+        tiles = plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
+                                 residency=residency)
+        requests = sum(len(tile.loads) + len(tile.stores) for tile in tiles)
+        key = (schedule_burst_bytes(tiles, burst), requests,
+               -min(len(tiles), MAX_OVERLAP_TILES))
+        if best is None or key < best[0]:
+            best = (key, plan, tiles)
+    assert best is not None
+    return best[1], best[2]
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:
@@ -138,7 +198,5 @@ def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLay
                        residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
     tiles: list[Tile] = []
     for info in network.infos:
-        plan = choose_plan(info, hardware, layout.dtype_bytes, band_candidates(info), residency)
-        tiles += plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
-                                  residency=residency)
+        tiles += choose_plan(info, hardware, layout, band_candidates(info), residency)[1]
     return tiles

@@ -12,6 +12,7 @@ T/2, T/4, ... instead (:func:`layer_tile_size` tells which).
 
 from __future__ import annotations
 
+from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
 from sim.schedule import DramLayout, Tile
@@ -42,12 +43,14 @@ def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int, tile: 
     else:
         edges = [tile >> shift for shift in range(tile.bit_length())]
         candidates = [square_tiles(info, edge) for edge in edges]
+    budget = Budget(hardware)
     for regions in candidates:
-        plan = plan_for_regions(info, hardware, dtype_bytes, regions, residency)
+        plan = plan_for_regions(info, budget, dtype_bytes, regions, residency)
         if plan is not None:
             return plan
     raise ConfigError("--hardware", f"layer {info.name!r} does not fit the on-chip buffers even "
-                      "as a 1x1 tile with one filter at a time", field="buffers")
+                      "as a 1x1 tile with one filter at a time beside the feature maps kept on "
+                      "chip", field="buffers")
 
 
 def layer_tile_size(plan: LayerPlan) -> int:
@@ -56,11 +59,17 @@ def layer_tile_size(plan: LayerPlan) -> int:
     return max(first.height, first.width)
 
 
+def tiled_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, tile: int,
+                halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
+    """The tiles of one layer cut into T x T output tiles (smaller where T does not fit)."""
+    plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+    return plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
+                            halo_reuse=halo_reuse, residency=residency)
+
+
 def tiled_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, tile: int,
                    halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
     tiles: list[Tile] = []
     for info in network.infos:
-        plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
-        tiles += plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
-                                  halo_reuse=halo_reuse, residency=residency)
+        tiles += tiled_layer(info, hardware, layout, tile, halo_reuse, residency)
     return tiles

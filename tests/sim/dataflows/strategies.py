@@ -21,6 +21,14 @@ def with_buffer(hardware: HardwareSpec, size_bytes: int, double_buffered: bool =
     return HardwareSpec.model_validate(data)
 
 
+def with_fmap(hardware: HardwareSpec, size_bytes: int) -> HardwareSpec:
+    """The same hardware with an ``fmap`` buffer of ``size_bytes`` added (a user's design)."""
+    data = hardware.model_dump(by_alias=True)
+    data["buffers"]["fmap"] = {**data["buffers"]["global"], "size_bytes": size_bytes,
+                               "double_buffered": False}
+    return HardwareSpec.model_validate(data)
+
+
 def nano() -> HardwareSpec:
     return load_hardware(NANO)
 

@@ -1,0 +1,134 @@
+"""The on-chip capacity budget: what a tile may use, and the audit that proves a run fit.
+
+Planners ask :class:`Budget` whether a tile fits: in each declared buffer, the feature maps kept
+resident there + the bytes a group of tiles holds (weights loaded once for a layer) + the
+tile's streamed bytes (input window, weight block, output tile), twice when the buffer is
+double-buffered (the next tile fills the other half while this one computes).
+
+The pipeline records every reservation it makes (:class:`sim.pipeline.Reservation`);
+:func:`audit` replays them independently, as a sweep over time, and proves that no buffer ever
+held more than its size. It also gives the peak on-chip bytes per buffer, of all buffers
+together, and per layer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.hardware import HardwareSpec
+from sim.pipeline import CapacityError, Reservation
+
+
+class Budget:
+    """The room a layer's tiles have, given what stays resident beside them."""
+
+    def __init__(self, hardware: HardwareSpec) -> None:
+        self.buffers = hardware.buffers
+        self.declared = hardware.buffers.declared()
+
+    def room(self, operand: str, resident_bytes: int = 0) -> int:
+        """Bytes one tile may stream for ``operand`` alone (one half when double-buffered),
+        with ``resident_bytes`` of feature maps kept in the residency buffer."""
+        name = self.buffers.name_for(operand)
+        size = self.declared[name].size_bytes
+        if name == self.buffers.resident_name:
+            size -= resident_bytes
+        return max(0, size // 2 if self.declared[name].double_buffered else size)
+
+    def fits(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None,
+             resident_bytes: int = 0) -> bool:
+        """True when a tile fits beside ``resident_bytes`` of resident feature maps.
+
+        ``streamed`` and ``once`` map operands (ifmap, weight, ofmap) to bytes. Streamed bytes
+        are the tile's own and take twice their size in a double-buffered buffer (the next
+        tile's are there too); ``once`` bytes are shared by consecutive tiles (weights loaded
+        once for a layer, an input window kept while filter blocks pass) and count once.
+        """
+        need: dict[str, int] = defaultdict(int)
+        held: dict[str, int] = defaultdict(int)
+        for operand, size in streamed.items():
+            need[self.buffers.name_for(operand)] += size
+        for operand, size in (once or {}).items():
+            held[self.buffers.name_for(operand)] += size
+        resident = self.buffers.resident_name
+        for name, spec in self.declared.items():
+            taken = held[name] + (resident_bytes if name == resident else 0)
+            copies = 2 if spec.double_buffered else 1
+            if taken + copies * need[name] > spec.size_bytes:
+                return False
+        return True
+
+    def resident_capacity(self) -> int:
+        """Bytes that may hold resident feature maps: the ``fmap`` buffer, else the ``global``
+        one, else nothing."""
+        name = self.buffers.resident_name
+        return 0 if name is None else self.declared[name].size_bytes
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Peak bytes held on chip: all buffers together, per buffer, and per layer."""
+
+    peak_bytes: int
+    peak_bytes_by_buffer: dict[str, int]
+    peak_bytes_by_layer: dict[str, int]
+    peak_bytes_by_layer_and_buffer: dict[str, dict[str, int]]
+
+
+def audit(reservations: list[Reservation], hardware: HardwareSpec,
+          layer_spans: dict[str, tuple[int, int]]) -> AuditReport:
+    """Replay ``reservations`` over time; raise :class:`CapacityError` if any buffer ever holds
+    more than its size. ``layer_spans`` maps each layer to its (first compute start, last
+    compute end), for the per-layer peaks.
+
+    A reservation holds its bytes over ``[start, end)``; at equal times releases come first.
+    """
+    sizes = {name: spec.size_bytes for name, spec in hardware.buffers.declared().items()}
+    events: list[tuple[int, int, str, int, Reservation]] = []
+    for reservation in reservations:
+        if reservation.buffer not in sizes:
+            raise CapacityError(f"layer {reservation.layer!r} keeps {reservation.what} in "
+                                f"buffer {reservation.buffer!r}, which the hardware does not "
+                                f"declare (declared: {', '.join(sizes)})")
+        events.append((reservation.start, 1, reservation.buffer, reservation.size_bytes,
+                       reservation))
+        events.append((reservation.end, 0, reservation.buffer, -reservation.size_bytes,
+                       reservation))
+    events.sort(key=lambda event: (event[0], event[1]))
+    held = dict.fromkeys(sizes, 0)
+    peak_by_buffer = dict.fromkeys(sizes, 0)
+    total = peak = 0
+    # Piecewise-constant occupancy after each instant: (time, total, per buffer).
+    steps: list[tuple[int, int, tuple[int, ...]]] = []
+    for time, _, buffer, delta, reservation in events:
+        held[buffer] += delta
+        total += delta
+        if held[buffer] > sizes[buffer]:
+            raise CapacityError(
+                f"layer {reservation.layer!r}: buffer {buffer!r} holds {held[buffer]:,} B at "
+                f"cycle {time:,}, more than its {sizes[buffer]:,} B")
+        peak_by_buffer[buffer] = max(peak_by_buffer[buffer], held[buffer])
+        peak = max(peak, total)
+        step = (time, total, tuple(held.values()))
+        if steps and steps[-1][0] == time:
+            steps[-1] = step
+        else:
+            steps.append(step)
+    times = np.array([step[0] for step in steps], dtype=np.int64)
+    occupancy = np.array([[step[1], *step[2]] for step in steps], dtype=np.int64).reshape(
+        len(steps), 1 + len(sizes))
+    by_layer: dict[str, int] = {}
+    by_layer_buffer: dict[str, dict[str, int]] = {}
+    for layer, (start, end) in layer_spans.items():
+        first = max(0, int(np.searchsorted(times, start, side="right")) - 1)
+        last = int(np.searchsorted(times, end, side="right"))
+        most = (occupancy[first:last].max(axis=0) if last > first
+                else np.zeros(1 + len(sizes), dtype=np.int64))
+        by_layer[layer] = int(most[0])
+        by_layer_buffer[layer] = {name: int(value) for name, value in zip(sizes, most[1:],
+                                                                         strict=True)}
+    return AuditReport(peak, peak_by_buffer, by_layer, by_layer_buffer)

@@ -1,0 +1,275 @@
+"""Schedules of reordered bottlenecks (seed 001, Sec. 3.3) that fit the declared buffers.
+
+A reordered inverted-residual block runs expansion channels in chunks of ``c`` (seed 001's
+"one channel at a time" is ``c = 1``): for each chunk, the expansion computes ``c`` channels
+over the block input, the depthwise filters them, and the projection adds their contribution
+to an accumulator of the whole output at the accumulator's width (int32 for int8). The block
+output is cut into row bands when the whole map does not fit: each band needs the input rows
+of its receptive field (the expansion recomputes the halo rows of neighbouring bands; those
+MACs are counted).
+
+What a band keeps on chip, all of it counted against the buffers:
+
+- for the whole band (``shared``): the block input window (unless the input is resident), the
+  accumulator (output pixels x output channels x accumulator bytes), and one chunk's expansion
+  and depthwise slices;
+- per chunk (``held``, double-buffered: the next chunk's weights load while this one computes):
+  the chunk's weights of all three layers;
+- the block output tile at the data type's width until it is stored.
+
+The expansion and depthwise outputs never exist whole and never reach DRAM. Each layer's chunk of
+weights is one contiguous DRAM request, loaded by that layer's tile: the weights of a reordered
+block are laid out offline in chunk order (they are static; the projection's are stored
+input-channel-major), so no slice needs strided access.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from math import ceil
+
+from sim.capacity import Budget
+from sim.dtypes import DType
+from sim.hardware import HardwareSpec
+from sim.mapping import tile_compute
+from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.techniques.layer_tiles import Residency, by_buffer, make_tile
+from sim.techniques.receptive import Region, input_window
+from sim.techniques.reorder import Bottleneck
+from sim.workload.network import LayerInfo
+
+MAX_BANDS = 64
+
+
+@dataclass(frozen=True)
+class ReorderPlan:
+    """Row bands of the block output and the expansion channels per chunk."""
+
+    block: Bottleneck
+    bands: tuple[Region, ...]
+    chunk: int
+    traffic_bytes: int
+
+    @property
+    def chunks(self) -> int:
+        return ceil(self.block.expand.output_shape.channels / self.chunk)
+
+
+@dataclass(frozen=True)
+class BandSizes:
+    """On-chip bytes of one band: shared by its chunks, per chunk, and its output tile."""
+
+    window: int
+    accumulator: int
+    slices: int
+    chunk_weights: int
+    output: int
+
+
+def _bands(block: Bottleneck, count: int) -> list[Region]:
+    shape = block.project.output_shape
+    edges = [shape.height * i // count for i in range(count + 1)]
+    return [Region(edges[i], edges[i + 1], 0, shape.width)
+            for i in range(count) if edges[i + 1] > edges[i]]
+
+
+def _windows(block: Bottleneck, band: Region) -> tuple[Region, Region]:
+    """(expansion output region, block input region) that a band of the output needs."""
+    expanded = input_window(block.depthwise, band).region
+    return expanded, input_window(block.expand, expanded).region
+
+
+def _weights_per_channel(block: Bottleneck, dtype: DType) -> float:
+    """Weight bytes of the three layers per expansion channel (filters and batch norm)."""
+    channels = block.expand.output_shape.channels
+    params = block.expand.params + block.depthwise.params + block.project.params
+    return params * dtype.bytes / channels
+
+
+def band_sizes(block: Bottleneck, band: Region, chunk: int, dtype: DType,
+               input_resident: bool, output_resident: bool) -> BandSizes:
+    expanded, source = _windows(block, band)
+    out_channels = block.project.output_shape.channels
+    window = 0 if input_resident else source.pixels * block.expand.input_shapes[0].channels \
+        * dtype.bytes
+    accumulator = band.pixels * out_channels * dtype.accumulator_bits // 8
+    slices = chunk * (expanded.pixels + band.pixels) * dtype.bytes
+    chunk_weights = ceil(chunk * _weights_per_channel(block, dtype))
+    output = 0 if output_resident else band.pixels * out_channels * dtype.bytes
+    return BandSizes(window, accumulator, slices, chunk_weights, output)
+
+
+def _fits(budget: Budget, sizes: BandSizes, resident_bytes: int) -> bool:
+    return budget.fits({"weight": sizes.chunk_weights, "ofmap": sizes.output},
+                       {"ifmap": sizes.window + sizes.slices, "ofmap": sizes.accumulator},
+                       resident_bytes)
+
+
+def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
+                 residency: Residency) -> ReorderPlan | None:
+    """The plan of least DRAM traffic (then fewest tiles) that fits, or None.
+
+    For each band count (1 up to the output height, at most ``MAX_BANDS``) the largest chunk
+    that fits is taken: a larger chunk only saves tiles, never traffic.
+    """
+    budget = Budget(hardware)
+    input_resident = block.source in residency.on_chip
+    output_resident = block.output in residency.on_chip
+    resident = max(residency.layer_bytes.get(info.name, 0) for info in block.infos)
+    channels = block.expand.output_shape.channels
+    height = block.project.output_shape.height
+    weight_bytes = ceil(channels * _weights_per_channel(block, dtype))
+    in_shape = block.expand.input_shapes[0]
+    best: ReorderPlan | None = None
+    for count in sorted({ceil(height / ceil(height / n)) for n in range(1, height + 1)}):
+        if count > MAX_BANDS:
+            break
+        bands = _bands(block, count)
+        largest = max(bands, key=lambda band: _windows(block, band)[1].pixels)
+        chunk = _largest_chunk(budget, block, largest, dtype, input_resident, output_resident,
+                               resident, channels)
+        if chunk is None:
+            continue
+        inputs = 0 if input_resident else sum(
+            _windows(block, band)[1].pixels for band in bands) * in_shape.channels * dtype.bytes
+        outputs = 0 if output_resident else block.project.output_shape.elements * dtype.bytes
+        plan = ReorderPlan(block, tuple(bands), chunk, inputs + weight_bytes * len(bands)
+                           + outputs)
+        if best is None or (plan.traffic_bytes, len(bands) * plan.chunks) < (
+                best.traffic_bytes, len(best.bands) * best.chunks):
+            best = plan
+    return best
+
+
+def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
+                      ) -> int:
+    """The most resident bytes (up to ``limit``) beside which the block still runs reordered
+    in its smallest form (the most bands, one channel per chunk), its input counted in the
+    working set."""
+    budget = Budget(hardware)
+    height = block.project.output_shape.height
+    bands = _bands(block, min(height, MAX_BANDS))
+    largest = max(bands, key=lambda band: _windows(block, band)[1].pixels)
+    sizes = band_sizes(block, largest, 1, dtype, False, False)
+    if not _fits(budget, sizes, 0):
+        return 0
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits(budget, sizes, middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _largest_chunk(budget: Budget, block: Bottleneck, band: Region, dtype: DType,
+                   input_resident: bool, output_resident: bool, resident: int, channels: int
+                   ) -> int | None:
+    """The most expansion channels per chunk that fit (bisection: fit shrinks with size)."""
+    def fits(chunk: int) -> bool:
+        return _fits(budget, band_sizes(block, band, chunk, dtype, input_resident,
+                                        output_resident), resident)
+
+    if not fits(1):
+        return None
+    low, high = 1, channels
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayout,
+                    dtype: DType, residency: Residency) -> list[Tile]:
+    """The tiles of a reordered block: per band, per chunk, one tile each for the expansion,
+    the depthwise and the projection, then the residual add of the band."""
+    block = plan.block
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
+    input_resident = block.source in residency.on_chip
+    output_resident = block.output in residency.on_chip
+    channels = block.expand.output_shape.channels
+    in_channels = block.expand.input_shapes[0].channels
+    out_channels = block.project.output_shape.channels
+    kernel = block.depthwise.layer.geometry(channels).weight_elements // channels
+    per_channel = _weights_per_channel(block, dtype)
+    accumulator_bytes = dtype.accumulator_bits // 8
+    tiles: list[Tile] = []
+    for band_index, band in enumerate(plan.bands):
+        expanded, source = _windows(block, band)
+        sizes = band_sizes(block, band, plan.chunk, dtype, input_resident, output_resident)
+        band_key = f"{block.name} band {band_index}"
+        shared = by_buffer((in_buffer, sizes.window + sizes.slices),
+                           (out_buffer, sizes.accumulator))
+        for chunk_index in range(plan.chunks):
+            first = chunk_index * plan.chunk
+            count = min(plan.chunk, channels - first)
+            loads: list[Transfer] = []
+            if chunk_index == 0 and not input_resident:
+                loads += layout.region_transfers(block.source, source, "ifmap")
+            loads += _chunk_weights(layout, block.expand, first, count, channels)
+            held = by_buffer((weight_buffer, ceil(count * per_channel)))
+            last_chunk = chunk_index == plan.chunks - 1
+
+            chunk_footprint = Footprint(held=held, group=f"{band_key} chunk {chunk_index}",
+                                        shared=shared, shared_by=band_key)
+            expand = tile_compute(hardware.pe_array, expanded.pixels, in_channels, count)
+            tiles.append(_with_resident(make_tile(
+                block.expand, loads, [], expand, expanded.pixels, count, dtype.bytes, hardware,
+                chunk_footprint), residency, block.expand))
+            depthwise = tile_compute(hardware.pe_array, band.pixels, kernel, 1, count)
+            tiles.append(make_tile(
+                block.depthwise, _chunk_weights(layout, block.depthwise, first, count, channels),
+                [], depthwise, band.pixels, count, dtype.bytes, hardware, chunk_footprint))
+            project = tile_compute(hardware.pe_array, band.pixels, count, out_channels)
+            done_here = last_chunk and block.add is None
+            stores = (layout.region_transfers(block.project.name, band, "ofmap", write=True)
+                      if done_here and not output_resident else [])
+            tile = make_tile(block.project,
+                             _chunk_weights(layout, block.project, first, count, channels),
+                             stores, project, band.pixels, out_channels,
+                             dtype.bytes, hardware,
+                             dataclasses.replace(chunk_footprint, produced=by_buffer(
+                                 (out_buffer, sizes.output if done_here else 0))))
+            # The running sum lives in the accumulator: read back (after the first chunk) and
+            # written at the accumulator's width.
+            partial = band.pixels * out_channels * accumulator_bytes
+            sram_read = dict(tile.sram_read_bytes)
+            sram_write = dict(tile.sram_write_bytes)
+            sram_read["ofmap"] += partial if chunk_index else 0
+            sram_write["ofmap"] += partial - band.pixels * out_channels * dtype.bytes
+            tiles.append(_with_resident(dataclasses.replace(
+                tile, sram_read_bytes=sram_read, sram_write_bytes=sram_write), residency,
+                block.project))
+        if block.add is not None:
+            stores = ([] if output_resident else
+                      layout.region_transfers(block.add.name, band, "ofmap", write=True))
+            add = make_tile(block.add, [], stores, None, band.pixels, out_channels, dtype.bytes,
+                            hardware, Footprint(produced=by_buffer((out_buffer, sizes.output)),
+                                                shared=shared, shared_by=band_key))
+            tiles.append(_with_resident(add, residency, block.add))
+    return tiles
+
+
+def _with_resident(tile: Tile, residency: Residency, info: LayerInfo) -> Tile:
+    """The tile with the resident feature maps its layer touches (block input and output)."""
+    touched = residency.resident(info)
+    if not touched:
+        return tile
+    return dataclasses.replace(tile, footprint=dataclasses.replace(tile.footprint,
+                                                                   resident=touched))
+
+
+def _chunk_weights(layout: DramLayout, info: LayerInfo, first: int, count: int,
+                   channels: int) -> list[Transfer]:
+    """The request for expansion channels [first, first + count) of one layer's weights: its
+    filters (expansion, depthwise) or its input-channel slice (projection), one contiguous
+    range since the block's weights are laid out in chunk order."""
+    per_channel = info.params * layout.dtype_bytes // channels
+    return layout.weight_transfer(info.name, first * per_channel, count * per_channel)
