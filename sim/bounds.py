@@ -1,8 +1,8 @@
 """Lower bounds on DRAM traffic: compulsory bytes, and a capacity-aware bound per layer.
 
-**Compulsory** traffic moves every tensor once: for a layer, each input tensor, its weights (as
-stored) and its output; for a network, its input, every layer's weights and its output (all
-intermediates kept on chip).
+**Compulsory** traffic moves every tensor once: for a layer, each input element some output
+reads (a 1x1 stride-2 layer skips three quarters), its weights (as stored) and its output; for
+a network, its input, every layer's weights and its output (all intermediates kept on chip).
 
 **Capacity-aware bound** (a red-blue pebble argument in the style of Hong and Kung, with the
 segment counting of Irony, Toledo and Tiskin 2004, as Chen et al. (HPCA 2020) and Demmel and
@@ -33,23 +33,50 @@ from __future__ import annotations
 from math import ceil, sqrt
 
 from sim.hardware import HardwareSpec
+from sim.techniques.receptive import spatial_params
 from sim.techniques.weight_storage import WeightStorage
-from sim.workload.layers import ConvLayer, FullyConnected
-from sim.workload.network import LayerInfo, Network
+from sim.workload.layers import ConvLayer, FullyConnected, LayerError
+from sim.workload.network import INPUT, LayerInfo, Network
+
+
+def _touched(out_size: int, in_size: int, kernel: int, stride: int, pad: int, dilation: int
+             ) -> int:
+    """Input positions along one axis that some output reads (a stride can skip some)."""
+    return len({o * stride + k * dilation - pad for o in range(out_size) for k in range(kernel)}
+               & set(range(in_size)))
+
+
+def elements_read(info: LayerInfo) -> dict[str, int]:
+    """Per input tensor, the elements some output of the layer reads: every element, except
+    where a stride larger than the kernel skips rows and columns."""
+    try:
+        kernel, stride, padding, dilation = spatial_params(info)
+    except LayerError:
+        return {name: shape.elements
+                for name, shape in zip(info.inputs, info.input_shapes, strict=True)}
+    out = info.output_shape
+    read = {}
+    for name, shape in zip(info.inputs, info.input_shapes, strict=True):
+        rows = _touched(out.height, shape.height, kernel[0], stride[0], padding[0], dilation[0])
+        cols = _touched(out.width, shape.width, kernel[1], stride[1], padding[2], dilation[1])
+        read[name] = rows * cols * shape.channels
+    return read
 
 
 def layer_compulsory_bytes(info: LayerInfo, dtype_bytes: int, weights: WeightStorage) -> int:
-    """Each input tensor, the weights as stored and the output, once."""
-    inputs = sum(shape.elements for shape in info.input_shapes) * dtype_bytes
+    """Each input element that is read, the weights as stored and the output, once."""
+    inputs = sum(elements_read(info).values()) * dtype_bytes
     stored = weights.stored_bytes(info.params, dtype_bytes) if info.params else 0
     return inputs + stored + info.output_shape.elements * dtype_bytes
 
 
 def network_compulsory_bytes(network: Network, dtype_bytes: int, weights: WeightStorage) -> int:
-    """The network input, every layer's weights as stored and the network output, once."""
+    """The network input (what its most demanding reader reads of it), every layer's weights
+    as stored and the network output, once."""
     stored = sum(weights.stored_bytes(info.params, dtype_bytes)
                  for info in network.infos if info.params)
-    return (network.input_shape.elements + network.output_shape.elements) * dtype_bytes + stored
+    source = max(elements_read(info).get(INPUT, 0) for info in network.infos)
+    return (source + network.output_shape.elements) * dtype_bytes + stored
 
 
 def onchip_words(hardware: HardwareSpec, dtype_bytes: int) -> int:

@@ -168,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="tile edge in output pixels (tiled, full; default 32)")
     run.add_argument("--halo", choices=["reuse", "refetch"], default="reuse",
                      help="keep halo columns from the previous tile, or fetch them again")
-    run.add_argument("--buffer-channels", type=_positive_int, default=64,
-                     help="feature-map buffer size in channels at the input resolution "
-                          "(buffered, full; default 64)")
+    run.add_argument("--buffer-channels", type=_positive_int, default=None,
+                     help="room for feature maps kept on chip, in channels at the input "
+                          "resolution, taken from the fmap or global buffer (buffered, full; "
+                          "default: the room that moves the fewest DRAM bytes)")
     run.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
     run.add_argument("--weights", default="dense", metavar="dense|centralized:B|zero-skip:F",
                      help="weight storage: dense, centralized in runs of B (seed 003), or a "

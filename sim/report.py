@@ -114,8 +114,10 @@ def margin_table_text(rows: list[dict], dtypes: tuple[str, ...]) -> str:
 
 
 CSV_FIELDS = ("name", "kind", "macs", "dram_read_bytes", "dram_write_bytes", "dram_ifmap_bytes",
-              "dram_weight_bytes", "dram_ofmap_bytes", "sram_read_bytes", "sram_write_bytes",
-              "cycles", "compute_cycles", "stall_cycles", "dram_busy_cycles", "row_hits",
+              "dram_weight_bytes", "dram_ofmap_bytes", "dram_burst_bytes", "compulsory_bytes",
+              "lower_bound_bytes", "traffic_to_bound", "peak_onchip_bytes", "sram_read_bytes",
+              "sram_write_bytes", "cycles", "compute_cycles", "stall_cycles",
+              "buffer_stall_cycles", "dram_stall_cycles", "dram_busy_cycles", "row_hits",
               "row_misses", "latency_s", "energy_total_pj")
 
 
@@ -140,26 +142,43 @@ def layers_csv(result: dict[str, Any]) -> str:
 
 
 def simulation_table(result: dict[str, Any]) -> str:
-    """Per-layer DRAM traffic, cycles and energy, then the totals."""
+    """Per-layer DRAM traffic against its lower bound, cycles, stalls, on-chip peak and energy,
+    then the totals."""
     def row(name: str, record: dict[str, Any]) -> tuple[str, ...]:
         dram = record["dram_read_bytes"] + record["dram_write_bytes"]
-        return (name, f"{record['macs']:,}", f"{dram / 1e3:,.1f}", f"{record['cycles']:,}",
-                f"{record['stall_cycles']:,}", f"{record['energy_pj']['total'] / 1e6:,.3f}")
+        return (name, f"{record['macs']:,}", f"{dram / 1e3:,.1f}",
+                f"{record['dram_burst_bytes'] / 1e3:,.1f}",
+                f"{record['lower_bound_bytes'] / 1e3:,.1f}", f"{record['traffic_to_bound']:.2f}",
+                f"{record['cycles']:,}", f"{record['buffer_stall_cycles']:,}",
+                f"{record['dram_stall_cycles']:,}", f"{record['peak_onchip_bytes'] / 1e3:,.1f}",
+                f"{record['energy_pj']['total'] / 1e6:,.3f}")
 
-    header = ("layer", "MACs", "DRAM KB", "cycles", "stall", "energy uJ")
+    header = ("layer", "MACs", "DRAM KB", "bursts KB", "bound KB", "x bound", "cycles",
+              "buffer stall", "DRAM stall", "on-chip KB", "energy uJ")
     totals = result["totals"]
     lines = [f"{result['network']} on {result['hardware']}: {result['dataflow']} "
              f"({result['dtype']})"]
     lines += _table(header, [row(layer["name"], layer) for layer in result["layers"]]
-                    + [row("total", totals)], {1, 2, 3, 4, 5})
+                    + [row("total", totals)], set(range(1, len(header))))
     operands = ", ".join(f"{op} {size / 1e6:.3f}" for op, size in
                          totals["dram_bytes_by_operand"].items())
     energy = totals["energy_pj"]
+    room = result.get("feature_map_room") or {}
+    peaks = ", ".join(f"{name} {size:,}" for name, size in
+                      totals["peak_onchip_bytes_by_buffer"].items())
     lines += [
         f"DRAM traffic: {(totals['dram_read_bytes'] + totals['dram_write_bytes']) / 1e6:.3f} MB "
-        f"({operands} MB); row hits {totals['row_hits']:,}, misses {totals['row_misses']:,}",
-        f"latency: {totals['latency_s'] * 1e3:.3f} ms ({totals['cycles']:,} cycles, "
-        f"{totals['stall_cycles']:,} stalled); energy {energy['total'] / 1e9:.4f} mJ "
+        f"requested ({operands} MB), {totals['dram_burst_bytes'] / 1e6:.3f} MB in whole "
+        f"bursts; row hits {totals['row_hits']:,}, misses {totals['row_misses']:,}",
+        f"lower bound: {totals['lower_bound_bytes'] / 1e6:.3f} MB (compulsory "
+        f"{totals['compulsory_bytes'] / 1e6:.3f} MB); traffic / bound "
+        f"{totals['traffic_to_bound']:.2f}",
+        f"on chip: peak {totals['peak_onchip_bytes']:,} B ({peaks} B)"
+        + (f"; feature maps kept in {room['channels']} channels ({room['bytes']:,} B) of "
+           f"{room['buffer']!r}" if room.get("buffer") else ""),
+        f"latency: {totals['latency_s'] * 1e3:.3f} ms ({totals['cycles']:,} cycles: compute "
+        f"{totals['compute_cycles']:,}, buffer stalls {totals['buffer_stall_cycles']:,}, DRAM "
+        f"stalls {totals['dram_stall_cycles']:,}); energy {energy['total'] / 1e9:.4f} mJ "
         f"(DRAM {sum(v for k, v in energy.items() if k.startswith('dram')) / 1e9:.4f} mJ)",
     ]
     return "\n".join(lines)

@@ -16,7 +16,8 @@ from sim.sweep.runner import EXECUTORS, run_sweep
 from sim.sweep.spec import load_sweep
 from sim.sweep.store import ResultsStore
 
-SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs")
+SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs", "traffic_to_bound",
+                "peak_onchip_bytes", "infeasible")
 
 
 def add_sweep_commands(commands: argparse._SubParsersAction, positive_int) -> None:
@@ -51,6 +52,11 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     table = []
     for row in rows:
         result = row["result"]
+        if "infeasible" in result:
+            table.append({"key": row["key"], **row["labels"], "network": result["network"],
+                          "hardware": result["hardware"], "dataflow": result["dataflow"],
+                          "dtype": result["dtype"], "infeasible": result["infeasible"]})
+            continue
         totals = result["totals"]
         table.append({
             "key": row["key"], **row["labels"], "network": result["network"],
@@ -60,6 +66,8 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "latency_ms": totals["latency_s"] * 1e3,
             "energy_mj": totals["energy_pj"]["total"] / 1e9,
             "macs": totals["macs"],
+            "traffic_to_bound": totals["traffic_to_bound"],
+            "peak_onchip_bytes": totals["peak_onchip_bytes"],
         })
     return table
 
@@ -96,7 +104,8 @@ def _sweep(args: argparse.Namespace) -> None:
 def _write_plots(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
     from sim.sweep.plots import write_plots  # matplotlib only when plotting
 
-    return write_plots(rows, folder) if rows else []
+    feasible = [row for row in rows if "infeasible" not in row["result"]]
+    return write_plots(feasible, folder) if feasible else []
 
 
 def _summary_text(table: list[dict[str, Any]]) -> str:
@@ -106,6 +115,10 @@ def _summary_text(table: list[dict[str, Any]]) -> str:
     for row in table:
         varied = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
                            if k not in fixed and k not in ("network", "hardware"))
+        if "infeasible" in row:
+            lines.append(f"{row['network']:16s} {row['hardware']:12s} {row['dataflow']:10s} "
+                         f"{varied[:34]:34s} infeasible: {row['infeasible']}")
+            continue
         lines.append(f"{row['network']:16s} {row['hardware']:12s} {row['dataflow']:10s} "
                      f"{varied[:34]:34s} {row['dram_mb']:9.3f} {row['latency_ms']:8.3f} "
                      f"{row['energy_mj']:8.4f}")

@@ -52,7 +52,7 @@ class _Strict(BaseModel):
 
 class TechniqueSpec(_Strict):
     tile: Positive = 32
-    buffer_channels: Positive = 64
+    buffer_channels: Positive | Literal["auto"] = "auto"
     halo_reuse: StrictBool = True
 
 
@@ -162,7 +162,8 @@ def resolve_point(flat: dict[str, Any], labels: dict[str, Any], spec_path: Path,
     try:
         options = SimulationOptions(
             flat["dataflow"], int(flat["technique.tile"]), bool(flat["technique.halo_reuse"]),
-            int(flat["technique.buffer_channels"]), DType(flat["dtype"]))
+            None if flat["technique.buffer_channels"] == "auto"
+            else int(flat["technique.buffer_channels"]), DType(flat["dtype"]))
     except ValueError as error:
         axis = next((a for a in labels if a in ("dataflow", "dtype")), "dataflow")
         raise fail(axis, str(error)) from None

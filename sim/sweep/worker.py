@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config import ConfigError
 from sim.dataflow import SimulationOptions
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
@@ -18,13 +19,26 @@ def network_from_dict(data: dict[str, Any]) -> Network:
 
 
 def run_point(key: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Simulate one point; returns its key and the result without the (already known) config."""
+    """Simulate one point; returns its key and the result without the (already known) config.
+
+    A point whose schedule cannot fit the declared buffers (a feature-map request larger than
+    the buffer, a layer that does not fit) is recorded as ``{"infeasible": reason}``.
+    """
     options = config["options"]
-    result = simulate(
-        network_from_dict(config["network"]), HardwareSpec.model_validate(config["hardware"]),
-        SimulationOptions(options["dataflow"], options.get("tile", 32),
-                          options.get("halo_reuse", True), options.get("buffer_channels", 64),
-                          DType(options["dtype"]), options.get("weights", "dense")),
-    )
+    channels = options.get("buffer_channels", "auto")
+    network = network_from_dict(config["network"])
+    hardware = HardwareSpec.model_validate(config["hardware"])
+    try:
+        result = simulate(
+            network, hardware,
+            SimulationOptions(options["dataflow"], options.get("tile", 32),
+                              options.get("halo_reuse", True),
+                              None if channels == "auto" else channels,
+                              DType(options["dtype"]), options.get("weights", "dense")))
+    except ConfigError as error:
+        return key, {"infeasible": f"{error.field}: {error.message}" if error.field
+                     else error.message,
+                     "network": network.name, "hardware": hardware.name,
+                     "dataflow": options["dataflow"], "dtype": options["dtype"]}
     result.pop("config")
     return key, result
