@@ -20,7 +20,7 @@ def main() -> None:
     hardware = load_hardware(ROOT / "configs" / "hardware" / "jetson_nano.yaml")
     for network in (mobilenet_v2(), resnet18()):
         for dataflow in ("layerwise", "full"):
-            options = SimulationOptions(dataflow, tile=16, buffer_channels=32)
+            options = SimulationOptions(dataflow, tile=16)
             start = time.perf_counter()
             tiles = build_schedule(network, hardware, options)
             planned = time.perf_counter()

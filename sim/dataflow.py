@@ -7,9 +7,11 @@
 - ``fused``: consecutive layers run per T x T tile of the group output, intermediates on chip,
   halos recomputed (:mod:`sim.techniques.fusion`).
 - ``full``: tiled + buffered + reordered bottlenecks: every inverted-residual block whose
-  reordered execution fits runs a chunk of expansion channels at a time into an accumulator at
-  accumulator width; its expansion and depthwise outputs never exist whole and never reach
-  DRAM (:mod:`sim.techniques.reordered_schedule`). Blocks that do not fit run layer by layer.
+  reordered execution fits, and moves no more DRAM bytes than its layers tiled, runs a chunk
+  of expansion channels at a time into an accumulator at accumulator width; its expansion and
+  depthwise outputs (and, with a residual add, its projection output) never exist whole and
+  never reach DRAM (:mod:`sim.techniques.reordered_schedule`). Other blocks run layer by
+  layer.
 
 Every byte a schedule keeps on chip is in a declared buffer (:mod:`sim.capacity`). With
 ``buffer_channels`` left unset (None) the room for feature maps is chosen: the candidate of
@@ -39,7 +41,7 @@ from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
-from sim.techniques.tiling import tiled_layer, tiled_schedule
+from sim.techniques.tiling import layer_plan, tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
@@ -159,11 +161,21 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
     blocks = [block for block in find_bottlenecks(network)
               if plan_reorder(block, hardware, dtype, Residency()) is not None]
     never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
+    never |= {block.project.name for block in blocks if block.add is not None}
     tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
                  for block in blocks for info in block.infos}
-    residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance)
-    plans = {block.expand.index: plan for block in blocks
-             if (plan := plan_reorder(block, hardware, dtype, residency)) is not None}
+    units = [(block.expand.index, block.infos[-1].index) for block in blocks]
+    residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
+                               units)
+    plans = {}
+    for block in blocks:
+        plan = plan_reorder(block, hardware, dtype, residency)
+        # Reorder only where it moves no more than the block's layers tiled one by one (tiny
+        # buffers cut a reordered block into many bands, each streaming the weights again).
+        if plan is not None and plan.traffic_bytes <= sum(
+                layer_plan(info, hardware, dtype.bytes, options.tile, residency).traffic_bytes
+                for info in block.infos):
+            plans[block.expand.index] = plan
     tiles: list[Tile] = []
     skip_until = -1
     for info in network.infos:

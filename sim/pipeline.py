@@ -334,10 +334,12 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
 
     if next_load < n and next_compute == next_load:
         wanted = need(next_load)
-        name = next(name for name, size in wanted.items() if size > onchip.size[name])
+        name = next(name for name, size in wanted.items()
+                    if onchip.used[name] + size > onchip.size[name])
+        beside = (f" beside {onchip.used[name]:,} B still held" if onchip.used[name] else "")
         raise CapacityError(
             f"layer {tiles[next_load].layer!r}: a tile needs {wanted[name]:,} B of buffer "
-            f"{name!r}, which has {onchip.size[name]:,} B")
+            f"{name!r}{beside}, which has {onchip.size[name]:,} B")
     if next_compute < n or min(stores_done, default=0) < 0:
         raise AssertionError("the tile pipeline stalled before finishing the schedule")
     total = max([0, *compute_end, *stores_done])

@@ -1,5 +1,6 @@
 """Figures of a sweep (PNG and SVG): energy breakdown, traffic vs tile and buffer size, the
-energy/latency Pareto front, a per-layer roofline and the per-layer live memory."""
+energy/latency Pareto front, a per-layer roofline, per-layer traffic against its lower bound
+and the per-layer live memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sim.energy import COMPONENTS
 from sim.hardware import HardwareSpec
 from sim.peak import layerwise_peak
 from sim.plots import live_memory_figure, save_figure
+from sim.sweep.bound_figure import traffic_vs_bound_figure
 from sim.sweep.worker import network_from_dict
 
 
@@ -132,6 +134,7 @@ def write_plots(rows: list[dict[str, Any]], folder: str | Path) -> list[Path]:
                                                "feature-map buffer (channels)"),
         "pareto_energy_latency": pareto_figure(rows),
         "roofline": roofline_figure(rows[0]),
+        "traffic_vs_bound": traffic_vs_bound_figure(rows),
     }
     first = rows[0]
     network = network_from_dict(first["config"]["network"])

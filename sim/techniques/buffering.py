@@ -105,11 +105,14 @@ def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
 
 def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int,
                    dtype_bytes: int, never: Iterable[str] = (),
-                   tolerance: dict[str, int] | None = None) -> Residency:
+                   tolerance: dict[str, int] | None = None,
+                   units: Iterable[tuple[int, int]] = ()) -> Residency:
     """Which layer outputs stay on chip within ``capacity_bytes`` of the residency buffer.
 
     ``never``: tensors that cannot stay (they never exist whole). ``tolerance``: per layer, the
     most resident bytes it can run beside (computed from its smallest tile when not given).
+    ``units``: ranges of layer indices that run as one (a reordered block): every resident
+    tensor live anywhere in a unit is on chip for all of it.
     """
     buffer, _ = residency_room(hardware)
     never = set(never)
@@ -118,27 +121,34 @@ def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int
     tiles_share = buffer == hardware.buffers.name_for("ifmap")
     tolerance = dict(tolerance or {})
     count = len(network.infos)
-    live = [0] * count  # resident bytes live at each layer
+    reach = [(i, i) for i in range(count)]
+    for first, last in units:
+        for i in range(first, last + 1):
+            reach[i] = (first, last)
+    residency = Residency(buffer=buffer)
     sizes: dict[str, int] = {}
+    spans: dict[str, tuple[int, int]] = {}
     for info in network.infos:
         name = info.name
         if name == network.output_name or name in never:
             continue
         size = info.output_shape.elements * dtype_bytes
-        first, last = info.index, network.last_use(name)
-        span = range(max(0, first - 1), min(count, last + 2))
-        if any(live[i] + size > capacity_bytes for i in range(first, last + 1)):
+        born, dies = info.index, network.last_use(name)
+        residency = Residency(frozenset(sizes), sizes, {}, buffer, spans)
+        touched = range(born, dies + 1)
+        if any(residency.bytes_across(*reach[i]) + size > capacity_bytes for i in touched):
             continue
         if tiles_share and any(
-                live[i] + size > _tolerance(tolerance, network.infos[i], hardware, dtype_bytes,
-                                            capacity_bytes) for i in span):
+                residency.bytes_across(*reach[i]) + size
+                > _tolerance(tolerance, network.infos[i], hardware, dtype_bytes, capacity_bytes)
+                for i in touched):
             continue
         sizes[name] = size
-        for i in range(first, last + 1):
-            live[i] += size
-    layer_bytes = {info.name: max(live[max(0, i - 1):i + 2])
+        spans[name] = (born, dies)
+    residency = Residency(frozenset(sizes), sizes, {}, buffer, spans)
+    layer_bytes = {info.name: residency.bytes_across(*reach[i])
                    for i, info in enumerate(network.infos)}
-    return Residency(frozenset(sizes), sizes, layer_bytes, buffer)
+    return Residency(frozenset(sizes), sizes, layer_bytes, buffer, spans)
 
 
 def _tolerance(cache: dict[str, int], info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,

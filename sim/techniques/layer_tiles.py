@@ -29,9 +29,11 @@ class Residency:
     """Which feature maps stay on chip between layers, in which buffer, and how much room the
     tiles of each layer must leave them. Resident inputs need no load, outputs no store.
 
-    ``sizes``: bytes of each resident tensor; ``layer_bytes``: resident bytes the tiles of a layer
-    run beside (the most of that layer and its neighbours, since the pipeline overlaps a
-    layer's first tile with the previous layer's last); ``buffer``: the declared buffer that
+    ``sizes``: bytes of each resident tensor; ``spans``: its (producer, last reader) layer
+    indices; ``layer_bytes``: resident bytes the tiles of a layer run beside (every resident
+    tensor live at that layer, or anywhere in the reordered block it belongs to). Where the
+    next layer's first tile does not fit beside the previous layer's last, the pipeline waits
+    for the last to finish instead of overlapping them. ``buffer``: the declared buffer that
     holds them (``fmap`` or ``global``).
     """
 
@@ -39,6 +41,13 @@ class Residency:
     sizes: Mapping[str, int] = field(default_factory=dict)
     layer_bytes: Mapping[str, int] = field(default_factory=dict)
     buffer: str = ""
+    spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def bytes_across(self, first: int, last: int) -> int:
+        """Bytes of the resident tensors live at any layer index in ``[first, last]`` (each
+        lives from its producer to its last reader)."""
+        return sum(self.sizes[name] for name, (born, dies) in self.spans.items()
+                   if born <= last and dies >= first)
 
     def resident(self, info: LayerInfo) -> tuple[tuple[str, str, int], ...]:
         """The resident tensors a layer reads or writes, as (tensor, buffer, bytes)."""

@@ -87,16 +87,27 @@ def _weights_per_channel(block: Bottleneck, dtype: DType) -> float:
     return params * dtype.bytes / channels
 
 
-def band_sizes(block: Bottleneck, band: Region, chunk: int, dtype: DType,
+def band_pixels(block: Bottleneck, bands: list[Region]) -> tuple[int, int, int]:
+    """The most (input window, expansion slice + output, output) pixels of any of ``bands``."""
+    windows = [_windows(block, band) for band in bands]
+    return (max(source.pixels for _, source in windows),
+            max(expanded.pixels + band.pixels
+                for (expanded, _), band in zip(windows, bands, strict=True)),
+            max(band.pixels for band in bands))
+
+
+def band_sizes(block: Bottleneck, pixels: tuple[int, int, int], chunk: int, dtype: DType,
                input_resident: bool, output_resident: bool) -> BandSizes:
-    expanded, source = _windows(block, band)
+    """On-chip bytes of a band with ``pixels`` (from :func:`band_pixels`) and ``chunk``
+    expansion channels per chunk."""
+    source, sliced, band = pixels
     out_channels = block.project.output_shape.channels
-    window = 0 if input_resident else source.pixels * block.expand.input_shapes[0].channels \
+    window = 0 if input_resident else source * block.expand.input_shapes[0].channels \
         * dtype.bytes
-    accumulator = band.pixels * out_channels * dtype.accumulator_bits // 8
-    slices = chunk * (expanded.pixels + band.pixels) * dtype.bytes
+    accumulator = band * out_channels * dtype.accumulator_bits // 8
+    slices = chunk * sliced * dtype.bytes
     chunk_weights = ceil(chunk * _weights_per_channel(block, dtype))
-    output = 0 if output_resident else band.pixels * out_channels * dtype.bytes
+    output = 0 if output_resident else band * out_channels * dtype.bytes
     return BandSizes(window, accumulator, slices, chunk_weights, output)
 
 
@@ -116,7 +127,7 @@ def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
     budget = Budget(hardware)
     input_resident = block.source in residency.on_chip
     output_resident = block.output in residency.on_chip
-    resident = max(residency.layer_bytes.get(info.name, 0) for info in block.infos)
+    resident = residency.bytes_across(block.expand.index, block.infos[-1].index)
     channels = block.expand.output_shape.channels
     height = block.project.output_shape.height
     weight_bytes = ceil(channels * _weights_per_channel(block, dtype))
@@ -126,8 +137,8 @@ def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
         if count > MAX_BANDS:
             break
         bands = _bands(block, count)
-        largest = max(bands, key=lambda band: _windows(block, band)[1].pixels)
-        chunk = _largest_chunk(budget, block, largest, dtype, input_resident, output_resident,
+        chunk = _largest_chunk(budget, block, band_pixels(block, bands), dtype, input_resident,
+                               output_resident,
                                resident, channels)
         if chunk is None:
             continue
@@ -150,8 +161,7 @@ def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, l
     budget = Budget(hardware)
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
-    largest = max(bands, key=lambda band: _windows(block, band)[1].pixels)
-    sizes = band_sizes(block, largest, 1, dtype, False, False)
+    sizes = band_sizes(block, band_pixels(block, bands), 1, dtype, False, False)
     if not _fits(budget, sizes, 0):
         return 0
     low, high = 0, limit
@@ -164,12 +174,12 @@ def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, l
     return low
 
 
-def _largest_chunk(budget: Budget, block: Bottleneck, band: Region, dtype: DType,
+def _largest_chunk(budget: Budget, block: Bottleneck, pixels: tuple[int, int, int], dtype: DType,
                    input_resident: bool, output_resident: bool, resident: int, channels: int
                    ) -> int | None:
     """The most expansion channels per chunk that fit (bisection: fit shrinks with size)."""
     def fits(chunk: int) -> bool:
-        return _fits(budget, band_sizes(block, band, chunk, dtype, input_resident,
+        return _fits(budget, band_sizes(block, pixels, chunk, dtype, input_resident,
                                         output_resident), resident)
 
     if not fits(1):
@@ -203,7 +213,8 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
     tiles: list[Tile] = []
     for band_index, band in enumerate(plan.bands):
         expanded, source = _windows(block, band)
-        sizes = band_sizes(block, band, plan.chunk, dtype, input_resident, output_resident)
+        sizes = band_sizes(block, band_pixels(block, [band]), plan.chunk, dtype, input_resident,
+                           output_resident)
         band_key = f"{block.name} band {band_index}"
         shared = by_buffer((in_buffer, sizes.window + sizes.slices),
                            (out_buffer, sizes.accumulator))

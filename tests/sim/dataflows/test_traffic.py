@@ -8,6 +8,7 @@ from sim.config import ConfigError
 from sim.dataflow import SimulationOptions, build_schedule
 from sim.dtypes import DType
 from sim.schedule import DramLayout, schedule_burst_bytes, traffic_bytes
+from sim.simulate import simulate
 from sim.techniques.fusion import fusion_groups
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.tiling import tiled_schedule
@@ -121,19 +122,20 @@ def test_buffering_keeps_fitting_feature_maps_off_dram():
     assert baseline["ifmap"] > buffered["ifmap"]
 
 
-def test_buffering_in_the_global_buffer_keeps_only_what_leaves_the_tiles_room():
-    # Without an fmap buffer the same request takes the whole 256 KiB L2 of the Jetson Nano
-    # preset; maps stay only while every layer they live across can still run its tiles, so
-    # some spill and traffic lies between the two extremes.
+def test_buffering_in_the_global_buffer_shares_it_with_the_tiles():
+    # Without an fmap buffer the same request takes room in the 256 KiB L2 of the Jetson Nano
+    # preset. The lightweight CNN's largest live set (b2: its 16 KiB input and two 96 KiB
+    # expansion maps) leaves the tiles about 48 KiB, so every map still stays on chip; the
+    # audited run proves the L2 is never exceeded.
     network = lightweight_cnn()
     hardware = nano()
-    baseline = sum(traffic_bytes(build_schedule(network, hardware,
-                                                SimulationOptions("layerwise"))).values())
-    buffered = sum(traffic_bytes(build_schedule(
-        network, hardware, SimulationOptions("buffered", buffer_channels=256))).values())
+    result = simulate(network, hardware, SimulationOptions("buffered", buffer_channels=256))
+    totals = result["totals"]
     everything = network.input_shape.elements + network.output_shape.elements \
         + network.total_params
-    assert everything < buffered < baseline
+    assert totals["dram_read_bytes"] + totals["dram_write_bytes"] == everything
+    assert totals["peak_onchip_bytes"] <= 262_144
+    assert max(layer["peak_onchip_bytes"] for layer in result["layers"]) > 2 * 96 * 1024
 
 
 def test_a_feature_map_request_larger_than_the_buffer_names_it():

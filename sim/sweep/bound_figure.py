@@ -1,0 +1,60 @@
+"""The sweep figure of each layer's DRAM traffic against its lower bound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+MAX_PANELS = 4
+
+
+def traffic_vs_bound_figure(rows: list[dict[str, Any]]) -> Figure | None:
+    """One panel per (network, hardware): per layer, its lower bound (grey bars) and the DRAM
+    traffic of each dataflow run on it with the base options (markers), in KB on a log axis.
+
+    Only points that vary nothing but the dataflow (and network, hardware) are drawn, one per
+    dataflow, so each marker is one schedule. A layer whose inputs or output stay on chip can
+    move less than its own bound, which counts each of its tensors once.
+    """
+    panels: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        varied = set(row["labels"]) - {"dataflow", "network", "hardware",
+                                       "network_options.resolution"}
+        if varied:
+            continue
+        result = row["result"]
+        key = (_network_label(row), result["hardware"])
+        panels.setdefault(key, {}).setdefault(result["dataflow"], result)
+    panels = {key: value for key, value in panels.items() if value}
+    if not panels:
+        return None
+    chosen = list(panels.items())[:MAX_PANELS]
+    figure, axes_list = plt.subplots(len(chosen), 1, figsize=(10, 3.2 * len(chosen)),
+                                     layout="constrained", squeeze=False)
+    markers = "os^vDP"
+    for axes, ((network, hardware), results) in zip(axes_list[:, 0], chosen, strict=True):
+        first = next(iter(results.values()))
+        bounds = [layer["lower_bound_bytes"] / 1e3 for layer in first["layers"]]
+        positions = range(len(bounds))
+        axes.bar(positions, bounds, color="0.8", label="lower bound")
+        for marker, (dataflow, result) in zip(markers, sorted(results.items()), strict=False):
+            traffic = [(layer["dram_read_bytes"] + layer["dram_write_bytes"]) / 1e3
+                       for layer in result["layers"]]
+            axes.plot(positions, traffic, marker=marker, linestyle="none", markersize=4,
+                      label=f"{dataflow} ({result['totals']['traffic_to_bound']:.2f}x bound)")
+        axes.set_yscale("log")
+        axes.set_ylabel("DRAM KB per layer")
+        axes.set_title(f"{network} on {hardware}: per-layer traffic against its lower bound",
+                       fontsize=10)
+        axes.grid(axis="y", alpha=0.3, which="both")
+        axes.legend(fontsize=7, ncols=3, loc="upper right")
+    axes_list[-1, 0].set_xlabel("layer (execution order)")
+    return figure
+
+
+def _network_label(row: dict[str, Any]) -> str:
+    resolution = row["labels"].get("network_options.resolution")
+    name = row["result"]["network"]
+    return f"{name}-{resolution:g}" if isinstance(resolution, int | float) else name
