@@ -25,35 +25,49 @@ DEFAULT_BUFFER = 64
 
 
 def run(network, hardware, dataflow: str, tile: int = DEFAULT_TILE,
-        buffer_channels: int = DEFAULT_BUFFER) -> tuple[float, float]:
-    """(DRAM MB, energy mJ) of one inference."""
-    totals = simulate(network, hardware, SimulationOptions(
-        dataflow, tile=tile, buffer_channels=buffer_channels))["totals"]
-    megabytes = (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / 1e6
-    return megabytes, totals["energy_pj"]["total"] / 1e9
+        buffer_channels: int | None = DEFAULT_BUFFER) -> dict:
+    """The totals of one inference, with the feature-map room the run used."""
+    result = simulate(network, hardware, SimulationOptions(
+        dataflow, tile=tile, buffer_channels=buffer_channels))
+    return {**result["totals"], "room": result["feature_map_room"]}
+
+
+def describe(totals: dict) -> str:
+    """DRAM MB requested and in whole bursts, traffic / lower bound, peak on-chip bytes and
+    energy."""
+    moved = (totals["dram_read_bytes"] + totals["dram_write_bytes"]) / 1e6
+    return (f"{moved:8.3f} {totals['dram_burst_bytes'] / 1e6:9.3f} "
+            f"{totals['traffic_to_bound']:7.2f} {totals['peak_onchip_bytes']:>9,} "
+            f"{totals['energy_pj']['total'] / 1e9:8.4f}")
+
+
+COLUMNS = f"{'ours MB':>8s} {'bursts MB':>9s} {'x bound':>7s} {'on-chip B':>9s} {'ours mJ':>8s}"
 
 
 def main() -> None:
     hardware = load_hardware(ROOT / "configs" / "hardware" / "jetson_nano.yaml")
     light = lightweight_cnn()
     resnet = resnet18_cifar(num_classes=100)
-    print("Table 4.1: memory access (MB), lightweight CNN, int8, jetson_nano")
-    print(f"{'dataflow':10s} {'ours MB':>8s} {'seed MB':>8s} {'ours mJ':>8s}")
+    print("Table 4.1: memory access (MB), lightweight CNN, int8, jetson_nano (B = 64 channels)")
+    print(f"{'dataflow':10s} {'seed MB':>8s} {COLUMNS}")
     for dataflow, published in SEED_TABLE_4_1.items():
-        megabytes, millijoules = run(light, hardware, dataflow)
-        print(f"{dataflow:10s} {megabytes:8.3f} {published:8.1f} {millijoules:8.4f}")
+        print(f"{dataflow:10s} {published:8.1f} {describe(run(light, hardware, dataflow))}")
+    for dataflow in ("buffered", "full"):
+        totals = run(light, hardware, dataflow, buffer_channels=None)
+        print(f"{dataflow + ' (room chosen: ' + str(totals['room']['channels']) + ' ch)':28s} "
+              f"{describe(totals)}")
     for dataflow in ("layerwise", "full"):
-        megabytes, millijoules = run(resnet, hardware, dataflow)
-        print(f"resnet18_cifar {dataflow:9s} {megabytes:8.3f} MB (seed {SEED_RESNET18_MB} MB, "
-              f"baseline) {millijoules:8.4f} mJ")
-    print("Table 5.1: tile size (full dataflow)")
+        totals = run(resnet, hardware, dataflow, buffer_channels=None)
+        print(f"resnet18_cifar {dataflow:9s} (seed {SEED_RESNET18_MB} MB, baseline) "
+              f"{describe(totals)}")
+    print("Table 5.1: tile size (full dataflow, B = 64)")
     for tile, published in SEED_TILES.items():
-        megabytes, _ = run(light, hardware, "full", tile=tile)
-        print(f"  {tile:3d}x{tile:<3d} {megabytes:8.3f} MB (seed {published} MB)")
-    print("Table 5.2: buffer size in channels (full dataflow)")
+        print(f"  {tile:3d}x{tile:<3d} seed {published:4.1f} MB  "
+              f"{describe(run(light, hardware, 'full', tile=tile))}")
+    print("Table 5.2: buffer size in channels (full dataflow, T = 32)")
     for channels, published in SEED_BUFFERS.items():
-        megabytes, _ = run(light, hardware, "full", buffer_channels=channels)
-        print(f"  {channels:4d} ch {megabytes:8.3f} MB (seed {published} MB)")
+        print(f"  {channels:4d} ch seed {published:4.1f} MB  "
+              f"{describe(run(light, hardware, 'full', buffer_channels=channels))}")
     print(f"seed 000 energy per inference: {SEED_ENERGY_MJ}")
 
 

@@ -7,7 +7,7 @@
 - ``fused``: consecutive layers run per T x T tile of the group output, intermediates on chip,
   halos recomputed (:mod:`sim.techniques.fusion`).
 - ``full``: tiled + buffered + reordered bottlenecks: every inverted-residual block whose
-  reordered execution fits, and moves no more DRAM bytes than its layers tiled, runs a chunk
+  reordered execution fits, and puts no more bytes on the bus than its layers tiled, runs a chunk
   of expansion channels at a time into an accumulator at accumulator width; its expansion and
   depthwise outputs (and, with a residual add, its projection output) never exist whole and
   never reach DRAM (:mod:`sim.techniques.reordered_schedule`). Other blocks run layer by
@@ -41,7 +41,7 @@ from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
-from sim.techniques.tiling import layer_plan, tiled_layer, tiled_schedule
+from sim.techniques.tiling import tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
@@ -167,26 +167,30 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
     units = [(block.expand.index, block.infos[-1].index) for block in blocks]
     residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
                                units)
-    plans = {}
+    burst = hardware.dram.burst_bytes
+    reordered: dict[int, tuple[str, list[Tile]]] = {}
     for block in blocks:
         plan = plan_reorder(block, hardware, dtype, residency)
-        # Reorder only where it moves no more than the block's layers tiled one by one (tiny
+        if plan is None:
+            continue
+        # Reorder only where it puts no more on the bus than the block's layers tiled (tiny
         # buffers cut a reordered block into many bands, each streaming the weights again).
-        if plan is not None and plan.traffic_bytes <= sum(
-                layer_plan(info, hardware, dtype.bytes, options.tile, residency).traffic_bytes
-                for info in block.infos):
-            plans[block.expand.index] = plan
+        chunked = reordered_tiles(plan, hardware, layout, dtype, residency)
+        tiled = [tile for info in block.infos for tile in tiled_layer(
+            info, hardware, layout, options.tile, options.halo_reuse, residency)]
+        if schedule_burst_bytes(chunked, burst) <= schedule_burst_bytes(tiled, burst):
+            reordered[block.expand.index] = (block.name, chunked)
     tiles: list[Tile] = []
     skip_until = -1
     for info in network.infos:
         if info.index <= skip_until:
             continue
-        plan = plans.get(info.index)
-        if plan is not None:
-            tiles += reordered_tiles(plan, hardware, layout, dtype, residency)
-            skip_until = plan.block.infos[-1].index
+        if info.index in reordered:
+            block_tiles = reordered[info.index][1]
+            tiles += block_tiles
+            skip_until = network[block_tiles[-1].layer].index
             continue
         tiles += tiled_layer(info, hardware, layout, options.tile, options.halo_reuse,
                              residency)
-    reordered = tuple(plan.block.name for plan in plans.values())
-    return Schedule(tiles, channels, room_bytes, buffer or "", reordered)
+    names = tuple(name for name, _ in reordered.values())
+    return Schedule(tiles, channels, room_bytes, buffer or "", names)
