@@ -30,15 +30,6 @@ class Budget:
         self.buffers = hardware.buffers
         self.declared = hardware.buffers.declared()
 
-    def room(self, operand: str, resident_bytes: int = 0) -> int:
-        """Bytes one tile may stream for ``operand`` alone (one half when double-buffered),
-        with ``resident_bytes`` of feature maps kept in the residency buffer."""
-        name = self.buffers.name_for(operand)
-        size = self.declared[name].size_bytes
-        if name == self.buffers.resident_name:
-            size -= resident_bytes
-        return max(0, size // 2 if self.declared[name].double_buffered else size)
-
     def fits(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None,
              resident_bytes: int = 0) -> bool:
         """True when a tile fits beside ``resident_bytes`` of resident feature maps.
@@ -61,12 +52,6 @@ class Budget:
             if taken + copies * need[name] > spec.size_bytes:
                 return False
         return True
-
-    def resident_capacity(self) -> int:
-        """Bytes that may hold resident feature maps: the ``fmap`` buffer, else the ``global``
-        one, else nothing."""
-        name = self.buffers.resident_name
-        return 0 if name is None else self.declared[name].size_bytes
 
 
 @dataclass(frozen=True)

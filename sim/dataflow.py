@@ -38,7 +38,7 @@ from sim.techniques.buffering import (
 )
 from sim.techniques.fusion import fused_schedule
 from sim.techniques.layer_tiles import Residency
-from sim.techniques.layerwise import layerwise_schedule
+from sim.techniques.layerwise import PlanCache, layerwise_schedule
 from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
 from sim.techniques.tiling import tiled_layer, tiled_schedule
@@ -127,16 +127,17 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
     if options.buffer_channels is not None:
         room = check_request(network, hardware, options.buffer_channels, dtype_bytes)
         return _resident_schedule(network, hardware, options, layout,
-                                  options.buffer_channels, room)
+                                  options.buffer_channels, room, {})
     buffer, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype_bytes)
     best: tuple[int, Schedule] | None = None
+    cache: PlanCache = {}
     for channels in sorted({0, most // 4, most // 2, most}):
         try:
             schedule = _resident_schedule(
                 network, hardware, options, layout, channels,
-                feature_map_request_bytes(network, channels, dtype_bytes))
+                feature_map_request_bytes(network, channels, dtype_bytes), cache)
         except ConfigError:
             if channels == 0:
                 raise
@@ -149,13 +150,15 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
 
 
 def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
-                       layout: DramLayout, channels: int, room_bytes: int) -> Schedule:
-    """``buffered`` or ``full`` with ``room_bytes`` of feature-map room."""
+                       layout: DramLayout, channels: int, room_bytes: int, cache: PlanCache
+                       ) -> Schedule:
+    """``buffered`` or ``full`` with ``room_bytes`` of feature-map room; ``cache`` keeps layer
+    plans across calls for the same network, hardware and layout."""
     dtype = options.dtype
     buffer, _ = residency_room(hardware)
     if options.dataflow == "buffered":
         residency = plan_residency(network, hardware, room_bytes, dtype.bytes)
-        tiles = layerwise_schedule(network, hardware, layout, residency)
+        tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
     # full: reorder the blocks that fit, keep what fits resident, tile the rest.
     blocks = [block for block in find_bottlenecks(network)

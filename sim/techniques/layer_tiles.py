@@ -113,17 +113,10 @@ class BlockSizes:
     output: int
 
 
-def block_sizes(info: LayerInfo, region: Region, filter_blocks: int, dtype_bytes: int,
-                residency: Residency) -> BlockSizes:
-    """The bytes one tile of ``region`` x one of ``filter_blocks`` blocks keeps on chip."""
-    return sizes_for_pixels(info, input_region(info, region).pixels, region.pixels,
-                            filter_blocks, dtype_bytes, residency)
-
-
 def sizes_for_pixels(info: LayerInfo, in_pixels: int, out_pixels: int, filter_blocks: int,
                      dtype_bytes: int, residency: Residency) -> BlockSizes:
-    """:func:`block_sizes` of a tile whose input window has ``in_pixels`` pixels (in every
-    input) and whose output has ``out_pixels``."""
+    """The bytes one tile x one of ``filter_blocks`` blocks keeps on chip, when its input
+    window has ``in_pixels`` pixels (in every input) and its output ``out_pixels``."""
     geometry = layer_geometry(info, dtype_bytes)
     blocks = max(1, filter_blocks)
     channelwise = is_channelwise(info) and blocks > 1

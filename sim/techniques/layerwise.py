@@ -194,9 +194,25 @@ def band_candidates(info: LayerInfo) -> list[list[Region]]:
     return candidates
 
 
+PlanCache = dict[tuple, list[Tile]]
+
+
 def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
-                       residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
+                       residency: Residency = NOTHING_ON_CHIP, cache: PlanCache | None = None
+                       ) -> list[Tile]:
+    """Each layer's best plan. ``cache`` (optional, one per network, hardware and layout)
+    keeps the tiles of layers already planned with the same residency around them, so runs
+    that differ only in far-away feature maps plan each layer once."""
     tiles: list[Tile] = []
     for info in network.infos:
-        tiles += choose_plan(info, hardware, layout, band_candidates(info), residency)[1]
+        key = (info.name, frozenset(n for n in (*info.inputs, info.name)
+                                    if n in residency.on_chip),
+               residency.layer_bytes.get(info.name, 0), residency.buffer)
+        if cache is not None and key in cache:
+            tiles += cache[key]
+            continue
+        planned = choose_plan(info, hardware, layout, band_candidates(info), residency)[1]
+        if cache is not None:
+            cache[key] = planned
+        tiles += planned
     return tiles
