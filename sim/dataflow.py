@@ -102,7 +102,8 @@ def build_schedule(network: Network, hardware: HardwareSpec, options: Simulation
 
 def plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                   ) -> Schedule:
-    layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage)
+    layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage,
+                        accumulator_bytes=options.dtype.accumulator_bits // 8)
     schedule = _dataflow_schedule(network, hardware, options, layout)
     skipped = options.weight_storage.zero_fraction
     if not skipped:

@@ -80,11 +80,14 @@ class Tile:
 
 
 class DramLayout:
-    """Page-aligned DRAM regions for tensors (by name) and weights (by layer name)."""
+    """Page-aligned DRAM regions for tensors (by name) and weights (by layer name), for data of
+    ``dtype_bytes`` per element whose partial sums take ``accumulator_bytes`` (int32 for
+    integer data)."""
 
     def __init__(self, network: Network, dtype_bytes: int, align_bytes: int = 4096,
-                 weights: WeightStorage = DENSE) -> None:
+                 weights: WeightStorage = DENSE, accumulator_bytes: int = 4) -> None:
         self.dtype_bytes = dtype_bytes
+        self.accumulator_bytes = accumulator_bytes
         self.weights = weights
         self._bases: dict[str, int] = {}
         self._next = 0

@@ -20,14 +20,12 @@ from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
 from sim.techniques.layer_tiles import (
-    NOTHING_ON_CHIP,
     by_buffer,
     layer_geometry,
     make_tile,
-    plan_layer_tiles,
 )
 from sim.techniques.receptive import Region, propagate, spatial_params
-from sim.techniques.tiling import layer_plan, square_tiles
+from sim.techniques.tiling import square_tiles, tiled_layer
 from sim.workload.layers import LayerError
 from sim.workload.network import INPUT, LayerInfo, Network
 
@@ -111,10 +109,7 @@ def fused_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
     tiles: list[Tile] = []
     for group in fusion_groups(network, hardware, tile, dtype_bytes):
         if len(group) == 1:
-            info = group[0]
-            plan = layer_plan(info, hardware, dtype_bytes, tile, NOTHING_ON_CHIP)
-            tiles += plan_layer_tiles(info, hardware, layout, list(plan.regions),
-                                      plan.filter_blocks)
+            tiles += tiled_layer(group[0], hardware, layout, tile, halo_reuse=False)
             continue
         tiles += _fused_group(group, hardware, layout, tile)
     return tiles

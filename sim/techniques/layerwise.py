@@ -20,6 +20,7 @@ from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
 from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.techniques.channel_blocks import k_blocked_tiles
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
     Residency,
@@ -141,14 +142,14 @@ def _block_counts(max_blocks: int) -> list[int]:
 
 
 def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
-                candidates: list[list[Region]], residency: Residency
-                ) -> tuple[LayerPlan, list[Tile]]:
-    """The plan that keeps the DRAM bus busy least (whole bursts moved), with its tiles.
+                candidates: list[list[Region]], residency: Residency) -> list[Tile]:
+    """The tiles of the plan that keeps the DRAM bus busy least (whole bursts moved).
 
     Plans are tried in order of a floor under their bus bytes (each request rounded up to
     whole bursts); each is emitted and its bursts counted exactly, until no remaining plan's
     floor can beat the best. Among equal plans, the one with the fewest requests wins, then the
-    one with the most tiles (up to 8), so loads overlap compute.
+    one with the most tiles (up to 8), so loads overlap compute. A layer that fits no plan
+    runs with its input channels blocked (:mod:`sim.techniques.channel_blocks`).
     """
     budget = Budget(hardware)
     burst = hardware.dram.burst_bytes
@@ -156,11 +157,7 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
              if (plan := plan_for_regions(info, budget, layout.dtype_bytes, regions, residency,
                                           burst))]
     if not plans:
-        raise ConfigError(
-            "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
-            "output pixel with one filter at a time beside the feature maps kept on chip",
-            field="buffers",
-        )
+        return blocked_or_refused(info, hardware, layout, candidates, residency)
     plans.sort(key=lambda plan: plan.bus_floor_bytes)
     best: tuple[tuple[int, int, int], LayerPlan, list[Tile]] | None = None
     for plan in plans:
@@ -174,7 +171,20 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         if best is None or key < best[0]:
             best = (key, plan, tiles)
     assert best is not None
-    return best[1], best[2]
+    return best[2]
+
+
+def blocked_or_refused(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                       candidates: list[list[Region]], residency: Residency) -> list[Tile]:
+    """The layer with its input channels blocked, or an error when even that does not fit."""
+    tiles = k_blocked_tiles(info, hardware, layout, candidates, residency)
+    if tiles is None:
+        raise ConfigError(
+            "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
+            "output pixel with one filter and one input channel at a time beside the feature "
+            "maps kept on chip", field="buffers",
+        )
+    return tiles
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:
@@ -211,7 +221,7 @@ def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLay
         if cache is not None and key in cache:
             tiles += cache[key]
             continue
-        planned = choose_plan(info, hardware, layout, band_candidates(info), residency)[1]
+        planned = choose_plan(info, hardware, layout, band_candidates(info), residency)
         if cache is not None:
             cache[key] = planned
         tiles += planned

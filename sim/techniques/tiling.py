@@ -7,13 +7,13 @@ the exact receptive field including the halo it shares with its neighbours. With
 new columns are fetched (rows shared with the tile above are fetched again). Weights stay on chip
 for the whole layer when they fit beside a tile; otherwise each tile streams them in blocks.
 A layer whose T x T tile does not fit the buffer even with one filter at a time is tiled with
-T/2, T/4, ... instead (:func:`layer_tile_size` tells which).
+T/2, T/4, ... instead (:func:`layer_tile_size` tells which), and one whose 1x1 tile does not fit
+has its input channels blocked (:mod:`sim.techniques.channel_blocks`).
 """
 
 from __future__ import annotations
 
 from sim.capacity import Budget
-from sim.config import ConfigError
 from sim.hardware import HardwareSpec
 from sim.schedule import DramLayout, Tile
 from sim.techniques.layer_tiles import (
@@ -22,7 +22,7 @@ from sim.techniques.layer_tiles import (
     full_region,
     plan_layer_tiles,
 )
-from sim.techniques.layerwise import LayerPlan, plan_for_regions
+from sim.techniques.layerwise import LayerPlan, blocked_or_refused, plan_for_regions
 from sim.techniques.receptive import Region
 from sim.workload.layers import FullyConnected, GlobalAvgPool
 from sim.workload.network import LayerInfo, Network
@@ -35,22 +35,23 @@ def square_tiles(info: LayerInfo, tile: int) -> list[Region]:
             for r in range(0, height, tile) for c in range(0, width, tile)]
 
 
-def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int, tile: int,
-               residency: Residency) -> LayerPlan:
-    """The plan for the largest tile edge T, T/2, T/4, ... whose tiles fit the buffers."""
+def tile_candidates(info: LayerInfo, tile: int) -> list[list[Region]]:
+    """T x T tiles, then T/2, T/4, ... (one region for FC and global pooling)."""
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
-        candidates = [[full_region(info)]]
-    else:
-        edges = [tile >> shift for shift in range(tile.bit_length())]
-        candidates = [square_tiles(info, edge) for edge in edges]
+        return [[full_region(info)]]
+    return [square_tiles(info, tile >> shift) for shift in range(tile.bit_length())]
+
+
+def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int, tile: int,
+               residency: Residency) -> LayerPlan | None:
+    """The plan for the largest tile edge T, T/2, T/4, ... whose tiles fit the buffers, or
+    None when not even a 1x1 tile with one filter fits."""
     budget = Budget(hardware)
-    for regions in candidates:
+    for regions in tile_candidates(info, tile):
         plan = plan_for_regions(info, budget, dtype_bytes, regions, residency)
         if plan is not None:
             return plan
-    raise ConfigError("--hardware", f"layer {info.name!r} does not fit the on-chip buffers even "
-                      "as a 1x1 tile with one filter at a time beside the feature maps kept on "
-                      "chip", field="buffers")
+    return None
 
 
 def layer_tile_size(plan: LayerPlan) -> int:
@@ -61,8 +62,11 @@ def layer_tile_size(plan: LayerPlan) -> int:
 
 def tiled_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, tile: int,
                 halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
-    """The tiles of one layer cut into T x T output tiles (smaller where T does not fit)."""
+    """The tiles of one layer cut into T x T output tiles (smaller where T does not fit, with
+    its input channels blocked where not even a 1x1 tile fits)."""
     plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+    if plan is None:
+        return blocked_or_refused(info, hardware, layout, tile_candidates(info, tile), residency)
     return plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
                             halo_reuse=halo_reuse, residency=residency)
 

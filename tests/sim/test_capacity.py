@@ -183,7 +183,7 @@ def test_fused_layers_never_report_negative_stalls():
 
 # -- properties on random layers and buffers ---------------------------------------------------
 
-@given(network=single_layers(), size=st.integers(2048, 1 << 19),
+@given(network=single_layers(), size=st.integers(256, 1 << 19),
        double=st.booleans(),
        dataflow=st.sampled_from(["layerwise", "tiled", "buffered", "fused", "full"]))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,6 +206,21 @@ def test_every_run_fits_and_respects_its_bounds(network, size, double, dataflow)
         assert record["cycles"] >= record["compute_cycles"] >= 0
         assert record["buffer_stall_cycles"] >= 0 and record["dram_stall_cycles"] >= 0
         assert 0 < record["peak_onchip_bytes"] <= size
+
+
+def test_a_fully_connected_layer_wider_than_nbin_blocks_its_inputs():
+    # 4,096 int8 inputs do not fit DianNao's 2 KB NBin: the inputs come in slices, the 16
+    # partial sums stay in NBout at int32 between slices, and every input and weight is read
+    # once: 4,096 B + (4,096 x 16 + 16) B of params, 16 B of outputs written.
+    network = Network("wide", Shape(1, 1, 4096), [FullyConnected(name="fc", out_features=16)])
+    hardware = load_hardware(DIANNAO)
+    layer = simulate(network, hardware, SimulationOptions())["layers"][0]
+    assert layer["macs"] == 4096 * 16
+    assert layer["dram_bytes_by_operand"] == {"ifmap": 4096, "weight": 4096 * 16 + 16,
+                                              "ofmap": 16}
+    assert layer["peak_onchip_bytes_by_buffer"]["ifmap"] <= 2048
+    # Partial sums are read back at int32 for every slice after the first.
+    assert layer["sram_read_bytes"] > 4096 * 16 + 4096
 
 
 @given(address=st.integers(0, 1 << 20), size=st.integers(1, 5000))

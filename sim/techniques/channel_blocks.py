@@ -1,0 +1,179 @@
+"""Input-channel blocking: a layer whose smallest tile does not fit runs its reduction in blocks.
+
+A convolution or fully connected layer whose input window for one output pixel (or whose one
+filter) does not fit the buffers splits its reduction: for each output region and each block of
+filters, the input channels are taken ``c`` at a time (a fully connected layer takes ``c``
+consecutive input features). Each step loads its slice of the input window and the matching
+slice of the block's weights and adds into partial sums kept on chip at accumulator width
+(int32 for int8) until the last slice; then the outputs are requantized and stored. The
+partial sums never leave the chip; the input window is loaded once per filter block.
+
+Weights of a blocked layer are laid out offline in the order the steps read them (they are
+static), so each step's weight slice is one contiguous DRAM request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from math import ceil
+
+from sim.capacity import Budget
+from sim.hardware import HardwareSpec
+from sim.mapping import tile_compute
+from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.techniques.layer_tiles import (
+    Residency,
+    by_buffer,
+    input_region,
+    layer_geometry,
+    make_tile,
+)
+from sim.techniques.receptive import Region
+from sim.workload.layers import ConvLayer, FullyConnected
+from sim.workload.network import LayerInfo
+
+
+def _counts(total: int) -> list[int]:
+    """Block counts 1, 2, 4, ... up to ``total`` (one item per block)."""
+    counts = {total}
+    count = 1
+    while count < total:
+        counts.add(count)
+        count *= 2
+    return sorted(counts)
+
+
+def blockable(info: LayerInfo) -> bool:
+    """Dense convolutions and fully connected layers reduce over input channels."""
+    layer = info.layer
+    if isinstance(layer, FullyConnected):
+        return True
+    return (isinstance(layer, ConvLayer)
+            and layer.geometry(info.input_shapes[0].channels).groups == 1)
+
+
+def _reduction(info: LayerInfo) -> tuple[int, int]:
+    """(items split into blocks, reduction length per item): input channels and kh * kw for a
+    convolution, input features and 1 for a fully connected layer."""
+    if isinstance(info.layer, FullyConnected):
+        return info.input_shapes[0].elements, 1
+    channels = info.input_shapes[0].channels
+    geometry = info.layer.geometry(channels)
+    return channels, geometry.kernel[0] * geometry.kernel[1]
+
+
+def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                    candidates: list[list[Region]], residency: Residency) -> list[Tile] | None:
+    """The tiles of the first candidate (largest regions first) that fits with some number of
+    filter and input-channel blocks, the one of least DRAM traffic; None when none fits."""
+    if not blockable(info) or info.inputs[0] in residency.on_chip:
+        return None
+    budget = Budget(hardware)
+    dtype_bytes = layout.dtype_bytes
+    geometry = layer_geometry(info, dtype_bytes)
+    items, _ = _reduction(info)
+    resident = residency.layer_bytes.get(info.name, 0)
+    accumulator_bytes = layout.accumulator_bytes
+    output_resident = info.name in residency.on_chip
+    filter_bytes = geometry.weight_bytes / geometry.filters  # per filter, batch norm included
+    for regions in candidates:
+        window = max(input_region(info, r).pixels for r in regions)
+        pixels = max(r.pixels for r in regions)
+        if isinstance(info.layer, FullyConnected):
+            window = 1
+        best = None
+        for filter_blocks in _counts(geometry.filters):
+            filters = ceil(geometry.filters / filter_blocks)
+            for k_blocks in _counts(items):
+                if k_blocks == 1:
+                    continue  # not blocked: the ordinary planners already tried it
+                slice_items = ceil(items / k_blocks)
+                streamed = {"ifmap": window * slice_items * dtype_bytes,
+                            "weight": ceil(filters * filter_bytes * slice_items / items)}
+                held = {"ofmap": pixels * filters * accumulator_bytes}
+                if not budget.fits(streamed, held, resident):
+                    continue
+                inputs = sum(input_region(info, r).pixels for r in regions) \
+                    * info.input_shapes[0].channels * dtype_bytes
+                if isinstance(info.layer, FullyConnected):
+                    inputs = items * dtype_bytes
+                traffic = inputs * filter_blocks + geometry.weight_bytes * len(regions)
+                if best is None or traffic < best[0]:
+                    best = (traffic, filter_blocks, k_blocks)
+                break  # more input blocks only make more, smaller requests
+        if best is not None:
+            return _emit(info, hardware, layout, regions, best[1], best[2], residency,
+                         output_resident)
+    return None
+
+
+def _emit(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
+          filter_blocks: int, k_blocks: int, residency: Residency, output_resident: bool
+          ) -> list[Tile]:
+    dtype_bytes = layout.dtype_bytes
+    geometry = layer_geometry(info, dtype_bytes)
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
+    items, per_item = _reduction(info)
+    per_block = ceil(items / k_blocks)
+    block_filters = ceil(geometry.filters / filter_blocks)
+    accumulator_bytes = layout.accumulator_bytes
+    resident = residency.resident(info)
+    source = info.inputs[0]
+    fully_connected = isinstance(info.layer, FullyConnected)
+    tiles: list[Tile] = []
+    for index, region in enumerate(regions):
+        window = input_region(info, region)
+        for block in range(filter_blocks):
+            first_filter = block * block_filters
+            filters = min(block_filters, geometry.filters - first_filter)
+            if filters <= 0:
+                continue
+            group = f"{info.name}#{index}.{block}"
+            accumulator = region.pixels * filters * accumulator_bytes
+            for k in range(k_blocks):
+                first = k * per_block
+                end = min(items, first + per_block)
+                if end <= first:
+                    continue
+                count = end - first
+                if fully_connected:
+                    loads = [Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
+                                      count * dtype_bytes, tensor=source)]
+                    window_bytes = count * dtype_bytes
+                else:
+                    loads = layout.channel_transfers(source, window, first, end, "ifmap")
+                    window_bytes = window.pixels * count * dtype_bytes
+                # Weights laid out by (filter block, input block): one contiguous slice; the
+                # slices of all blocks add up to the layer's weights exactly.
+                block_low = geometry.weight_bytes * first_filter // geometry.filters
+                block_bytes = (geometry.weight_bytes * (first_filter + filters)
+                               // geometry.filters - block_low)
+                weight_first = block_low + block_bytes * first // items
+                weight_size = block_bytes * end // items - block_bytes * first // items
+                loads += layout.weight_transfer(info.name, weight_first, weight_size)
+                compute = tile_compute(hardware.pe_array, region.pixels, count * per_item,
+                                       filters)
+                last = k == k_blocks - 1 or end == items
+                stores = []
+                if last and not output_resident:
+                    channels = (0, info.output_shape.channels) if filter_blocks == 1 else (
+                        first_filter, first_filter + filters)
+                    stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
+                                                      write=True)
+                footprint = Footprint(
+                    loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
+                    produced=by_buffer((out_buffer, region.pixels * filters * dtype_bytes
+                                        if last and not output_resident else 0)),
+                    held=by_buffer((out_buffer, accumulator)), group=group, resident=resident)
+                tile = make_tile(info, loads, stores, compute, region.pixels, filters,
+                                 dtype_bytes, hardware, footprint)
+                # Partial sums at accumulator width: read back after the first input block.
+                sram_read = dict(tile.sram_read_bytes)
+                sram_write = dict(tile.sram_write_bytes)
+                sram_read["ofmap"] += accumulator if k else 0
+                sram_write["ofmap"] += accumulator - region.pixels * filters * dtype_bytes
+                tiles.append(dataclasses.replace(tile, sram_read_bytes=sram_read,
+                                                 sram_write_bytes=sram_write))
+    return tiles
