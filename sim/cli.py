@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from hls_gen.cli import add_rtl_commands
+from sim import limits as lim
+from sim.argtypes import byte_size, float_in, int_in
 from sim.config import ConfigError
 from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
@@ -35,7 +37,7 @@ from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, sta
 from sim.techniques.reorder import reordered_peak
 from sim.techniques.tunnel_design import design_tunnel
 from sim.techniques.tunnels import TunnelError, margin_table, segmented, tunnel_peak
-from sim.units import kb_kib, parse_bytes
+from sim.units import kb_kib
 from sim.weights.cli import add_weights_commands
 from sim.workload.io import dump_network, resolve_network
 from sim.workload.layers import Shape
@@ -52,38 +54,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _int_at_least(minimum: int, meaning: str):
-    """An argparse type: an integer >= ``minimum``, with ``meaning`` in the error."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {meaning}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {meaning}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "an integer >= 0")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _byte_size(text: str) -> int:
-    try:
-        return parse_bytes(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+_resolution = int_in(1, lim.MAX_RESOLUTION, "an input size in pixels")
+_channels = int_in(1, lim.MAX_CHANNELS, "a channel count")
+_classes = int_in(1, lim.MAX_FEATURES, "a class count")
+_tile = int_in(1, lim.MAX_TILE, "a tile edge in pixels")
+_window = int_in(0, lim.MAX_WINDOW, "a size in pixels")
+_count = int_in(1, lim.MAX_PATCHES, "a patch count")
+_width_mult = float_in(0, lim.MAX_WIDTH_MULT, "a width multiplier")
 
 
 DTYPE_CHOICES = [str(DType.INT8), str(DType.FP32), str(DType.INT16), str(DType.FP16)]
@@ -96,9 +73,9 @@ def _add_network_arguments(parser: argparse.ArgumentParser, flag: bool = False) 
     else:
         parser.add_argument("network", metavar="NAME|FILE",
                             help="zoo network name or network YAML")
-    parser.add_argument("--resolution", type=_positive_int, help="input height and width (px)")
-    parser.add_argument("--num-classes", type=_positive_int, help="classifier outputs (zoo only)")
-    parser.add_argument("--width-mult", type=_positive_float,
+    parser.add_argument("--resolution", type=_resolution, help="input height and width (px)")
+    parser.add_argument("--num-classes", type=_classes, help="classifier outputs (zoo only)")
+    parser.add_argument("--width-mult", type=_width_mult,
                         help="channel width multiplier (mobilenet_v2 only)")
 
 
@@ -125,18 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="data type of activations (default int8)")
     peak.add_argument("--no-inplace-depthwise", action="store_true",
                       help="count depthwise layers as input + whole output")
-    peak.add_argument("--patches", type=_positive_int, metavar="N",
+    peak.add_argument("--patches", type=_count, metavar="N",
                       help="run the first layers patch by patch on an N x N grid")
     peak.add_argument("--patch-layers", metavar="L",
                       help="layers in the patch stage: a count or the name of its last layer")
-    peak.add_argument("--tunnels", type=_positive_int, metavar="K",
+    peak.add_argument("--tunnels", type=_count, metavar="K",
                       help="segment the input into K patches, each through its own tunnel")
-    peak.add_argument("--margin", type=_non_negative_int, default=0, metavar="M",
+    peak.add_argument("--margin", type=_window, default=0, metavar="M",
                       help="patch margin in pixels (with --tunnels)")
     peak.add_argument("--central", action="store_true", help="add the central patch tunnel")
     peak.add_argument("--reorder-bottleneck", action="store_true",
                       help="run inverted-residual blocks one expansion channel at a time")
-    peak.add_argument("--budget", type=_byte_size, metavar="SIZE",
+    peak.add_argument("--budget", type=byte_size, metavar="SIZE",
                       help="memory budget for the plot and table, e.g. 256KB or 256KiB")
     peak.add_argument("--plot", metavar="FILE.png", help="per-layer live memory figure")
     peak.add_argument("--json", action="store_true", help="print one JSON document")
@@ -144,17 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     design = commands.add_parser("tunnel-design",
                                  help="design a patch tunnel under a memory budget")
-    design.add_argument("--budget", type=_byte_size, required=True, metavar="SIZE",
+    design.add_argument("--budget", type=byte_size, required=True, metavar="SIZE",
                         help="memory budget m_b, e.g. 256KB (1000 B) or 256KiB (1024 B)")
-    design.add_argument("--resolution", type=_positive_int, default=224, help="image size (px)")
-    design.add_argument("--channels", type=_positive_int, default=3, help="image channels")
-    design.add_argument("--k", type=_positive_int, default=4, help="patches (a perfect square)")
-    design.add_argument("--margin", type=_non_negative_int, default=18, help="margin m (px)")
+    design.add_argument("--resolution", type=_resolution, default=224, help="image size (px)")
+    design.add_argument("--channels", type=_channels, default=3, help="image channels")
+    design.add_argument("--k", type=_count, default=4, help="patches (a perfect square)")
+    design.add_argument("--margin", type=_window, default=18, help="margin m (px)")
     design.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
     design.add_argument("--no-central", action="store_true", help="no central patch")
     design.add_argument("--no-reorder", action="store_true",
                         help="hold every layer to Eq. 2 instead of reordering bottlenecks")
-    design.add_argument("--num-classes", type=_positive_int, default=1000)
+    design.add_argument("--num-classes", type=_classes, default=1000)
     design.add_argument("--out", metavar="FILE.yaml", help="write the tunnel as network YAML")
     design.add_argument("--json", action="store_true", help="print one JSON document")
     design.set_defaults(handler=_tunnel_design)
@@ -164,11 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hardware", required=True, metavar="FILE",
                      help="hardware YAML, e.g. configs/hardware/jetson_nano.yaml")
     run.add_argument("--dataflow", choices=DATAFLOWS, default="layerwise")
-    run.add_argument("--tile", type=_positive_int, default=32,
+    run.add_argument("--tile", type=_tile, default=32,
                      help="tile edge in output pixels (tiled, full; default 32)")
     run.add_argument("--halo", choices=["reuse", "refetch"], default="reuse",
                      help="keep halo columns from the previous tile, or fetch them again")
-    run.add_argument("--buffer-channels", type=_positive_int, default=64,
+    run.add_argument("--buffer-channels", type=_channels, default=64,
                      help="feature-map buffer size in channels at the input resolution "
                           "(buffered, full; default 64)")
     run.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
@@ -182,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_weights_commands(commands)
     add_rtl_commands(commands)
     add_import_commands(commands)
-    add_sweep_commands(commands, _positive_int)
+    add_sweep_commands(commands)
     return parser
 
 

@@ -10,20 +10,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.argtypes import int_in
 from sim.config import ConfigError
 from sim.output import write_text_atomic
 from sim.sweep.runner import EXECUTORS, run_sweep
 from sim.sweep.spec import load_sweep
 from sim.sweep.store import ResultsStore
 
+MAX_WORKERS = 256
 SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs")
 
 
-def add_sweep_commands(commands: argparse._SubParsersAction, positive_int) -> None:
+def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser("sweep", help="run a design-space sweep from YAML")
     sweep.add_argument("config", metavar="CONFIG.yaml")
     sweep.add_argument("--out", required=True, metavar="DIR", help="results folder")
-    sweep.add_argument("--workers", type=positive_int, default=2, help="processes (default 2)")
+    sweep.add_argument("--workers", type=int_in(1, MAX_WORKERS, "a worker count"), default=2,
+                       help="processes (default 2)")
     sweep.add_argument("--executor", choices=EXECUTORS, default="local")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="Dask scheduler address (implies --executor dask)")
