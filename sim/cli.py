@@ -24,6 +24,7 @@ from sim.importers.scalesim import read_topology_csv
 from sim.importers.topology import Topology, read_topology_yaml, simulate_topology
 from sim.output import write_text_atomic
 from sim.peak import PeakReport, layerwise_peak
+from sim.presets import hardware_path
 from sim.report import (
     layers_csv,
     margin_table_text,
@@ -44,6 +45,7 @@ from sim.workload.layers import Shape
 from sim.workload.network import Network
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("simulate", help="cycle-level run of a network on a hardware spec")
     _add_network_arguments(run, flag=True)
-    run.add_argument("--hardware", required=True, metavar="FILE",
-                     help="hardware YAML, e.g. configs/hardware/jetson_nano.yaml")
+    run.add_argument("--hardware", required=True, metavar="NAME|FILE",
+                     help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
     run.add_argument("--dataflow", choices=DATAFLOWS, default="layerwise")
     run.add_argument("--tile", type=_tile, default=32,
                      help="tile edge in output pixels (tiled, full; default 32)")
@@ -296,16 +298,27 @@ def _simulate(args: argparse.Namespace) -> None:
     if topology is None:
         network = resolve_network(args.network, resolution=args.resolution,
                                   num_classes=args.num_classes, width_mult=args.width_mult)
-    hardware = load_hardware(args.hardware)
+    hardware_file = hardware_path(args.hardware)
+    hardware = load_hardware(hardware_file)
     try:
         options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
                                     args.buffer_channels, DType(args.dtype), args.weights)
     except ValueError as error:
         raise ConfigError("--weights", str(error)) from None
-    if topology is not None:
-        result = simulate_topology(topology, hardware, options)
-    else:
-        result = simulate(network, hardware, options)
+    if str(options.dtype) not in hardware.energy.mac_pj:
+        raise ConfigError(hardware_file, f"no MAC energy for {options.dtype}",
+                          field="energy.mac_pj", allowed=", ".join(hardware.energy.mac_pj))
+    try:
+        if topology is not None:
+            result = simulate_topology(topology, hardware, options)
+        else:
+            result = simulate(network, hardware, options)
+    except ConfigError as error:
+        if error.path != "--hardware":
+            raise
+        # Raised about the hardware while simulating: name the file it came from.
+        raise ConfigError(hardware_file, error.message, field=error.field,
+                          allowed=error.allowed) from None
     if args.per_layer:
         write_text_atomic(args.per_layer, layers_csv(result))
     if args.json:
@@ -324,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         sys.stderr.close()  # output piped into a closed reader, e.g. `| head`
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

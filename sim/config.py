@@ -175,6 +175,8 @@ def validation_error(
         return ConfigError(path, f"got {value!r}", line=line, field=field,
                            allowed=f"{symbol}{ctx.get(key)}")
     message = first["msg"]
+    if kind == "bool_type" or kind == "bool_parsing":
+        return ConfigError(path, f"got {value!r}", line=line, field=field, allowed="true, false")
     if kind == "value_error":
         message = str(ctx.get("error", message))
         return ConfigError(path, message, line=line, field=field)

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, StrictFloat, StrictInt
+from pydantic import BeforeValidator, StrictFloat, StrictInt
 from pydantic_core import PydanticCustomError
 
 # Workloads
@@ -76,33 +76,33 @@ def bounded_int(low: int, high: int) -> Any:
     """A strict integer type (no bools, floats or strings) in ``low..high``."""
     allowed = int_range(low, high)
 
-    def check(value: int) -> int:
+    def check(value: Any) -> Any:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise out_of_range(value, f"an integer {allowed}")
         if not low <= value <= high:
             raise out_of_range(value, allowed)
         return value
-    return Annotated[StrictInt, AfterValidator(check)]
+    return Annotated[StrictInt, BeforeValidator(check)]
 
 
 def bounded_float(low: float, high: float, low_open: bool = False) -> Any:
-    """A finite number (int or float, no bools or strings) in ``low..high``.
+    """A finite number (int or float, no bools) in ``low..high``; ``low_open`` excludes ``low``.
 
-    ``low_open`` excludes ``low`` itself (``> 0``).
+    A string is accepted only when it is a YAML 1.2 number (``921.6e6``), which PyYAML, a YAML
+    1.1 reader, leaves as a string.
     """
     allowed = float_range(low, high, low_open)
 
     def check(value: Any) -> Any:
         if isinstance(value, str) and _YAML12_NUMBER.fullmatch(value.strip()):
-            value = float(value)  # YAML 1.2 reads 921.6e6 as a number; PyYAML (1.1) does not
-        if isinstance(value, float) and not math.isfinite(value):
-            raise out_of_range(value, allowed)
-        return value
-
-    def within(value: float) -> float:
+            value = float(value)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise out_of_range(value, f"a number {allowed}")
         below = value <= low if low_open else value < low
-        if below or value > high:
+        if not math.isfinite(value) or below or value > high:
             raise out_of_range(value, allowed)
         return float(value)
-    return Annotated[StrictFloat, BeforeValidator(check), AfterValidator(within)]
+    return Annotated[StrictFloat, BeforeValidator(check)]
 
 
 def check_int(value: int, low: int, high: int) -> str | None:

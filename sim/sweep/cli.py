@@ -6,18 +6,22 @@ import argparse
 import csv
 import io
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 from sim.argtypes import int_in
 from sim.config import ConfigError
+from sim.limits import DEFAULT_MAX_POINTS
 from sim.output import write_text_atomic
-from sim.sweep.runner import EXECUTORS, run_sweep
+from sim.sweep.runner import EXECUTORS, PointFailed, check_scheduler, run_sweep
 from sim.sweep.spec import load_sweep
 from sim.sweep.store import ResultsStore
 
 MAX_WORKERS = 256
+MAX_POINTS_CEILING = 10**7
 SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs")
 
 
@@ -33,6 +37,9 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--no-resume", action="store_true",
                        help="run every point again even if the store has it")
     sweep.add_argument("--no-plots", action="store_true", help="skip the figures")
+    sweep.add_argument("--max-points", type=int_in(1, MAX_POINTS_CEILING, "a point count"),
+                       default=DEFAULT_MAX_POINTS,
+                       help=f"refuse sweeps of more points (default {DEFAULT_MAX_POINTS})")
     sweep.add_argument("--json", action="store_true", help="print one JSON document")
     sweep.set_defaults(handler=_sweep)
 
@@ -68,24 +75,51 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _open_store(folder: str) -> ResultsStore:
-    path = Path(folder) / "results.sqlite"
-    if not path.exists():
-        raise ConfigError(folder, "no results.sqlite in this folder (run a sweep first)")
-    return ResultsStore(folder)
+    return ResultsStore(folder, create=False)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: workers are shut down, then exit
 
 
 def _sweep(args: argparse.Namespace) -> None:
-    _, points = load_sweep(args.config)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    try:
+        _run_sweep_command(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_sweep_command(args: argparse.Namespace) -> None:
+    _, points = load_sweep(args.config, args.max_points)
     executor = "dask" if args.scheduler else args.executor
-    store = ResultsStore(args.out)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    out = Path(args.out)
+    made_folder = not out.exists()
+    store = ResultsStore(out)
     try:
         ran = run_sweep(points, store, executor, args.workers, args.scheduler,
                         resume=not args.no_resume, progress=not args.json and sys.stderr.isatty())
+    except PointFailed as failed:
+        _discard(store, out, made_folder)
+        varied = ", ".join(f"{k}={v!r}" for k, v in failed.point.labels.items())
+        raise ConfigError(args.config, failed.message,
+                          field=f"point ({varied})" if varied else "base") from None
+    except BaseException:
+        if store.created and not store.finished_keys():
+            _discard(store, out, made_folder)  # an interrupted first run: nothing to resume
+        else:
+            store.close()
+        raise
+    try:
         keys = {point.key for point in points}
         rows = [row for row in store.rows() if row["key"] in keys]
     finally:
         store.close()
-    plots = [] if args.no_plots else _write_plots(rows, Path(args.out) / "plots")
+    plots = [] if args.no_plots else _write_plots(rows, out / "plots")
     table = summary_rows(rows)
     if args.json:
         print(json.dumps({"points": len(points), "ran": ran, "results": table,
@@ -94,6 +128,19 @@ def _sweep(args: argparse.Namespace) -> None:
     print(_summary_text(table))
     print(f"{ran} of {len(points)} points ran now; results in {args.out}/results.sqlite"
           + (f"; plots in {args.out}/plots" if plots else ""))
+
+
+def _discard(store: ResultsStore, folder: Path, made_folder: bool) -> None:
+    """Remove a store this run created (and its folder, if this run made it and it is empty)."""
+    if not store.created:
+        store.close()
+        return
+    store.remove()
+    if made_folder:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _write_plots(rows: list[dict[str, Any]], folder: Path) -> list[Path]:

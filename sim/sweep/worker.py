@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config import ConfigError
 from sim.dataflow import SimulationOptions
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
@@ -18,13 +19,29 @@ def network_from_dict(data: dict[str, Any]) -> Network:
 
 
 def run_point(key: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Simulate one point; returns its key and the result without the (already known) config."""
+    """Simulate one point; returns its key and the result without the (already known) config.
+
+    A point the simulator refuses (a :class:`ConfigError`, e.g. a layer that fits no buffer)
+    returns ``{"error": "one line"}``, which pickles across processes where the error may not.
+    """
     options = config["options"]
-    result = simulate(
+    try:
+        result = _simulate(config, options)
+    except ConfigError as error:
+        if error.path != "--hardware":
+            return key, {"error": str(error)}
+        # Raised about the hardware while simulating: name its field, not a CLI flag.
+        field = f"hardware.{error.field}" if error.field else "hardware"
+        allowed = f" (allowed: {error.allowed})" if error.allowed else ""
+        return key, {"error": f"{field}: {error.message}{allowed}"}
+    result.pop("config")
+    return key, result
+
+
+def _simulate(config: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    return simulate(
         network_from_dict(config["network"]), HardwareSpec.model_validate(config["hardware"]),
         SimulationOptions(options["dataflow"], options.get("tile", 32),
                           options.get("halo_reuse", True), options.get("buffer_channels", 64),
                           DType(options["dtype"]), options.get("weights", "dense")),
     )
-    result.pop("config")
-    return key, result

@@ -42,10 +42,15 @@ def test_grid_expands_to_every_combination():
 @pytest.mark.parametrize(("text", "where"), [
     ("grid:\n  technique.tiles: [8]\n", ":9: grid.technique.tiles: unknown axis"),
     ("grid:\n  hardware.buffers.global.size_bytes: [-1]\n",
-     ":9: grid.hardware.buffers.global.size_bytes: hardware.buffers.global.size_bytes"),
+     ":9: grid.hardware.buffers.global.size_bytes[0]: point 1 of 1 "
+     "(hardware.buffers.global.size_bytes=-1): hardware.buffers.global.size_bytes: got -1 "
+     "(allowed: 1..1099511627776)"),
     ("grid:\n  hardware.dram.nonsense: [1]\n", "no hardware field 'dram.nonsense'"),
-    ("grid:\n  network: [no_such_net]\n", ":9: grid.network: unknown network"),
-    ("points:\n  - {dataflow: sideways}\n", ":9: points[0].dataflow: dataflow must be one of"),
+    ("grid:\n  network: [no_such_net]\n", ":9: grid.network[0]: point 1 of 1 "
+     "(network='no_such_net'): network: unknown network"),
+    ("points:\n  - {dataflow: sideways}\n", ":9: points[0].dataflow: point 1 of 1 "
+     "(dataflow='sideways'): dataflow: got 'sideways' (allowed: layerwise, tiled, buffered, "
+     "fused, full)"),
 ])
 def test_bad_axes_name_file_line_and_path(tmp_path, text, where):
     base = Path(SMOKE).read_text().split("grid:")[0]
