@@ -22,7 +22,7 @@ from sim.hardware import load_hardware
 from sim.importers.cli import add_import_commands
 from sim.importers.scalesim import read_topology_csv
 from sim.importers.topology import Topology, read_topology_yaml, simulate_topology
-from sim.output import write_text_atomic
+from sim.output import check_output_path, write_text_atomic
 from sim.peak import PeakReport, layerwise_peak
 from sim.presets import hardware_path
 from sim.report import (
@@ -328,9 +328,23 @@ def _simulate(args: argparse.Namespace) -> None:
         print(simulation_table(result))
 
 
+OUTPUT_FILE_FLAGS = ("out", "per_layer", "plot", "csv", "parquet", "hardware_out")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unusable output files before any work (a sweep's ``--out`` is a folder)."""
+    if args.command in ("sweep", "weights", "rtl"):  # their --out is a folder
+        return
+    for flag in OUTPUT_FILE_FLAGS:
+        value = getattr(args, flag, None)
+        if value:
+            check_output_path(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_outputs(args)
         args.handler(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -13,33 +12,35 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sim.config import ConfigError  # noqa: E402
+from sim.output import write_files_atomic  # noqa: E402
 from sim.peak import PeakReport  # noqa: E402
+
+FORMATS = ("png", "svg", "pdf")
 
 
 def save_figure(figure: Figure, path: str | Path, also: tuple[str, ...] = ()) -> None:
     """Save via temporary files in the same folder and renames; the format follows the suffix.
 
-    ``also`` lists more suffixes to save the same figure as (e.g. ``(".svg",)``).
+    ``also`` lists more suffixes to save the same figure as (e.g. ``(".svg",)``). Either every
+    file is written or none is.
     """
     path = Path(path)
     targets = [path, *(path.with_suffix(suffix) for suffix in also)]
     for target in targets:
-        if target.suffix.lower() not in (".png", ".svg", ".pdf"):
-            raise ConfigError(target, "unsupported plot format", allowed=".png, .svg, .pdf")
+        if target.suffix.lower().lstrip(".") not in FORMATS:
+            raise ConfigError(target, "unsupported plot format",
+                              allowed=", ".join(f".{f}" for f in FORMATS))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for target in targets:
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.",
-                                                 suffix=target.suffix, dir=target.parent)
-            os.close(handle)
-            try:
-                figure.savefig(temporary, dpi=150)
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+        write_files_atomic([(target, _figure_writer(figure, target.suffix.lower().lstrip(".")))
+                            for target in targets])
     finally:
         plt.close(figure)
+
+
+def _figure_writer(figure: Figure, format: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        figure.savefig(path, dpi=150, format=format)
+    return write
 
 
 def live_memory_figure(report: PeakReport, budget_bytes: int | None = None) -> Figure:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
 from sim.importers.topology import dump_topology
-from sim.output import write_text_atomic
+from sim.output import write_text_atomic, write_texts_atomic
 
 DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
 
@@ -48,10 +48,11 @@ def _import_scalesim(args: argparse.Namespace) -> None:
     if differing:
         note += (f"\nSCALE-Sim's ceil output size counts more pixels for: "
                  f"{', '.join(differing)}.")
-    write_text_atomic(args.out, dump_topology(topology, note))
+    files: list[tuple[str | Path, str]] = [(args.out, dump_topology(topology, note))]
     if hardware is not None:
-        write_text_atomic(args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
-                          hardware)
+        files.append((args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
+                      hardware))
+    write_texts_atomic(files)  # both or neither
     print(f"{topology.name}: {len(rows)} layers, {topology.total_macs:,} MACs -> {args.out}")
 
 
