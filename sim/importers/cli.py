@@ -61,6 +61,24 @@ def _import_onnx(args: argparse.Namespace) -> None:
     from sim.workload.io import dump_network
 
     network = read_onnx(args.model, name=args.name)
-    write_text_atomic(args.out, dump_network(network))
+    text = dump_network(network)
+    _check_loadable(args.model, text)
+    write_text_atomic(args.out, text)
     print(f"{network.name}: {len(network.layers)} layers, {network.total_params:,} parameters, "
           f"{network.total_macs:,} MACs -> {args.out}")
+
+
+def _check_loadable(source: str, text: str) -> None:
+    """Refuse to write network YAML that ``load_network`` would refuse (names, paddings)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from sim.config import ConfigError, validation_error
+    from sim.workload.schema import NetworkSpec
+
+    try:
+        NetworkSpec.model_validate(yaml.safe_load(text))
+    except ValidationError as error:
+        problem = validation_error(source, None, NetworkSpec, error)
+        raise ConfigError(source, f"imports to a network the YAML loader refuses: "
+                          f"{problem.field}: {problem.message}", allowed=problem.allowed) from None
