@@ -17,12 +17,13 @@ def parse_bytes(text: str) -> int:
     unit = match.group(2).upper() if match else ""
     if match is None or unit not in _UNITS:
         raise ValueError(
-            f"expected a size such as 256KB, 256KiB or 262144, got {text!r} "
+            f"expected a size such as 256KB, 256KiB or 262144, got {text[:40]!r} "
             "(units: B, KB, MB, GB, KiB, MiB, GiB)"
         )
     value = Fraction(match.group(1)) * _UNITS[unit]  # exact: no float rounding or overflow
     if value.denominator != 1 or not 0 < value <= MAX_MEMORY_BYTES:
-        raise ValueError(f"expected a whole number of bytes, got {text!r} "
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"expected a whole number of bytes, got {shown!r} "
                          f"(allowed: 1..{MAX_MEMORY_BYTES})")
     return int(value)
 

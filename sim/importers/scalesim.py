@@ -161,8 +161,10 @@ def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) ->
         try:
             value = int(cell)
         except ValueError:
-            raise ConfigError(path, f"{cell!r} is not an integer", line=number, field=column,
-                              allowed="a positive integer") from None
+            high = MAXIMA.get(column, lim.MAX_RESOLUTION)
+            raise ConfigError(path, f"{cell[:40]!r} is not an integer", line=number,
+                              field=column, allowed=f"an integer {lim.int_range(1, high)}"
+                              ) from None
         high = MAXIMA.get(column, lim.MAX_RESOLUTION)
         if not 1 <= value <= high:
             raise ConfigError(path, f"got {value}", line=number, field=column,
@@ -283,9 +285,10 @@ def _positive(path: Path, key: str, text: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise ConfigError(path, f"{text.strip()!r} is not an integer",
+        high = MAX_SRAM_KB if key.endswith("szkb") else lim.MAX_ARRAY_EDGE
+        raise ConfigError(path, f"{text.strip()[:40]!r} is not an integer",
                           field=f"{_ARCHITECTURE}.{_spelled(key)}",
-                          allowed="a positive integer") from None
+                          allowed=f"an integer {lim.int_range(1, high)}") from None
     high = MAX_SRAM_KB if key.endswith("szkb") else lim.MAX_ARRAY_EDGE
     if not 1 <= value <= high:
         raise ConfigError(path, f"got {value}", field=f"{_ARCHITECTURE}.{_spelled(key)}",
