@@ -162,3 +162,47 @@ def test_export_of_a_folder_without_results(tmp_path, capsys):
     assert main(["results", "export", str(tmp_path), "--csv", str(tmp_path / "x.csv")]) == 2
     assert "no results.sqlite" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_two_sweeps_into_one_store_run_each_point_once(tmp_path):
+    out = tmp_path / "shared"
+    command = [str(EDGEACCEL), "sweep", SMOKE, "--out", str(out), "--executor", "inline",
+               "--no-plots", "--json"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reports = [json.loads(p.communicate(timeout=300)[0]) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0]
+    assert sum(report["ran"] for report in reports) == 4  # no point ran twice
+    assert all(len(report["results"]) == 4 for report in reports)
+    assert len(stored(out)) == 4
+
+
+def test_a_claim_of_a_dead_sweep_is_taken_over_and_a_live_one_is_not(tmp_path):
+    import socket
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    store = ResultsStore(tmp_path)
+    try:
+        with store.connection:
+            store.connection.execute("INSERT INTO claims VALUES ('a', ?, 0)",
+                                     (f"{host}:{dead.pid}",))
+            store.connection.execute("INSERT INTO claims VALUES ('b', ?, 0)",
+                                     (f"{host}:{os.getppid()}",))
+        assert store.claim("a") is True
+        assert store.claim("b") is False
+    finally:
+        store.close()
+
+
+def test_a_foreign_sqlite_file_is_refused_and_not_modified(tmp_path):
+    database = tmp_path / "results.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE points (id INTEGER)")  # same table name, not ours
+    connection.close()
+    before = database.read_bytes()
+    with pytest.raises(ConfigError, match="not a results store"):
+        ResultsStore(tmp_path)
+    assert database.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
