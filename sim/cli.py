@@ -10,39 +10,26 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from hls_gen.cli import add_rtl_commands
 from sim import limits as lim
 from sim.argtypes import byte_size, float_in, int_in
 from sim.config import ConfigError
-from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
-from sim.hardware import load_hardware
 from sim.importers.cli import add_import_commands
-from sim.importers.scalesim import read_topology_csv
-from sim.importers.topology import Topology, read_topology_yaml, simulate_topology
 from sim.output import check_output_path, write_text_atomic
-from sim.peak import PeakReport, layerwise_peak
-from sim.presets import hardware_path
-from sim.report import (
-    layers_csv,
-    margin_table_text,
-    network_summary,
-    network_table,
-    peak_table,
-    simulation_table,
-)
 from sim.sweep.cli import add_sweep_commands
-from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, stage_cuts
-from sim.techniques.reorder import reordered_peak
-from sim.techniques.tunnel_design import design_tunnel
-from sim.techniques.tunnels import TunnelError, margin_table, segmented, tunnel_peak
-from sim.units import kb_kib
 from sim.weights.cli import add_weights_commands
-from sim.workload.io import dump_network, resolve_network
-from sim.workload.layers import Shape
-from sim.workload.network import Network
+
+if TYPE_CHECKING:
+    from sim.importers.topology import Topology
+    from sim.peak import PeakReport
+    from sim.workload.network import Network
+
+# Each command imports what it uses when it runs, so `edgeaccel --help` stays quick.
+# The same names as sim.dataflow.DATAFLOWS (a test keeps them equal).
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -166,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _resolve(args: argparse.Namespace):
+    from sim.workload.io import resolve_network
+
     return resolve_network(
         args.network, resolution=args.resolution, num_classes=args.num_classes,
         width_mult=args.width_mult,
@@ -173,6 +162,8 @@ def _resolve(args: argparse.Namespace):
 
 
 def _network_show(args: argparse.Namespace) -> None:
+    from sim.report import network_summary, network_table
+
     network = _resolve(args)
     if args.json:
         print(json.dumps(network_summary(network), indent=2))
@@ -181,12 +172,16 @@ def _network_show(args: argparse.Namespace) -> None:
 
 
 def _network_export(args: argparse.Namespace) -> None:
+    from sim.workload.io import dump_network
+
     network = _resolve(args)
     write_text_atomic(args.out, dump_network(network))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
 def _stage_layers(network: Network, text: str) -> int:
+    from sim.techniques.patches import stage_cuts
+
     if text.isdigit():
         return int(text)
     names = [info.name for info in network.infos]
@@ -197,6 +192,11 @@ def _stage_layers(network: Network, text: str) -> int:
 
 
 def _peak_report(args: argparse.Namespace, network: Network) -> PeakReport:
+    from sim.peak import layerwise_peak
+    from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches
+    from sim.techniques.reorder import reordered_peak
+    from sim.techniques.tunnels import TunnelError, segmented, tunnel_peak
+
     inplace = not args.no_inplace_depthwise
     if (args.patches is None) != (args.patch_layers is None):
         raise ConfigError("--patches", "--patches and --patch-layers go together")
@@ -221,6 +221,9 @@ def _peak_report(args: argparse.Namespace, network: Network) -> PeakReport:
 
 
 def _peak_mem(args: argparse.Namespace) -> None:
+    from sim.report import peak_table
+    from sim.workload.io import resolve_network
+
     network = resolve_network(args.network, resolution=args.resolution,
                               num_classes=args.num_classes, width_mult=args.width_mult)
     report = _peak_report(args, network)
@@ -244,6 +247,13 @@ TABLE6_MARGINS = (0, 5, 10, 18)
 
 
 def _tunnel_design(args: argparse.Namespace) -> None:
+    from sim.report import margin_table_text, network_summary, network_table, peak_table
+    from sim.techniques.tunnel_design import design_tunnel
+    from sim.techniques.tunnels import TunnelError, margin_table, tunnel_peak
+    from sim.units import kb_kib
+    from sim.workload.io import dump_network
+    from sim.workload.layers import Shape
+
     image = Shape(args.resolution, args.resolution, args.channels)
     reorder = not args.no_reorder
     try:
@@ -277,6 +287,9 @@ def _tunnel_design(args: argparse.Namespace) -> None:
 
 
 def _topology(args: argparse.Namespace) -> Topology | None:
+    from sim.importers.scalesim import read_topology_csv
+    from sim.importers.topology import read_topology_yaml
+
     """A SCALE-Sim CSV or a topology YAML given as ``--network``, else None."""
     if args.network.endswith(".csv"):
         topology = read_topology_csv(args.network)
@@ -292,7 +305,13 @@ def _topology(args: argparse.Namespace) -> Topology | None:
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from sim.simulate import simulate  # the cycle-level engine; loaded only when simulating
+    from sim.dataflow import SimulationOptions
+    from sim.hardware import load_hardware
+    from sim.importers.topology import simulate_topology
+    from sim.presets import hardware_path
+    from sim.report import layers_csv, simulation_table
+    from sim.simulate import simulate
+    from sim.workload.io import resolve_network
 
     topology = _topology(args)
     if topology is None:

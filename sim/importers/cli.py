@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
-from sim.importers.topology import dump_topology
 from sim.output import write_text_atomic, write_texts_atomic
 
 DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
@@ -35,6 +33,9 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _import_scalesim(args: argparse.Namespace) -> None:
+    from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
+    from sim.importers.topology import dump_topology
+
     if args.hardware_out and not args.config:
         from sim.config import ConfigError
         raise ConfigError("--hardware-out", "needs --config FILE.cfg to take the hardware from")

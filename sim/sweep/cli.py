@@ -10,15 +10,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.argtypes import int_in
 from sim.config import ConfigError
 from sim.limits import DEFAULT_MAX_POINTS
 from sim.output import write_text_atomic
-from sim.sweep.runner import EXECUTORS, PointFailed, check_scheduler, run_sweep
-from sim.sweep.spec import load_sweep
-from sim.sweep.store import ResultsStore
+
+if TYPE_CHECKING:
+    from sim.sweep.store import ResultsStore
+
+EXECUTORS = ("local", "inline", "dask")  # sim.sweep.runner.RUNNERS (a test keeps them equal)
 
 MAX_WORKERS = 256
 MAX_POINTS_CEILING = 10**7
@@ -75,6 +77,8 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _open_store(folder: str) -> ResultsStore:
+    from sim.sweep.store import ResultsStore
+
     return ResultsStore(folder, create=False)
 
 
@@ -93,6 +97,10 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _run_sweep_command(args: argparse.Namespace) -> None:
+    from sim.sweep.runner import PointFailed, check_scheduler, run_sweep
+    from sim.sweep.spec import load_sweep
+    from sim.sweep.store import ResultsStore
+
     _, points = load_sweep(args.config, args.max_points)
     executor = "dask" if args.scheduler else args.executor
     if args.scheduler:

@@ -28,7 +28,6 @@ from sim.sweep.store import ResultsStore
 from sim.sweep.watchdog import start_watchdog, stop_watchdog
 from sim.sweep.worker import run_point
 
-EXECUTORS = ("local", "inline", "dask")
 WAIT_FOR_OTHERS_S = 0.5  # poll interval for points another sweep is running
 SCHEDULER_TIMEOUT_S = 5.0
 Outcome = tuple[str, dict[str, Any]]
