@@ -14,14 +14,18 @@ from pathlib import Path
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec, load_hardware
 
-_CHECKOUT = Path(__file__).resolve().parents[1] / "configs" / "hardware"
-_INSTALLED = Path(sys.prefix) / "share" / "edgeaccel" / "hardware"
+_HERE = Path(__file__).resolve()
+_CHECKOUT = _HERE.parents[1] / "configs" / "hardware"
+_DATA = Path("share") / "edgeaccel" / "hardware"
+# A normal install: PREFIX/lib/pythonX.Y/site-packages/sim/presets.py and PREFIX/share/...
+_INSTALLED = [Path(sys.prefix) / _DATA] + (
+    [_HERE.parents[4] / _DATA] if len(_HERE.parents) > 4 else [])
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def preset_folders() -> list[Path]:
     """Where presets are looked for, first match wins."""
-    return [folder for folder in (_CHECKOUT, _INSTALLED) if folder.is_dir()]
+    return [folder for folder in (_CHECKOUT, *_INSTALLED) if folder.is_dir()]
 
 
 def preset_names() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sim.output import write_text_atomic, write_texts_atomic
 
-DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
+DEFAULT_DRAM = "jetson_nano"
 
 
 def add_import_commands(commands: argparse._SubParsersAction) -> None:
@@ -21,8 +21,9 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
     scalesim.add_argument("--config", metavar="FILE.cfg", help="SCALE-Sim architecture config")
     scalesim.add_argument("--hardware-out", metavar="FILE.yaml",
                           help="hardware YAML to write from --config")
-    scalesim.add_argument("--dram-preset", metavar="FILE.yaml", default=str(DEFAULT_DRAM),
-                          help="hardware preset whose DRAM and MAC energy the import uses")
+    scalesim.add_argument("--dram-preset", metavar="NAME|FILE", default=DEFAULT_DRAM,
+                          help="hardware preset whose DRAM and MAC energy the import uses "
+                               f"(default {DEFAULT_DRAM})")
     scalesim.set_defaults(handler=_import_scalesim)
 
     onnx = kinds.add_parser("onnx", help="an ONNX model")
@@ -35,6 +36,7 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
 def _import_scalesim(args: argparse.Namespace) -> None:
     from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
     from sim.importers.topology import dump_topology
+    from sim.presets import hardware_path
 
     if args.hardware_out and not args.config:
         from sim.config import ConfigError
@@ -43,7 +45,7 @@ def _import_scalesim(args: argparse.Namespace) -> None:
     topology = topology_of(args.topology, rows)
     hardware = None
     if args.config:
-        hardware = hardware_yaml(read_config(args.config), args.dram_preset)
+        hardware = hardware_yaml(read_config(args.config), hardware_path(args.dram_preset))
     differing = [row.name for row in rows if row.scalesim_pixels != row.pixels]
     note = f"Imported from {args.topology}."
     if differing:
