@@ -52,15 +52,20 @@ def live_memory_figure(report: PeakReport, budget_bytes: int | None = None) -> F
     peak_index = values.index(max(values))
     colors = ["tab:red" if i == peak_index else "tab:blue" for i in range(len(values))]
     axes.bar(range(len(values)), values, color=colors, width=0.8)
-    axes.annotate(
-        f"peak {report.peak_bytes / 1000:,.0f} KB\n({report.peak_layer})",
-        xy=(peak_index, values[peak_index]), xytext=(8, -4), textcoords="offset points",
-        ha="left", va="top", fontsize=9,
+    axes.annotate(  # above the peak bar, clear of its neighbours
+        f"peak {report.peak_bytes / 1000:,.0f} KB ({report.peak_layer})",
+        xy=(peak_index, values[peak_index]), xytext=(0, 6), textcoords="offset points",
+        ha="center", va="bottom", fontsize=9,
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
     )
+    top = max(values) * 1.15
     if budget_bytes is not None:
         axes.axhline(budget_bytes / 1000, color="black", linestyle="--", linewidth=1.2,
-                     label=f"budget {budget_bytes / 1000:,.0f} KB")
-        axes.legend(loc="upper right")
+                     label=f"budget {budget_bytes / 1000:,.0f} KB ({budget_bytes / 1024:,.0f} "
+                           "KiB)")
+        top = max(top, budget_bytes / 1000 * 1.15)
+        axes.legend(loc="upper right", framealpha=1.0)
+    axes.set_ylim(0, top)
     axes.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
     axes.set_xlim(-0.6, len(names) - 0.4)
     axes.set_ylabel(f"live memory (KB, {report.dtype})")

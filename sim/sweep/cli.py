@@ -55,6 +55,9 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
 
     plot = commands.add_parser("plot", help="write the sweep figures of a results folder")
     plot.add_argument("folder", metavar="DIR")
+    plot.add_argument("--format", choices=("png", "svg", "pdf"), action="append",
+                      dest="formats", help="figure format; repeat for several (default png "
+                      "and svg)")
     plot.set_defaults(handler=_plot)
 
 
@@ -151,10 +154,11 @@ def _discard(store: ResultsStore, folder: Path, made_folder: bool) -> None:
             pass
 
 
-def _write_plots(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+def _write_plots(rows: list[dict[str, Any]], folder: Path,
+                 formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
     from sim.sweep.plots import write_plots  # matplotlib only when plotting
 
-    return write_plots(rows, folder) if rows else []
+    return write_plots(rows, folder, formats) if rows else []
 
 
 def _summary_text(table: list[dict[str, Any]]) -> str:
@@ -191,5 +195,6 @@ def _plot(args: argparse.Namespace) -> None:
         rows = store.rows()
     finally:
         store.close()
-    for path in _write_plots(rows, Path(args.folder) / "plots"):
+    formats = tuple(dict.fromkeys(args.formats or ("png", "svg")))
+    for path in _write_plots(rows, Path(args.folder) / "plots", formats):
         print(path)

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 from matplotlib.image import imread
 
@@ -138,24 +137,6 @@ def test_plots_and_export(tmp_path, capsys):
     assert main(["results", "export", str(tmp_path), "--csv", str(csv_path)]) == 0
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 5 and "energy_mj" in lines[0]
-
-
-def test_figures_have_their_artists(tmp_path):
-    from sim.sweep.plots import energy_breakdown_figure, pareto_figure, roofline_figure
-
-    assert main(["sweep", SMOKE, "--out", str(tmp_path), "--executor", "inline",
-                 "--no-plots", "--json"]) == 0
-    store = ResultsStore(tmp_path)
-    rows = store.rows()
-    store.close()
-    energy = energy_breakdown_figure(rows)
-    assert len(energy.axes[0].patches) >= 4 * 3  # four points, several components each
-    pareto = pareto_figure(rows)
-    assert len(pareto.axes[0].texts) >= 1  # Pareto points are labelled
-    roofline = roofline_figure(rows[0])
-    assert len(roofline.axes[0].collections[0].get_offsets()) > 10  # one dot per layer
-    for figure in (energy, pareto, roofline):
-        plt.close(figure)
 
 
 def test_export_of_a_folder_without_results(tmp_path, capsys):
