@@ -9,13 +9,14 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.argtypes import int_in
 from sim.config import ConfigError
 from sim.limits import DEFAULT_MAX_POINTS
-from sim.output import write_text_atomic
+from sim.output import write_files_atomic
 
 if TYPE_CHECKING:
     from sim.sweep.store import ResultsStore
@@ -48,9 +49,12 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     results = commands.add_parser("results", help="work with a results folder")
     results_commands = results.add_subparsers(dest="results_command", required=True,
                                               parser_class=type(results))
-    export = results_commands.add_parser("export", help="export the store as CSV")
+    export = results_commands.add_parser("export", help="export the store as CSV or Parquet")
     export.add_argument("folder", metavar="DIR")
-    export.add_argument("--csv", required=True, metavar="FILE")
+    export.add_argument("--csv", metavar="FILE", help="summary table: labels and headline "
+                        "figures (MB, ms, mJ)")
+    export.add_argument("--parquet", metavar="FILE", help="one column per option and metric "
+                        "(sim.sweep.frame), via pyarrow")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="write the sweep figures of a results folder")
@@ -175,18 +179,32 @@ def _summary_text(table: list[dict[str, Any]]) -> str:
 
 
 def _export(args: argparse.Namespace) -> None:
+    if not args.csv and not args.parquet:
+        raise ConfigError("results export", "nothing to write", allowed="--csv FILE, "
+                          "--parquet FILE or both")
     store = _open_store(args.folder)
     try:
-        table = summary_rows(store.rows())
+        rows = store.rows()
     finally:
         store.close()
-    fields = list(dict.fromkeys(key for row in table for key in row))
-    stream = io.StringIO()
-    writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(table)
-    write_text_atomic(args.csv, stream.getvalue())
-    print(f"wrote {args.csv} ({len(table)} points)", file=sys.stderr)
+    files: list[tuple[str, Callable[[Path], None]]] = []
+    if args.csv:
+        table = summary_rows(rows)
+        fields = list(dict.fromkeys(key for row in table for key in row))
+        stream = io.StringIO()
+        writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+        text = stream.getvalue()
+        files.append((args.csv, lambda path: path.write_text(text, encoding="utf-8")))
+    if args.parquet:
+        from sim.sweep.frame import results_frame
+
+        frame = results_frame(rows)
+        files.append((args.parquet, lambda path: frame.to_parquet(path, index=False)))
+    write_files_atomic(files)
+    for path, _ in files:
+        print(f"wrote {path} ({len(rows)} points)", file=sys.stderr)
 
 
 def _plot(args: argparse.Namespace) -> None:

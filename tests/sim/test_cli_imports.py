@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HEAVY = ("matplotlib", "sim.simulate", "sim.dataflow", "distributed", "onnx", "sklearn",
-         "amaranth", "sim.weights.experiment")
+         "amaranth", "sim.weights.experiment", "pandas", "pyarrow")
 
 
 def test_building_the_parser_imports_no_heavy_module():
