@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from sim import limits as lim
 from sim.workload import layers as L
@@ -65,6 +65,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def check_padding(kernel: int | tuple[int, ...], padding: int | tuple[int, ...],
+                  dilation: int | tuple[int, ...] = 1) -> None:
+    """Refuse padding wider than the window's reach: an output window would see no input.
+
+    Each side is at most ``dilation * (kernel - 1)`` pixels (height for top/bottom, width for
+    left/right).
+    """
+    reach = [d * (k - 1) for k, d in zip(_pair(kernel), _pair(dilation), strict=True)]
+    sides = (padding,) * 4 if isinstance(padding, int) else (
+        (padding[0], padding[0], padding[1], padding[1]) if len(padding) == 2 else padding)
+    limits = (reach[0], reach[0], reach[1], reach[1])
+    if any(side > limit for side, limit in zip(sides, limits, strict=True)):
+        raise ValueError(f"padding {padding!r} reaches past the window: an output would see no "
+                         f"input pixel (allowed: at most dilation x (kernel - 1) = "
+                         f"{reach[0]} x {reach[1]} per side)")
+
+
 class InputSpec(_Strict):
     height: Resolution
     width: Resolution
@@ -91,6 +112,11 @@ class Conv2dSpec(_ConvSpec):
     dilation: Pair = 1
     groups: Channels = 1
 
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> Conv2dSpec:
+        check_padding(self.kernel, self.padding, self.dilation)
+        return self
+
 
 class DepthwiseSpec(_ConvSpec):
     kind: Literal["depthwise"]
@@ -99,6 +125,11 @@ class DepthwiseSpec(_ConvSpec):
     padding: Padding = 0
     dilation: Pair = 1
     multiplier: Multiplier = 1
+
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> DepthwiseSpec:
+        check_padding(self.kernel, self.padding, self.dilation)
+        return self
 
 
 class PointwiseSpec(_ConvSpec):
@@ -121,12 +152,22 @@ class MaxPoolSpec(_LayerSpec):
     stride: Pair | None = None
     padding: Padding = 0
 
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> MaxPoolSpec:
+        check_padding(self.kernel, self.padding, 1)
+        return self
+
 
 class AvgPoolSpec(_LayerSpec):
     kind: Literal["avgpool"]
     kernel: Pair
     stride: Pair | None = None
     padding: Padding = 0
+
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> AvgPoolSpec:
+        check_padding(self.kernel, self.padding, 1)
+        return self
 
 
 class GlobalAvgPoolSpec(_LayerSpec):
