@@ -176,8 +176,13 @@ CASES += [
                       "  - {name: d, kind: conv2d, out_channels: 16, kernel: 65, padding: 32}\n"}),
     Case("network-tensor-too-large", ["network", "show", "{d}/net.yaml"],
          ("net.yaml:4: layers[0]", "elements", "allowed: at most 268,435,456"),
+         {"net.yaml": "name: n\ninput: {height: 4096, width: 4096, channels: 3}\nlayers:\n"
+                      "  - {name: c, kind: conv2d, out_channels: 64, kernel: 1}\n"}),
+    Case("network-padding-past-the-window", ["network", "show", "{d}/net.yaml"],
+         ("net.yaml:4: layers[0]", "padding 16 reaches past the window",
+          "allowed: at most dilation x (kernel - 1) = 2 x 2 per side"),
          {"net.yaml": _layers_network(
-             "  - {name: c, kind: conv2d, out_channels: 65536, kernel: 1, padding: 2048}\n")}),
+             "  - {name: c, kind: conv2d, out_channels: 8, kernel: 3, padding: 16}\n")}),
     Case("network-duplicate-layer-key", ["network", "show", "{d}/net.yaml"],
          ("net.yaml:4: layers[0].kernel: duplicate key",),
          {"net.yaml": _layers_network(
