@@ -10,38 +10,29 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from hls_gen.cli import add_rtl_commands
+from sim import limits as lim
+from sim.argtypes import byte_size, float_in, int_in
 from sim.config import ConfigError
-from sim.dataflow import DATAFLOWS, SimulationOptions
 from sim.dtypes import DType
-from sim.hardware import load_hardware
 from sim.importers.cli import add_import_commands
-from sim.importers.scalesim import read_topology_csv
-from sim.importers.topology import Topology, read_topology_yaml, simulate_topology
-from sim.output import write_text_atomic
-from sim.peak import PeakReport, layerwise_peak
-from sim.report import (
-    layers_csv,
-    margin_table_text,
-    network_summary,
-    network_table,
-    peak_table,
-    simulation_table,
-)
+from sim.output import check_output_path, write_text_atomic
 from sim.sweep.cli import add_sweep_commands
-from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches, stage_cuts
-from sim.techniques.reorder import reordered_peak
-from sim.techniques.tunnel_design import design_tunnel
-from sim.techniques.tunnels import TunnelError, margin_table, segmented, tunnel_peak
-from sim.units import kb_kib, parse_bytes
 from sim.weights.cli import add_weights_commands
-from sim.workload.io import dump_network, resolve_network
-from sim.workload.layers import Shape
-from sim.workload.network import Network
+
+if TYPE_CHECKING:
+    from sim.importers.topology import Topology
+    from sim.peak import PeakReport
+    from sim.workload.network import Network
+
+# Each command imports what it uses when it runs, so `edgeaccel --help` stays quick.
+# The same names as sim.dataflow.DATAFLOWS (a test keeps them equal).
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,38 +43,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _int_at_least(minimum: int, meaning: str):
-    """An argparse type: an integer >= ``minimum``, with ``meaning`` in the error."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {meaning}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {meaning}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "an integer >= 0")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _byte_size(text: str) -> int:
-    try:
-        return parse_bytes(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+_resolution = int_in(1, lim.MAX_RESOLUTION, "an input size in pixels")
+_channels = int_in(1, lim.MAX_CHANNELS, "a channel count")
+_classes = int_in(1, lim.MAX_FEATURES, "a class count")
+_tile = int_in(1, lim.MAX_TILE, "a tile edge in pixels")
+_window = int_in(0, lim.MAX_WINDOW, "a size in pixels")
+_count = int_in(1, lim.MAX_PATCHES, "a patch count")
+_width_mult = float_in(0, lim.MAX_WIDTH_MULT, "a width multiplier")
 
 
 DTYPE_CHOICES = [str(DType.INT8), str(DType.FP32), str(DType.INT16), str(DType.FP16)]
@@ -96,9 +62,9 @@ def _add_network_arguments(parser: argparse.ArgumentParser, flag: bool = False) 
     else:
         parser.add_argument("network", metavar="NAME|FILE",
                             help="zoo network name or network YAML")
-    parser.add_argument("--resolution", type=_positive_int, help="input height and width (px)")
-    parser.add_argument("--num-classes", type=_positive_int, help="classifier outputs (zoo only)")
-    parser.add_argument("--width-mult", type=_positive_float,
+    parser.add_argument("--resolution", type=_resolution, help="input height and width (px)")
+    parser.add_argument("--num-classes", type=_classes, help="classifier outputs (zoo only)")
+    parser.add_argument("--width-mult", type=_width_mult,
                         help="channel width multiplier (mobilenet_v2 only)")
 
 
@@ -125,18 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="data type of activations (default int8)")
     peak.add_argument("--no-inplace-depthwise", action="store_true",
                       help="count depthwise layers as input + whole output")
-    peak.add_argument("--patches", type=_positive_int, metavar="N",
+    peak.add_argument("--patches", type=_count, metavar="N",
                       help="run the first layers patch by patch on an N x N grid")
     peak.add_argument("--patch-layers", metavar="L",
                       help="layers in the patch stage: a count or the name of its last layer")
-    peak.add_argument("--tunnels", type=_positive_int, metavar="K",
+    peak.add_argument("--tunnels", type=_count, metavar="K",
                       help="segment the input into K patches, each through its own tunnel")
-    peak.add_argument("--margin", type=_non_negative_int, default=0, metavar="M",
+    peak.add_argument("--margin", type=_window, default=0, metavar="M",
                       help="patch margin in pixels (with --tunnels)")
     peak.add_argument("--central", action="store_true", help="add the central patch tunnel")
     peak.add_argument("--reorder-bottleneck", action="store_true",
                       help="run inverted-residual blocks one expansion channel at a time")
-    peak.add_argument("--budget", type=_byte_size, metavar="SIZE",
+    peak.add_argument("--budget", type=byte_size, metavar="SIZE",
                       help="memory budget for the plot and table, e.g. 256KB or 256KiB")
     peak.add_argument("--plot", metavar="FILE.png", help="per-layer live memory figure")
     peak.add_argument("--json", action="store_true", help="print one JSON document")
@@ -144,31 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     design = commands.add_parser("tunnel-design",
                                  help="design a patch tunnel under a memory budget")
-    design.add_argument("--budget", type=_byte_size, required=True, metavar="SIZE",
+    design.add_argument("--budget", type=byte_size, required=True, metavar="SIZE",
                         help="memory budget m_b, e.g. 256KB (1000 B) or 256KiB (1024 B)")
-    design.add_argument("--resolution", type=_positive_int, default=224, help="image size (px)")
-    design.add_argument("--channels", type=_positive_int, default=3, help="image channels")
-    design.add_argument("--k", type=_positive_int, default=4, help="patches (a perfect square)")
-    design.add_argument("--margin", type=_non_negative_int, default=18, help="margin m (px)")
+    design.add_argument("--resolution", type=_resolution, default=224, help="image size (px)")
+    design.add_argument("--channels", type=_channels, default=3, help="image channels")
+    design.add_argument("--k", type=_count, default=4, help="patches (a perfect square)")
+    design.add_argument("--margin", type=_window, default=18, help="margin m (px)")
     design.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
     design.add_argument("--no-central", action="store_true", help="no central patch")
     design.add_argument("--no-reorder", action="store_true",
                         help="hold every layer to Eq. 2 instead of reordering bottlenecks")
-    design.add_argument("--num-classes", type=_positive_int, default=1000)
+    design.add_argument("--num-classes", type=_classes, default=1000)
     design.add_argument("--out", metavar="FILE.yaml", help="write the tunnel as network YAML")
     design.add_argument("--json", action="store_true", help="print one JSON document")
     design.set_defaults(handler=_tunnel_design)
 
     run = commands.add_parser("simulate", help="cycle-level run of a network on a hardware spec")
     _add_network_arguments(run, flag=True)
-    run.add_argument("--hardware", required=True, metavar="FILE",
-                     help="hardware YAML, e.g. configs/hardware/jetson_nano.yaml")
+    run.add_argument("--hardware", required=True, metavar="NAME|FILE",
+                     help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
     run.add_argument("--dataflow", choices=DATAFLOWS, default="layerwise")
-    run.add_argument("--tile", type=_positive_int, default=32,
+    run.add_argument("--tile", type=_tile, default=32,
                      help="tile edge in output pixels (tiled, full; default 32)")
     run.add_argument("--halo", choices=["reuse", "refetch"], default="reuse",
                      help="keep halo columns from the previous tile, or fetch them again")
-    run.add_argument("--buffer-channels", type=_positive_int, default=None,
+    run.add_argument("--buffer-channels", type=_channels, default=None,
                      help="room for feature maps kept on chip, in channels at the input "
                           "resolution, taken from the fmap or global buffer (buffered, full; "
                           "default: the room that moves the fewest DRAM bytes)")
@@ -183,11 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_weights_commands(commands)
     add_rtl_commands(commands)
     add_import_commands(commands)
-    add_sweep_commands(commands, _positive_int)
+    add_sweep_commands(commands)
     return parser
 
 
 def _resolve(args: argparse.Namespace):
+    from sim.workload.io import resolve_network
+
     return resolve_network(
         args.network, resolution=args.resolution, num_classes=args.num_classes,
         width_mult=args.width_mult,
@@ -195,6 +163,8 @@ def _resolve(args: argparse.Namespace):
 
 
 def _network_show(args: argparse.Namespace) -> None:
+    from sim.report import network_summary, network_table
+
     network = _resolve(args)
     if args.json:
         print(json.dumps(network_summary(network), indent=2))
@@ -203,12 +173,16 @@ def _network_show(args: argparse.Namespace) -> None:
 
 
 def _network_export(args: argparse.Namespace) -> None:
+    from sim.workload.io import dump_network
+
     network = _resolve(args)
     write_text_atomic(args.out, dump_network(network))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
 def _stage_layers(network: Network, text: str) -> int:
+    from sim.techniques.patches import stage_cuts
+
     if text.isdigit():
         return int(text)
     names = [info.name for info in network.infos]
@@ -219,6 +193,11 @@ def _stage_layers(network: Network, text: str) -> int:
 
 
 def _peak_report(args: argparse.Namespace, network: Network) -> PeakReport:
+    from sim.peak import layerwise_peak
+    from sim.techniques.patches import PatchPlanError, patch_peak, plan_patches
+    from sim.techniques.reorder import reordered_peak
+    from sim.techniques.tunnels import TunnelError, segmented, tunnel_peak
+
     inplace = not args.no_inplace_depthwise
     if (args.patches is None) != (args.patch_layers is None):
         raise ConfigError("--patches", "--patches and --patch-layers go together")
@@ -243,6 +222,9 @@ def _peak_report(args: argparse.Namespace, network: Network) -> PeakReport:
 
 
 def _peak_mem(args: argparse.Namespace) -> None:
+    from sim.report import peak_table
+    from sim.workload.io import resolve_network
+
     network = resolve_network(args.network, resolution=args.resolution,
                               num_classes=args.num_classes, width_mult=args.width_mult)
     report = _peak_report(args, network)
@@ -266,6 +248,13 @@ TABLE6_MARGINS = (0, 5, 10, 18)
 
 
 def _tunnel_design(args: argparse.Namespace) -> None:
+    from sim.report import margin_table_text, network_summary, network_table, peak_table
+    from sim.techniques.tunnel_design import design_tunnel
+    from sim.techniques.tunnels import TunnelError, margin_table, tunnel_peak
+    from sim.units import kb_kib
+    from sim.workload.io import dump_network
+    from sim.workload.layers import Shape
+
     image = Shape(args.resolution, args.resolution, args.channels)
     reorder = not args.no_reorder
     try:
@@ -299,6 +288,9 @@ def _tunnel_design(args: argparse.Namespace) -> None:
 
 
 def _topology(args: argparse.Namespace) -> Topology | None:
+    from sim.importers.scalesim import read_topology_csv
+    from sim.importers.topology import read_topology_yaml
+
     """A SCALE-Sim CSV or a topology YAML given as ``--network``, else None."""
     if args.network.endswith(".csv"):
         topology = read_topology_csv(args.network)
@@ -314,22 +306,39 @@ def _topology(args: argparse.Namespace) -> Topology | None:
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from sim.simulate import simulate  # the cycle-level engine; loaded only when simulating
+    from sim.dataflow import SimulationOptions
+    from sim.hardware import load_hardware
+    from sim.importers.topology import simulate_topology
+    from sim.presets import hardware_path
+    from sim.report import layers_csv, simulation_table
+    from sim.simulate import simulate
+    from sim.workload.io import resolve_network
 
     topology = _topology(args)
     if topology is None:
         network = resolve_network(args.network, resolution=args.resolution,
                                   num_classes=args.num_classes, width_mult=args.width_mult)
-    hardware = load_hardware(args.hardware)
+    hardware_file = hardware_path(args.hardware)
+    hardware = load_hardware(hardware_file)
     try:
         options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
                                     args.buffer_channels, DType(args.dtype), args.weights)
     except ValueError as error:
         raise ConfigError("--weights", str(error)) from None
-    if topology is not None:
-        result = simulate_topology(topology, hardware, options)
-    else:
-        result = simulate(network, hardware, options)
+    if str(options.dtype) not in hardware.energy.mac_pj:
+        raise ConfigError(hardware_file, f"no MAC energy for {options.dtype}",
+                          field="energy.mac_pj", allowed=", ".join(hardware.energy.mac_pj))
+    try:
+        if topology is not None:
+            result = simulate_topology(topology, hardware, options)
+        else:
+            result = simulate(network, hardware, options)
+    except ConfigError as error:
+        if error.path != "--hardware":
+            raise
+        # Raised about the hardware while simulating: name the file it came from.
+        raise ConfigError(hardware_file, error.message, field=error.field,
+                          allowed=error.allowed) from None
     if args.per_layer:
         write_text_atomic(args.per_layer, layers_csv(result))
     if args.json:
@@ -339,15 +348,32 @@ def _simulate(args: argparse.Namespace) -> None:
         print(simulation_table(result))
 
 
+OUTPUT_FILE_FLAGS = ("out", "per_layer", "plot", "csv", "parquet", "hardware_out")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unusable output files before any work (a sweep's ``--out`` is a folder)."""
+    if args.command in ("sweep", "weights", "rtl"):  # their --out is a folder
+        return
+    for flag in OUTPUT_FILE_FLAGS:
+        value = getattr(args, flag, None)
+        if value:
+            check_output_path(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_outputs(args)
         args.handler(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         sys.stderr.close()  # output piped into a closed reader, e.g. `| head`
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -44,8 +44,15 @@ class ConfigError(Exception):
         return text
 
 
+MAX_DEPTH = 32  # nesting of mappings and lists in any config file
+MAX_NODES = 1_000_000  # values in one config file
+
+
 def read_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
-    """Parse ``path`` with ``yaml.safe_load``; also return the node tree for line numbers."""
+    """Parse ``path`` as safe YAML; also return the node tree for line numbers.
+
+    Duplicate keys in a mapping and nesting deeper than :data:`MAX_DEPTH` are errors.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -53,18 +60,56 @@ def read_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(path, "file not found") from None
     except IsADirectoryError:
         raise ConfigError(path, "is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(path, f"cannot be read: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot be read: {error.strerror}") from None
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_tree(path, node)
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(
             path, f"malformed YAML: {problem}", line=None if mark is None else mark.line + 1,
         ) from None
+    except RecursionError:
+        raise ConfigError(path, "malformed YAML: nested too deeply",
+                          allowed=f"at most {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
     return data, node
+
+
+def _check_tree(path: Path, root: yaml.Node) -> None:
+    """Refuse duplicate keys and deep nesting (iteratively: no recursion on hostile input)."""
+    stack: list[tuple[yaml.Node, int, str]] = [(root, 1, "")]
+    visited = 0
+    while stack:
+        node, depth, where = stack.pop()
+        visited += 1  # aliases count each time they are used: no "billion laughs"
+        if visited > MAX_NODES:
+            raise ConfigError(path, "too large", allowed=f"at most {MAX_NODES:,} values, "
+                              "aliases counted at every use")
+        if depth > MAX_DEPTH and isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            raise ConfigError(path, "nested too deeply", line=node.start_mark.line + 1,
+                              field=where or "(top level)", allowed=f"at most {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.tag)
+                if name in keys:
+                    raise ConfigError(path, "duplicate key", line=key.start_mark.line + 1,
+                                      field=f"{where}.{name}" if where else name,
+                                      allowed="each key once per mapping")
+                keys.add(name)
+                stack.append((value, depth + 1, f"{where}.{name}" if where else name))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                stack.append((item, depth + 1, f"{where}[{index}]"))
 
 
 def load_model(path: str | Path, model: type[Model]) -> Model:
@@ -101,6 +146,9 @@ def validation_error(
     if kind == "extra_forbidden":
         allowed = ", ".join(_model_fields(model, loc[:-1]))
         return ConfigError(path, "unknown field", line=line, field=field, allowed=allowed)
+    if kind == "out_of_range":
+        return ConfigError(path, f"got {ctx.get('value')}", line=line, field=field,
+                           allowed=str(ctx.get("allowed", "")))
     if kind == "missing":
         return ConfigError(path, "required field is missing", line=line, field=field)
     if kind == "union_tag_invalid":
@@ -127,6 +175,8 @@ def validation_error(
         return ConfigError(path, f"got {value!r}", line=line, field=field,
                            allowed=f"{symbol}{ctx.get(key)}")
     message = first["msg"]
+    if kind == "bool_type" or kind == "bool_parsing":
+        return ConfigError(path, f"got {value!r}", line=line, field=field, allowed="true, false")
     if kind == "value_error":
         message = str(ctx.get("error", message))
         return ConfigError(path, message, line=line, field=field)

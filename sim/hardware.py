@@ -8,16 +8,27 @@ carries a comment with the source of every constant (``configs/hardware/*.yaml``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from sim import limits as lim
 from sim.config import load_model
 
-Positive = Annotated[StrictInt, Field(gt=0)]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+# Every number has a range the model computes in reasonable time (sim.limits).
+ArrayEdge = lim.bounded_int(1, lim.MAX_ARRAY_EDGE)
+Bytes = lim.bounded_int(1, lim.MAX_MEMORY_BYTES)
+Banks = lim.bounded_int(1, lim.MAX_BANKS)
+WordBits = lim.bounded_int(1, lim.MAX_WORD_BITS)
+Cycles = lim.bounded_int(1, lim.MAX_TIMING_CYCLES)
+ExtraCycles = lim.bounded_int(0, lim.MAX_TIMING_CYCLES)
+EnergyPj = lim.bounded_float(0, lim.MAX_ENERGY_PJ)
+PowerMw = lim.bounded_float(0, lim.MAX_POWER_MW)
+ClockHz = lim.bounded_float(lim.MIN_CLOCK_HZ, lim.MAX_CLOCK_HZ)
+DramChannels = lim.bounded_int(1, lim.MAX_DRAM_CHANNELS)
+DataRateMtps = lim.bounded_float(0, lim.MAX_DATA_RATE_MTPS, low_open=True)
+BurstLength = lim.bounded_int(1, lim.MAX_BURST_LENGTH)
+PageBytes = lim.bounded_int(1, lim.MAX_PAGE_BYTES)
 
 
 class _Spec(BaseModel):
@@ -32,11 +43,11 @@ class PeArraySpec(_Spec):
     """
 
     kind: Literal["systolic", "vector"]
-    rows: Positive | None = None
-    cols: Positive | None = None
+    rows: ArrayEdge | None = None
+    cols: ArrayEdge | None = None
     dataflow: Literal["os", "ws", "is"] | None = None
-    vector_inputs: Positive | None = None
-    vector_outputs: Positive | None = None
+    vector_inputs: ArrayEdge | None = None
+    vector_outputs: ArrayEdge | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> PeArraySpec:
@@ -62,12 +73,12 @@ class BufferSpec(_Spec):
     filled or drained while the PE array works on the other.
     """
 
-    size_bytes: Positive
-    banks: Positive = 1
-    word_bits: Positive = 64
+    size_bytes: Bytes
+    banks: Banks = 1
+    word_bits: WordBits = 64
     double_buffered: StrictBool = True
-    read_pj: NonNegativeFloat
-    write_pj: NonNegativeFloat
+    read_pj: EnergyPj
+    write_pj: EnergyPj
 
     @property
     def word_bytes(self) -> int:
@@ -137,24 +148,24 @@ class BuffersSpec(_Spec):
 class DramTimingSpec(_Spec):
     """DRAM timing in DRAM clock cycles (tCK)."""
 
-    rcd: Positive  # ACT to READ/WRITE
-    rp: Positive  # PRE to ACT
-    ras: Positive  # ACT to PRE
-    rl: Positive  # READ to first data
-    wl: Positive  # WRITE to first data
-    ccd: Positive  # column command to column command (= burst length / 2 on DDR)
-    rrd: Positive  # ACT to ACT, different banks
-    faw: Positive  # window for four ACTs
-    refi: Positive  # refresh interval (per bank, staggered)
-    rfc: Positive  # refresh cycle time of one bank
-    wtr: NonNegative = 0  # write data end to READ
-    rtw: NonNegative = 0  # READ to WRITE turnaround beyond RL - WL
+    rcd: Cycles  # ACT to READ/WRITE
+    rp: Cycles  # PRE to ACT
+    ras: Cycles  # ACT to PRE
+    rl: Cycles  # READ to first data
+    wl: Cycles  # WRITE to first data
+    ccd: Cycles  # column command to column command (= burst length / 2 on DDR)
+    rrd: Cycles  # ACT to ACT, different banks
+    faw: Cycles  # window for four ACTs
+    refi: Cycles  # refresh interval (per bank, staggered)
+    rfc: Cycles  # refresh cycle time of one bank
+    wtr: ExtraCycles = 0  # write data end to READ
+    rtw: ExtraCycles = 0  # READ to WRITE turnaround beyond RL - WL
 
 
 class DramEnergySpec(_Spec):
-    read_pj_per_bit: NonNegativeFloat
-    write_pj_per_bit: NonNegativeFloat
-    activate_pj: NonNegativeFloat  # one activate + precharge pair
+    read_pj_per_bit: EnergyPj
+    write_pj_per_bit: EnergyPj
+    activate_pj: EnergyPj  # one activate + precharge pair
 
 
 class DramSpec(_Spec):
@@ -166,14 +177,14 @@ class DramSpec(_Spec):
     """
 
     type: str
-    capacity_bytes: Positive
-    channels: Positive
-    bus_bits: Positive
-    data_rate_mtps: PositiveFloat
-    burst_length: Positive
-    banks: Positive
-    page_bytes: Positive
-    interleave_bytes: Positive
+    capacity_bytes: Bytes
+    channels: DramChannels
+    bus_bits: WordBits
+    data_rate_mtps: DataRateMtps
+    burst_length: BurstLength
+    banks: Banks
+    page_bytes: PageBytes
+    interleave_bytes: PageBytes
     timing: DramTimingSpec
     energy: DramEnergySpec
 
@@ -213,13 +224,13 @@ class DramSpec(_Spec):
 class EnergySpec(_Spec):
     """Energy per operation (pJ) and static power (mW)."""
 
-    mac_pj: dict[Literal["int8", "int16", "fp16", "fp32"], NonNegativeFloat]
-    static_mw: NonNegativeFloat = 0.0
+    mac_pj: dict[Literal["int8", "int16", "fp16", "fp32"], EnergyPj]
+    static_mw: PowerMw = 0.0
 
 
 class HardwareSpec(_Spec):
     name: str
-    clock_hz: PositiveFloat
+    clock_hz: ClockHz
     pe_array: PeArraySpec
     buffers: BuffersSpec
     dram: DramSpec

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
+
+from sim.limits import MAX_MEMORY_BYTES
 
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
@@ -14,12 +17,14 @@ def parse_bytes(text: str) -> int:
     unit = match.group(2).upper() if match else ""
     if match is None or unit not in _UNITS:
         raise ValueError(
-            f"expected a size such as 256KB, 256KiB or 262144, got {text!r} "
+            f"expected a size such as 256KB, 256KiB or 262144, got {text[:40]!r} "
             "(units: B, KB, MB, GB, KiB, MiB, GiB)"
         )
-    value = float(match.group(1)) * _UNITS[unit]
-    if value != int(value) or value <= 0:
-        raise ValueError(f"expected a positive whole number of bytes, got {text!r}")
+    value = Fraction(match.group(1)) * _UNITS[unit]  # exact: no float rounding or overflow
+    if value.denominator != 1 or not 0 < value <= MAX_MEMORY_BYTES:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"expected a whole number of bytes, got {shown!r} "
+                         f"(allowed: 1..{MAX_MEMORY_BYTES})")
     return int(value)
 
 

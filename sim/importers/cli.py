@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
-from sim.importers.topology import dump_topology
-from sim.output import write_text_atomic
+from sim.output import write_text_atomic, write_texts_atomic
 
-DEFAULT_DRAM = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "jetson_nano.yaml"
+DEFAULT_DRAM = "jetson_nano"
 
 
 def add_import_commands(commands: argparse._SubParsersAction) -> None:
@@ -23,8 +21,9 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
     scalesim.add_argument("--config", metavar="FILE.cfg", help="SCALE-Sim architecture config")
     scalesim.add_argument("--hardware-out", metavar="FILE.yaml",
                           help="hardware YAML to write from --config")
-    scalesim.add_argument("--dram-preset", metavar="FILE.yaml", default=str(DEFAULT_DRAM),
-                          help="hardware preset whose DRAM and MAC energy the import uses")
+    scalesim.add_argument("--dram-preset", metavar="NAME|FILE", default=DEFAULT_DRAM,
+                          help="hardware preset whose DRAM and MAC energy the import uses "
+                               f"(default {DEFAULT_DRAM})")
     scalesim.set_defaults(handler=_import_scalesim)
 
     onnx = kinds.add_parser("onnx", help="an ONNX model")
@@ -35,6 +34,10 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _import_scalesim(args: argparse.Namespace) -> None:
+    from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
+    from sim.importers.topology import dump_topology
+    from sim.presets import hardware_path
+
     if args.hardware_out and not args.config:
         from sim.config import ConfigError
         raise ConfigError("--hardware-out", "needs --config FILE.cfg to take the hardware from")
@@ -42,16 +45,17 @@ def _import_scalesim(args: argparse.Namespace) -> None:
     topology = topology_of(args.topology, rows)
     hardware = None
     if args.config:
-        hardware = hardware_yaml(read_config(args.config), args.dram_preset)
+        hardware = hardware_yaml(read_config(args.config), hardware_path(args.dram_preset))
     differing = [row.name for row in rows if row.scalesim_pixels != row.pixels]
     note = f"Imported from {args.topology}."
     if differing:
         note += (f"\nSCALE-Sim's ceil output size counts more pixels for: "
                  f"{', '.join(differing)}.")
-    write_text_atomic(args.out, dump_topology(topology, note))
+    files: list[tuple[str | Path, str]] = [(args.out, dump_topology(topology, note))]
     if hardware is not None:
-        write_text_atomic(args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
-                          hardware)
+        files.append((args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
+                      hardware))
+    write_texts_atomic(files)  # both or neither
     print(f"{topology.name}: {len(rows)} layers, {topology.total_macs:,} MACs -> {args.out}")
 
 
@@ -60,6 +64,24 @@ def _import_onnx(args: argparse.Namespace) -> None:
     from sim.workload.io import dump_network
 
     network = read_onnx(args.model, name=args.name)
-    write_text_atomic(args.out, dump_network(network))
+    text = dump_network(network)
+    _check_loadable(args.model, text)
+    write_text_atomic(args.out, text)
     print(f"{network.name}: {len(network.layers)} layers, {network.total_params:,} parameters, "
           f"{network.total_macs:,} MACs -> {args.out}")
+
+
+def _check_loadable(source: str, text: str) -> None:
+    """Refuse to write network YAML that ``load_network`` would refuse (names, paddings)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from sim.config import ConfigError, validation_error
+    from sim.workload.schema import NetworkSpec
+
+    try:
+        NetworkSpec.model_validate(yaml.safe_load(text))
+    except ValidationError as error:
+        problem = validation_error(source, None, NetworkSpec, error)
+        raise ConfigError(source, f"imports to a network the YAML loader refuses: "
+                          f"{problem.field}: {problem.message}", allowed=problem.allowed) from None

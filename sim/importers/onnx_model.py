@@ -16,6 +16,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+from sim import limits as lim
 from sim.config import ConfigError
 from sim.workload.layers import (
     Activation,
@@ -26,6 +27,7 @@ from sim.workload.layers import (
     FullyConnected,
     GlobalAvgPool,
     Layer,
+    LayerError,
     MaxPool2d,
     Shape,
 )
@@ -48,7 +50,7 @@ class _Graph:
                           for item in self.graph.initializer}
         for node in self.graph.node:
             if node.op_type == "Constant":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                self.constants[node.output[0]] = self._constant(node)
         self.shapes = {}
         for value in list(self.graph.value_info) + list(self.graph.input) + \
                 list(self.graph.output):
@@ -62,9 +64,25 @@ class _Graph:
         for output in self.graph.output:
             self.consumers[output.name] = self.consumers.get(output.name, 0) + 1
 
-    def error(self, node, message: str) -> ConfigError:
+    def _constant(self, node):
+        """A Constant node's value, whichever attribute holds it (value, value_float, ...)."""
+        import numpy as np
+        import onnx
+        from onnx import numpy_helper
+
+        if len(node.attribute) != 1:
+            raise self.error(node, "a Constant needs exactly one value attribute")
+        value = onnx.helper.get_attribute_value(node.attribute[0])
+        if isinstance(value, onnx.TensorProto):
+            return numpy_helper.to_array(value)
+        if isinstance(value, int | float | list):
+            return np.array(value)
+        raise self.error(node, f"unsupported Constant attribute {node.attribute[0].name}",
+                         allowed="value, value_float(s), value_int(s)")
+
+    def error(self, node, message: str, allowed: str = "") -> ConfigError:
         return ConfigError(self.path, message, field=f"node {node.name or '(unnamed)'} "
-                                                     f"({node.op_type})")
+                                                     f"({node.op_type})", allowed=allowed)
 
 
 def read_onnx(path: str | Path, name: str | None = None) -> Network:
@@ -83,12 +101,21 @@ def read_onnx(path: str | Path, name: str | None = None) -> Network:
     input_name, input_shape = _network_input(graph)
     builder = _Builder(graph, input_name)
     for node in graph.graph.node:
-        builder.add(node)
+        try:
+            builder.add(node)
+        except (LayerError, ValueError, TypeError, KeyError, IndexError) as error:
+            raise graph.error(node, f"cannot be imported: {error}") from None
     network_name = name or _identifier(graph.graph.name or path.stem)
     try:
-        return Network(network_name, input_shape, builder.layers)
+        network = Network(network_name, input_shape, builder.layers)
     except NetworkError as error:
         raise ConfigError(path, error.message) from None
+    problem = lim.network_size_problem(network.infos)
+    if problem is not None:
+        index, message, allowed = problem
+        raise ConfigError(path, message, field=f"layer {network.infos[index].name}",
+                          allowed=allowed)
+    return network
 
 
 def _network_input(graph: _Graph) -> tuple[str, Shape]:
@@ -100,6 +127,12 @@ def _network_input(graph: _Graph) -> tuple[str, Shape]:
         raise ConfigError(graph.path, f"input {inputs[0].name}: expected a fixed NCHW shape, "
                                       f"got {list(shape)}")
     _, channels, height, width = shape
+    for what, value, high in (("height", height, lim.MAX_RESOLUTION),
+                              ("width", width, lim.MAX_RESOLUTION),
+                              ("channels", channels, lim.MAX_CHANNELS)):
+        if not 1 <= value <= high:
+            raise ConfigError(graph.path, f"input {inputs[0].name}: {what} {value}",
+                              allowed=lim.int_range(1, high))
     return inputs[0].name, Shape(height, width, channels)
 
 
@@ -159,19 +192,48 @@ class _Builder:
             raise self.graph.error(node, "auto_pad is not supported; export explicit pads")
         if attributes.get("ceil_mode", 0):
             raise self.graph.error(node, "ceil_mode = 1 is not supported")
-        top, left, bottom, right = attributes.get("pads", [0, 0, 0, 0])
-        return {"kernel": kernel, "stride": tuple(attributes.get("strides", [1, 1])),
-                "padding": (top, bottom, left, right)}
+        strides = list(attributes.get("strides", [1, 1]))
+        pads = list(attributes.get("pads", [0, 0, 0, 0]))
+        self._check_ints(node, "kernel_shape", list(kernel), 1, 2)
+        self._check_ints(node, "strides", strides, 1, 2)
+        self._check_ints(node, "pads", pads, 0, 4)
+        top, left, bottom, right = pads
+        return {"kernel": kernel, "stride": tuple(strides), "padding": (top, bottom, left, right)}
+
+    def _check_ints(self, node, attribute: str, values: list, low: int, count: int) -> None:
+        """Refuse an attribute that is not ``count`` integers in ``low..MAX_WINDOW``."""
+        allowed = f"{count} integers {lim.int_range(low, lim.MAX_WINDOW)}"
+        if len(values) != count or not all(isinstance(v, int) and low <= v <= lim.MAX_WINDOW
+                                           for v in values):
+            raise self.graph.error(node, f"{attribute} {values}", allowed=allowed)
+
+    def _input_channels(self, node) -> int | None:
+        """The channels of the node's first input, when shape inference knows them."""
+        shape = self.graph.shapes.get(node.input[0])
+        return shape[1] if shape is not None and len(shape) == 4 else None
 
     def _conv(self, node) -> Layer:
         weights = self._weights(node, 1)
         filters, per_group, kernel_h, kernel_w = weights.shape
         attributes = self._attributes(node)
         groups = attributes.get("group", 1)
+        if not isinstance(groups, int) or not 1 <= groups <= lim.MAX_CHANNELS:
+            raise self.graph.error(node, f"group {groups}",
+                                   allowed=lim.int_range(1, lim.MAX_CHANNELS))
         channels = per_group * groups
+        given = self._input_channels(node)
+        if given is not None and given != channels:
+            raise self.graph.error(node, f"weights of {per_group} channels x group {groups} "
+                                         f"read {channels} channels, the input has {given}",
+                                   allowed=f"weights of shape (filters, {given} / group, kh, kw)")
+        if filters % groups:
+            raise self.graph.error(node, f"{filters} filters do not split into {groups} groups",
+                                   allowed="filters a multiple of group")
+        dilations = list(attributes.get("dilations", [1, 1]))
+        self._check_ints(node, "dilations", dilations, 1, 2)
         common = {"name": self._name(node), "inputs": (self._source(node),),
                   "bias": len(node.input) > 2 and bool(node.input[2]), "batchnorm": False,
-                  "dilation": tuple(attributes.get("dilations", [1, 1])),
+                  "dilation": tuple(dilations),
                   **self._geometry(node, (kernel_h, kernel_w))}
         if groups > 1 and groups == channels:
             return DepthwiseConv2d(multiplier=filters // channels, **common)

@@ -25,10 +25,12 @@ from __future__ import annotations
 import configparser
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import limits as lim
 from sim.config import ConfigError
 from sim.hardware import load_hardware
 from sim.importers.topology import Topology
@@ -38,6 +40,10 @@ from sim.workload.network import Network
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
            "Channels", "Num Filter", "Strides")
 SIZES = COLUMNS[1:]
+# Largest value per column (sim.limits): what the model simulates in reasonable time.
+MAXIMA = {"Channels": lim.MAX_CHANNELS, "Num Filter": lim.MAX_CHANNELS}
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # the network YAML's layer names
+MAX_SRAM_KB = 2**20
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,14 @@ def read_rows(path: str | Path) -> list[Row]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(path, f"cannot be read: {error}") from None
-    lines = list(csv.reader(text.splitlines()))
+    except UnicodeDecodeError:
+        raise ConfigError(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot be read: {error.strerror}") from None
+    try:
+        lines = list(csv.reader(text.splitlines()))
+    except csv.Error as error:
+        raise ConfigError(path, f"malformed CSV: {error}") from None
     cells = [[cell.strip() for cell in line] for line in lines]
     numbered = [(number, line) for number, line in enumerate(cells, start=1)
                 if any(line) and not line[0].startswith("#")]
@@ -108,10 +119,24 @@ def read_rows(path: str | Path) -> list[Row]:
             raise ConfigError(path, f"duplicate layer name {row.name!r}", line=number,
                               field="Layer name")
         names.add(row.name)
+        _check_size(path, row)
         rows.append(row)
     if not rows:
         raise ConfigError(path, "the header has no rows under it", line=header_line)
     return rows
+
+
+def _check_size(path: Path, row: Row) -> None:
+    """Refuse a row whose tensors or MACs are beyond what the model simulates in time."""
+    elements = row.ifmap_height * row.ifmap_width * row.channels
+    if elements > lim.MAX_TENSOR_ELEMENTS:
+        raise ConfigError(path, f"an IFMAP of {elements:,} elements is too large", line=row.line,
+                          field="IFMAP Height",
+                          allowed=f"at most {lim.MAX_TENSOR_ELEMENTS:,} elements")
+    problem = lim.network_size_problem(row_network(row).infos)
+    if problem is not None:
+        _, message, allowed = problem
+        raise ConfigError(path, message, line=row.line, field="Num Filter", allowed=allowed)
 
 
 def _without_trailing_empty(line: list[str]) -> list[str]:
@@ -127,16 +152,23 @@ def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) ->
     name = line[0]
     if not name:
         raise ConfigError(path, "empty layer name", line=number, field="Layer name")
+    if not NAME.fullmatch(name) or len(name) > 200:
+        raise ConfigError(path, f"layer name {name[:40]!r} cannot be a network layer name",
+                          line=number, field="Layer name",
+                          allowed="a letter or _, then letters, digits, _ . -")
     values = {}
     for column, cell in zip(SIZES, line[1:], strict=True):
         try:
             value = int(cell)
         except ValueError:
-            raise ConfigError(path, f"{cell!r} is not an integer", line=number, field=column,
-                              allowed="a positive integer") from None
-        if value < 1:
+            high = MAXIMA.get(column, lim.MAX_RESOLUTION)
+            raise ConfigError(path, f"{cell[:40]!r} is not an integer", line=number,
+                              field=column, allowed=f"an integer {lim.int_range(1, high)}"
+                              ) from None
+        high = MAXIMA.get(column, lim.MAX_RESOLUTION)
+        if not 1 <= value <= high:
             raise ConfigError(path, f"got {value}", line=number, field=column,
-                              allowed="a positive integer")
+                              allowed=lim.int_range(1, high))
         values[column] = value
     for size, kernel in (("IFMAP Height", "Filter Height"), ("IFMAP Width", "Filter Width")):
         if values[kernel] > values[size]:
@@ -206,12 +238,16 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """The architecture of a SCALE-Sim ``.cfg``: array size, dataflow, SRAM sizes (KB),
     bandwidth (words per cycle, when given) and the run name."""
     path = Path(path)
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)  # a "%" is text, not a reference
     try:
         with path.open(encoding="utf-8") as handle:
             parser.read_file(handle)
     except FileNotFoundError:
         raise ConfigError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot be read: {error.strerror}") from None
     except configparser.Error as error:
         raise ConfigError(path, f"malformed config: {str(error).splitlines()[0]}") from None
     if not parser.has_section(_ARCHITECTURE):
@@ -249,12 +285,14 @@ def _positive(path: Path, key: str, text: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise ConfigError(path, f"{text.strip()!r} is not an integer",
+        high = MAX_SRAM_KB if key.endswith("szkb") else lim.MAX_ARRAY_EDGE
+        raise ConfigError(path, f"{text.strip()[:40]!r} is not an integer",
                           field=f"{_ARCHITECTURE}.{_spelled(key)}",
-                          allowed="a positive integer") from None
-    if value < 1:
+                          allowed=f"an integer {lim.int_range(1, high)}") from None
+    high = MAX_SRAM_KB if key.endswith("szkb") else lim.MAX_ARRAY_EDGE
+    if not 1 <= value <= high:
         raise ConfigError(path, f"got {value}", field=f"{_ARCHITECTURE}.{_spelled(key)}",
-                          allowed="a positive integer")
+                          allowed=lim.int_range(1, high))
     return value
 
 

@@ -6,44 +6,63 @@ import argparse
 import csv
 import io
 import json
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sim.argtypes import int_in
 from sim.config import ConfigError
-from sim.output import write_text_atomic
-from sim.sweep.runner import EXECUTORS, run_sweep
-from sim.sweep.spec import load_sweep
-from sim.sweep.store import ResultsStore
+from sim.limits import DEFAULT_MAX_POINTS
+from sim.output import write_files_atomic
 
+if TYPE_CHECKING:
+    from sim.sweep.store import ResultsStore
+
+EXECUTORS = ("local", "inline", "dask")  # sim.sweep.runner.RUNNERS (a test keeps them equal)
+
+MAX_WORKERS = 256
+MAX_POINTS_CEILING = 10**7
 SUMMARY_KEYS = ("dram_mb", "latency_ms", "energy_mj", "macs", "traffic_to_bound",
                 "peak_onchip_bytes", "infeasible")
 
 
-def add_sweep_commands(commands: argparse._SubParsersAction, positive_int) -> None:
+def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser("sweep", help="run a design-space sweep from YAML")
     sweep.add_argument("config", metavar="CONFIG.yaml")
     sweep.add_argument("--out", required=True, metavar="DIR", help="results folder")
-    sweep.add_argument("--workers", type=positive_int, default=2, help="processes (default 2)")
+    sweep.add_argument("--workers", type=int_in(1, MAX_WORKERS, "a worker count"), default=2,
+                       help="processes (default 2)")
     sweep.add_argument("--executor", choices=EXECUTORS, default="local")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="Dask scheduler address (implies --executor dask)")
     sweep.add_argument("--no-resume", action="store_true",
                        help="run every point again even if the store has it")
     sweep.add_argument("--no-plots", action="store_true", help="skip the figures")
+    sweep.add_argument("--max-points", type=int_in(1, MAX_POINTS_CEILING, "a point count"),
+                       default=DEFAULT_MAX_POINTS,
+                       help=f"refuse sweeps of more points (default {DEFAULT_MAX_POINTS})")
     sweep.add_argument("--json", action="store_true", help="print one JSON document")
     sweep.set_defaults(handler=_sweep)
 
     results = commands.add_parser("results", help="work with a results folder")
     results_commands = results.add_subparsers(dest="results_command", required=True,
                                               parser_class=type(results))
-    export = results_commands.add_parser("export", help="export the store as CSV")
+    export = results_commands.add_parser("export", help="export the store as CSV or Parquet")
     export.add_argument("folder", metavar="DIR")
-    export.add_argument("--csv", required=True, metavar="FILE")
+    export.add_argument("--csv", metavar="FILE", help="summary table: labels and headline "
+                        "figures (MB, ms, mJ)")
+    export.add_argument("--parquet", metavar="FILE", help="one column per option and metric "
+                        "(sim.sweep.frame), via pyarrow")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="write the sweep figures of a results folder")
     plot.add_argument("folder", metavar="DIR")
+    plot.add_argument("--format", choices=("png", "svg", "pdf"), action="append",
+                      dest="formats", help="figure format; repeat for several (default png "
+                      "and svg)")
     plot.set_defaults(handler=_plot)
 
 
@@ -73,24 +92,57 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _open_store(folder: str) -> ResultsStore:
-    path = Path(folder) / "results.sqlite"
-    if not path.exists():
-        raise ConfigError(folder, "no results.sqlite in this folder (run a sweep first)")
-    return ResultsStore(folder)
+    from sim.sweep.store import ResultsStore
+
+    return ResultsStore(folder, create=False)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: workers are shut down, then exit
 
 
 def _sweep(args: argparse.Namespace) -> None:
-    _, points = load_sweep(args.config)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    try:
+        _run_sweep_command(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_sweep_command(args: argparse.Namespace) -> None:
+    from sim.sweep.runner import PointFailed, check_scheduler, run_sweep
+    from sim.sweep.spec import load_sweep
+    from sim.sweep.store import ResultsStore
+
+    _, points = load_sweep(args.config, args.max_points)
     executor = "dask" if args.scheduler else args.executor
-    store = ResultsStore(args.out)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    out = Path(args.out)
+    made_folder = not out.exists()
+    store = ResultsStore(out)
     try:
         ran = run_sweep(points, store, executor, args.workers, args.scheduler,
                         resume=not args.no_resume, progress=not args.json and sys.stderr.isatty())
+    except PointFailed as failed:
+        _discard(store, out, made_folder)
+        varied = ", ".join(f"{k}={v!r}" for k, v in failed.point.labels.items())
+        raise ConfigError(args.config, failed.message,
+                          field=f"point ({varied})" if varied else "base") from None
+    except BaseException:
+        if store.created and not store.finished_keys():
+            _discard(store, out, made_folder)  # an interrupted first run: nothing to resume
+        else:
+            store.close()
+        raise
+    try:
         keys = {point.key for point in points}
         rows = [row for row in store.rows() if row["key"] in keys]
     finally:
         store.close()
-    plots = [] if args.no_plots else _write_plots(rows, Path(args.out) / "plots")
+    plots = [] if args.no_plots else _write_plots(rows, out / "plots")
     table = summary_rows(rows)
     if args.json:
         print(json.dumps({"points": len(points), "ran": ran, "results": table,
@@ -101,11 +153,25 @@ def _sweep(args: argparse.Namespace) -> None:
           + (f"; plots in {args.out}/plots" if plots else ""))
 
 
-def _write_plots(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+def _discard(store: ResultsStore, folder: Path, made_folder: bool) -> None:
+    """Remove a store this run created (and its folder, if this run made it and it is empty)."""
+    if not store.created:
+        store.close()
+        return
+    store.remove()
+    if made_folder:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _write_plots(rows: list[dict[str, Any]], folder: Path,
+                 formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
     from sim.sweep.plots import write_plots  # matplotlib only when plotting
 
     feasible = [row for row in rows if "infeasible" not in row["result"]]
-    return write_plots(feasible, folder) if feasible else []
+    return write_plots(feasible, folder, formats) if feasible else []
 
 
 def _summary_text(table: list[dict[str, Any]]) -> str:
@@ -126,18 +192,32 @@ def _summary_text(table: list[dict[str, Any]]) -> str:
 
 
 def _export(args: argparse.Namespace) -> None:
+    if not args.csv and not args.parquet:
+        raise ConfigError("results export", "nothing to write", allowed="--csv FILE, "
+                          "--parquet FILE or both")
     store = _open_store(args.folder)
     try:
-        table = summary_rows(store.rows())
+        rows = store.rows()
     finally:
         store.close()
-    fields = list(dict.fromkeys(key for row in table for key in row))
-    stream = io.StringIO()
-    writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(table)
-    write_text_atomic(args.csv, stream.getvalue())
-    print(f"wrote {args.csv} ({len(table)} points)", file=sys.stderr)
+    files: list[tuple[str, Callable[[Path], None]]] = []
+    if args.csv:
+        table = summary_rows(rows)
+        fields = list(dict.fromkeys(key for row in table for key in row))
+        stream = io.StringIO()
+        writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+        text = stream.getvalue()
+        files.append((args.csv, lambda path: path.write_text(text, encoding="utf-8")))
+    if args.parquet:
+        from sim.sweep.frame import results_frame
+
+        frame = results_frame(rows)
+        files.append((args.parquet, lambda path: frame.to_parquet(path, index=False)))
+    write_files_atomic(files)
+    for path, _ in files:
+        print(f"wrote {path} ({len(rows)} points)", file=sys.stderr)
 
 
 def _plot(args: argparse.Namespace) -> None:
@@ -146,5 +226,6 @@ def _plot(args: argparse.Namespace) -> None:
         rows = store.rows()
     finally:
         store.close()
-    for path in _write_plots(rows, Path(args.folder) / "plots"):
+    formats = tuple(dict.fromkeys(args.formats or ("png", "svg")))
+    for path in _write_plots(rows, Path(args.folder) / "plots", formats):
         print(path)

@@ -22,23 +22,34 @@ def run_point(key: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Simulate one point; returns its key and the result without the (already known) config.
 
     A point whose schedule cannot fit the declared buffers (a feature-map request larger than
-    the buffer, a layer that does not fit) is recorded as ``{"infeasible": reason}``.
+    the buffer, a layer that does not fit: any :class:`ConfigError` the simulator raises) is
+    recorded as ``{"infeasible": "one line"}`` with its network, hardware, dataflow and dtype.
     """
     options = config["options"]
-    channels = options.get("buffer_channels", "auto")
-    network = network_from_dict(config["network"])
-    hardware = HardwareSpec.model_validate(config["hardware"])
     try:
-        result = simulate(
-            network, hardware,
-            SimulationOptions(options["dataflow"], options.get("tile", 32),
-                              options.get("halo_reuse", True),
-                              None if channels == "auto" else channels,
-                              DType(options["dtype"]), options.get("weights", "dense")))
+        result = _simulate(config, options)
     except ConfigError as error:
-        return key, {"infeasible": f"{error.field}: {error.message}" if error.field
-                     else error.message,
-                     "network": network.name, "hardware": hardware.name,
+        if error.path == "--hardware":
+            # Raised about the hardware while simulating: name its field, not a CLI flag.
+            field = f"hardware.{error.field}" if error.field else "hardware"
+            allowed = f" (allowed: {error.allowed})" if error.allowed else ""
+            reason = f"{field}: {error.message}{allowed}"
+        else:
+            reason = str(error)
+        return key, {"infeasible": reason,
+                     "network": config["network"]["name"],
+                     "hardware": config["hardware"]["name"],
                      "dataflow": options["dataflow"], "dtype": options["dtype"]}
     result.pop("config")
     return key, result
+
+
+def _simulate(config: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    channels = options.get("buffer_channels", "auto")
+    return simulate(
+        network_from_dict(config["network"]), HardwareSpec.model_validate(config["hardware"]),
+        SimulationOptions(options["dataflow"], options.get("tile", 32),
+                          options.get("halo_reuse", True),
+                          None if channels == "auto" else channels,
+                          DType(options["dtype"]), options.get("weights", "dense")),
+    )

@@ -31,8 +31,9 @@ def _check_threshold(threshold: float) -> float:
 
 
 def zero_mask(weights: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    """Boolean array, True where ``|w| <= threshold`` (the weight is skipped)."""
-    return np.abs(np.asarray(weights)) <= _check_threshold(threshold)
+    """Boolean array, True where ``|w| <= threshold`` (the weight is skipped), compared exactly
+    (in float64: a float32 weight is not rounded to the threshold's nearest float32)."""
+    return np.abs(np.asarray(weights, dtype=np.float64)) <= _check_threshold(threshold)
 
 
 def zero_count(weights: np.ndarray, threshold: float = 0.0) -> int:

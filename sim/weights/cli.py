@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from sim.output import write_text_atomic
-from sim.weights.config import load_experiment
-from sim.weights.experiment import records_csv, run_experiment
-from sim.weights.plots import write_figures
 
 CSV_NAME = "weights.csv"
 SUMMARY_NAME = "summary.json"
@@ -41,6 +38,11 @@ def add_weights_commands(subparsers: Any) -> None:
 
 def run_weights_experiment(args: argparse.Namespace) -> None:
     """Handler of ``weights experiment``."""
+    # Imported here: training and matplotlib load only when the experiment runs.
+    from sim.weights.config import load_experiment
+    from sim.weights.experiment import records_csv, run_experiment
+    from sim.weights.plots import write_figures
+
     config = load_experiment(args.config)
     result = run_experiment(config)
     out = Path(args.out)

@@ -8,11 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.config import load_model
+from sim.limits import bounded_int
 from sim.techniques.centralization import Distribution
 from sim.weights.augment import REPORT_NOISE
 from sim.weights.datasets import DatasetName
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+# A layer of more units trains for hours or exhausts memory in NumPy.
+MAX_UNITS = 65536
+MAX_EPOCHS = 10_000
+Units = bounded_int(1, MAX_UNITS)
 SeedInt = Annotated[int, Field(strict=True, ge=0, lt=2**32)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -25,10 +30,10 @@ class ModelConfig(BaseModel):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     dataset: DatasetName
     kind: Literal["mlp", "cnn"]
-    hidden: list[PositiveInt] = Field(default_factory=list)
-    channels: list[PositiveInt] = Field(default_factory=list)
-    epochs: PositiveInt
-    batch: PositiveInt = 32
+    hidden: list[Units] = Field(default_factory=list, max_length=64)
+    channels: list[Units] = Field(default_factory=list, max_length=64)
+    epochs: bounded_int(1, MAX_EPOCHS)  # type: ignore[valid-type]
+    batch: bounded_int(1, MAX_UNITS) = 32  # type: ignore[valid-type]
     learning_rate: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e-3
 
     @model_validator(mode="after")

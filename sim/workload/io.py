@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from sim.config import ConfigError, error_at, read_yaml, validate
+from sim.limits import network_size_problem
 from sim.workload.layers import Activation, Layer, Shape
 from sim.workload.network import INPUT, Network, NetworkError
 from sim.workload.schema import NetworkSpec
@@ -23,11 +24,17 @@ def load_network(path: str | Path, resolution: int | None = None) -> Network:
     if resolution is not None:
         shape = Shape(resolution, resolution, shape.channels)
     try:
-        return Network(spec.name, shape, spec.build_layers())
+        network = Network(spec.name, shape, spec.build_layers())
     except NetworkError as error:
         loc = (("layers",) if error.layer_index is None
                else ("layers", error.layer_index, error.field))
         raise error_at(path, node, loc, error.message) from None
+    problem = network_size_problem(network.infos)
+    if problem is not None:
+        index, message, allowed = problem
+        name = network.infos[index].name
+        raise error_at(path, node, ("layers", index), f"{name}: {message}", allowed) from None
+    return network
 
 
 def network_to_dict(network: Network) -> dict[str, Any]:
@@ -107,7 +114,17 @@ def resolve_network(
                 raise ConfigError(
                     name_or_file, f"{flag} does not apply to this network", allowed=users,
                 )
-        return entry.build(**given)
+        try:
+            network = entry.build(**given)
+        except NetworkError as error:
+            raise ConfigError(name_or_file, f"cannot be built with {given}: {error.message}"
+                              ) from None
+        problem = network_size_problem(network.infos)
+        if problem is not None:
+            index, message, allowed = problem
+            raise ConfigError(name_or_file, f"layer {network.infos[index].name}: {message}",
+                              allowed=allowed)
+        return network
     if name_or_file.endswith(".csv"):
         raise ConfigError(
             name_or_file, "a SCALE-Sim topology is a list of independent layers, not one network",

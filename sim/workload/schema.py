@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
+from sim import limits as lim
 from sim.workload import layers as L
 
-Positive = Annotated[StrictInt, Field(gt=0)]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
+Resolution = lim.bounded_int(1, lim.MAX_RESOLUTION)
+Channels = lim.bounded_int(1, lim.MAX_CHANNELS)
+Features = lim.bounded_int(1, lim.MAX_FEATURES)
+Multiplier = lim.bounded_int(1, lim.MAX_MULTIPLIER)
 
 
 def _is_int(value: object) -> bool:
@@ -30,7 +33,8 @@ def _is_int(value: object) -> bool:
 
 
 def _int_or_list(lengths: tuple[int, ...], minimum: int, meaning: str):
-    """A validator for "an int, or a list of ``lengths`` ints", each at least ``minimum``."""
+    """A validator for "an int, or a list of ``lengths`` ints", each in
+    ``minimum..MAX_WINDOW``."""
     def check(value: object) -> object:
         values = value if isinstance(value, list | tuple) else [value]
         if len(values) not in (1, *lengths) or not all(_is_int(v) for v in values) or (
@@ -39,6 +43,8 @@ def _int_or_list(lengths: tuple[int, ...], minimum: int, meaning: str):
             raise ValueError(f"expected {meaning}, got {value!r}")
         if any(v < minimum for v in values):
             raise ValueError(f"every value must be >= {minimum}, got {value!r}")
+        if any(v > lim.MAX_WINDOW for v in values):
+            raise lim.out_of_range(value, lim.int_range(minimum, lim.MAX_WINDOW))
         return value if _is_int(value) else tuple(values)
     return BeforeValidator(check)
 
@@ -51,7 +57,7 @@ Padding = Annotated[
     int | tuple[int, int] | tuple[int, int, int, int],
     _int_or_list((2, 4), 0, "an integer >= 0, [height, width] or [top, bottom, left, right]"),
 ]
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
 ActivationName = Literal["none", "relu", "relu6"]
 
 
@@ -59,15 +65,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def check_padding(kernel: int | tuple[int, ...], padding: int | tuple[int, ...],
+                  dilation: int | tuple[int, ...] = 1) -> None:
+    """Refuse padding wider than the window's reach: an output window would see no input.
+
+    Each side is at most ``dilation * (kernel - 1)`` pixels (height for top/bottom, width for
+    left/right).
+    """
+    reach = [d * (k - 1) for k, d in zip(_pair(kernel), _pair(dilation), strict=True)]
+    sides = (padding,) * 4 if isinstance(padding, int) else (
+        (padding[0], padding[0], padding[1], padding[1]) if len(padding) == 2 else padding)
+    limits = (reach[0], reach[0], reach[1], reach[1])
+    if any(side > limit for side, limit in zip(sides, limits, strict=True)):
+        raise ValueError(f"padding {padding!r} reaches past the window: an output would see no "
+                         f"input pixel (allowed: at most dilation x (kernel - 1) = "
+                         f"{reach[0]} x {reach[1]} per side)")
+
+
 class InputSpec(_Strict):
-    height: Positive
-    width: Positive
-    channels: Positive
+    height: Resolution
+    width: Resolution
+    channels: Channels
 
 
 class _LayerSpec(_Strict):
     name: Name
-    inputs: list[Name] = []
+    inputs: list[Name] = Field(default=[], max_length=64)
 
 
 class _ConvSpec(_LayerSpec):
@@ -78,12 +105,17 @@ class _ConvSpec(_LayerSpec):
 
 class Conv2dSpec(_ConvSpec):
     kind: Literal["conv2d"]
-    out_channels: Positive
+    out_channels: Channels
     kernel: Pair
     stride: Pair = 1
     padding: Padding = 0
     dilation: Pair = 1
-    groups: Positive = 1
+    groups: Channels = 1
+
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> Conv2dSpec:
+        check_padding(self.kernel, self.padding, self.dilation)
+        return self
 
 
 class DepthwiseSpec(_ConvSpec):
@@ -92,19 +124,24 @@ class DepthwiseSpec(_ConvSpec):
     stride: Pair = 1
     padding: Padding = 0
     dilation: Pair = 1
-    multiplier: Positive = 1
+    multiplier: Multiplier = 1
+
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> DepthwiseSpec:
+        check_padding(self.kernel, self.padding, self.dilation)
+        return self
 
 
 class PointwiseSpec(_ConvSpec):
     kind: Literal["pointwise"]
-    out_channels: Positive
+    out_channels: Channels
     stride: Pair = 1
-    groups: Positive = 1
+    groups: Channels = 1
 
 
 class FullyConnectedSpec(_LayerSpec):
     kind: Literal["fc"]
-    out_features: Positive
+    out_features: Features
     bias: StrictBool = True
     activation: ActivationName = "none"
 
@@ -115,12 +152,22 @@ class MaxPoolSpec(_LayerSpec):
     stride: Pair | None = None
     padding: Padding = 0
 
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> MaxPoolSpec:
+        check_padding(self.kernel, self.padding, 1)
+        return self
+
 
 class AvgPoolSpec(_LayerSpec):
     kind: Literal["avgpool"]
     kernel: Pair
     stride: Pair | None = None
     padding: Padding = 0
+
+    @model_validator(mode="after")
+    def _padding_within_reach(self) -> AvgPoolSpec:
+        check_padding(self.kernel, self.padding, 1)
+        return self
 
 
 class GlobalAvgPoolSpec(_LayerSpec):
@@ -129,7 +176,7 @@ class GlobalAvgPoolSpec(_LayerSpec):
 
 class AddSpec(_LayerSpec):
     kind: Literal["add"]
-    inputs: list[Name] = Field(min_length=2)
+    inputs: list[Name] = Field(min_length=2, max_length=64)
     activation: ActivationName = "none"
 
 
@@ -154,7 +201,7 @@ _LAYER_CLASSES: dict[str, type[L.Layer]] = {
 class NetworkSpec(_Strict):
     name: Name
     input: InputSpec
-    layers: list[LayerSpec] = Field(min_length=1)
+    layers: list[LayerSpec] = Field(min_length=1, max_length=lim.MAX_LAYERS)
 
     def input_shape(self) -> L.Shape:
         return L.Shape(self.input.height, self.input.width, self.input.channels)

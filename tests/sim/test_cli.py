@@ -72,4 +72,4 @@ def test_bad_flag_value_is_one_line_exit_2(capsys):
         main(["network", "show", "resnet18", "--resolution", "-4"])
     assert caught.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--resolution" in err[0] and "positive integer" in err[0]
+    assert len(err) == 1 and "--resolution" in err[0] and "got -4 (allowed: 1..4096)" in err[0]

@@ -64,5 +64,5 @@ def test_bad_hardware_file_is_one_line(tmp_path, capsys):
                  "--per-layer", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {bad}:")
-    assert "dram.banks" in err[0] and "> 0" in err[0]
+    assert "dram.banks" in err[0] and "got -8 (allowed: 1..1024)" in err[0]
     assert not out.exists()

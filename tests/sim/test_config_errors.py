@@ -23,7 +23,7 @@ CASES = [
     ("wrong-type", HEADER + "  - {name: c1, kind: conv2d, out_channels: eight, kernel: 3}\n",
      ":4: layers[0].out_channels:", "'eight'"),
     ("negative-size", "name: n\ninput:\n  height: -3\n  width: 16\n  channels: 3\nlayers:\n"
-     + GOOD_LAYER, ":3: input.height:", "allowed: > 0"),
+     + GOOD_LAYER, ":3: input.height:", "allowed: 1..4096"),
     ("zero-stride", HEADER + "  - {name: c1, kind: conv2d, out_channels: 8, kernel: 3,"
      " stride: 0}\n", ":4: layers[0].stride:", "must be >= 1, got 0"),
     ("missing-field", HEADER + "  - {name: c1, kind: conv2d, kernel: 3}\n",

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 from matplotlib.image import imread
 
@@ -42,10 +41,15 @@ def test_grid_expands_to_every_combination():
 @pytest.mark.parametrize(("text", "where"), [
     ("grid:\n  technique.tiles: [8]\n", ":9: grid.technique.tiles: unknown axis"),
     ("grid:\n  hardware.buffers.global.size_bytes: [-1]\n",
-     ":9: grid.hardware.buffers.global.size_bytes: hardware.buffers.global.size_bytes"),
+     ":9: grid.hardware.buffers.global.size_bytes[0]: point 1 of 1 "
+     "(hardware.buffers.global.size_bytes=-1): hardware.buffers.global.size_bytes: got -1 "
+     "(allowed: 1..1099511627776)"),
     ("grid:\n  hardware.dram.nonsense: [1]\n", "no hardware field 'dram.nonsense'"),
-    ("grid:\n  network: [no_such_net]\n", ":9: grid.network: unknown network"),
-    ("points:\n  - {dataflow: sideways}\n", ":9: points[0].dataflow: dataflow must be one of"),
+    ("grid:\n  network: [no_such_net]\n", ":9: grid.network[0]: point 1 of 1 "
+     "(network='no_such_net'): network: unknown network"),
+    ("points:\n  - {dataflow: sideways}\n", ":9: points[0].dataflow: point 1 of 1 "
+     "(dataflow='sideways'): dataflow: got 'sideways' (allowed: layerwise, tiled, buffered, "
+     "fused, full)"),
 ])
 def test_bad_axes_name_file_line_and_path(tmp_path, text, where):
     base = Path(SMOKE).read_text().split("grid:")[0]
@@ -135,25 +139,51 @@ def test_plots_and_export(tmp_path, capsys):
     assert len(lines) == 5 and "energy_mj" in lines[0]
 
 
-def test_figures_have_their_artists(tmp_path):
-    from sim.sweep.plots import energy_breakdown_figure, pareto_figure, roofline_figure
-
-    assert main(["sweep", SMOKE, "--out", str(tmp_path), "--executor", "inline",
-                 "--no-plots", "--json"]) == 0
-    store = ResultsStore(tmp_path)
-    rows = store.rows()
-    store.close()
-    energy = energy_breakdown_figure(rows)
-    assert len(energy.axes[0].patches) >= 4 * 3  # four points, several components each
-    pareto = pareto_figure(rows)
-    assert len(pareto.axes[0].texts) >= 1  # Pareto points are labelled
-    roofline = roofline_figure(rows[0])
-    assert len(roofline.axes[0].collections[0].get_offsets()) > 10  # one dot per layer
-    for figure in (energy, pareto, roofline):
-        plt.close(figure)
-
-
 def test_export_of_a_folder_without_results(tmp_path, capsys):
     assert main(["results", "export", str(tmp_path), "--csv", str(tmp_path / "x.csv")]) == 2
     assert "no results.sqlite" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_two_sweeps_into_one_store_run_each_point_once(tmp_path):
+    out = tmp_path / "shared"
+    command = [str(EDGEACCEL), "sweep", SMOKE, "--out", str(out), "--executor", "inline",
+               "--no-plots", "--json"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reports = [json.loads(p.communicate(timeout=300)[0]) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0]
+    assert sum(report["ran"] for report in reports) == 4  # no point ran twice
+    assert all(len(report["results"]) == 4 for report in reports)
+    assert len(stored(out)) == 4
+
+
+def test_a_claim_of_a_dead_sweep_is_taken_over_and_a_live_one_is_not(tmp_path):
+    import socket
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    store = ResultsStore(tmp_path)
+    try:
+        with store.connection:
+            store.connection.execute("INSERT INTO claims VALUES ('a', ?, 0)",
+                                     (f"{host}:{dead.pid}",))
+            store.connection.execute("INSERT INTO claims VALUES ('b', ?, 0)",
+                                     (f"{host}:{os.getppid()}",))
+        assert store.claim("a") is True
+        assert store.claim("b") is False
+    finally:
+        store.close()
+
+
+def test_a_foreign_sqlite_file_is_refused_and_not_modified(tmp_path):
+    database = tmp_path / "results.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE points (id INTEGER)")  # same table name, not ours
+    connection.close()
+    before = database.read_bytes()
+    with pytest.raises(ConfigError, match="not a results store"):
+        ResultsStore(tmp_path)
+    assert database.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
