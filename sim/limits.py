@@ -85,6 +85,21 @@ def bounded_int(low: int, high: int) -> Any:
     return Annotated[StrictInt, BeforeValidator(check)]
 
 
+def bounded_int_or(word: str, low: int, high: int) -> Any:
+    """``word`` (e.g. ``auto``) or a strict integer in ``low..high``."""
+    allowed = f"{word} or an integer {int_range(low, high)}"
+
+    def check(value: Any) -> Any:
+        if value == word:
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise out_of_range(value, allowed)
+        if not low <= value <= high:
+            raise out_of_range(value, allowed)
+        return value
+    return Annotated[Any, BeforeValidator(check)]
+
+
 def bounded_float(low: float, high: float, low_open: bool = False) -> Any:
     """A finite number (int or float, no bools) in ``low..high``; ``low_open`` excludes ``low``.
 

@@ -62,7 +62,7 @@ class _Strict(BaseModel):
 
 class TechniqueSpec(_Strict):
     tile: lim.bounded_int(1, lim.MAX_TILE) = 32  # type: ignore[valid-type]
-    buffer_channels: lim.bounded_int(1, lim.MAX_BUFFER_CHANNELS) | Literal["auto"] = "auto"  # type: ignore[valid-type]
+    buffer_channels: lim.bounded_int_or("auto", 1, lim.MAX_BUFFER_CHANNELS) = "auto"  # type: ignore[valid-type]
     halo_reuse: StrictBool = True
 
 

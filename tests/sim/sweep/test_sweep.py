@@ -187,3 +187,22 @@ def test_a_foreign_sqlite_file_is_refused_and_not_modified(tmp_path):
         ResultsStore(tmp_path)
     assert database.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
+
+
+def test_points_that_do_not_fit_are_stored_as_infeasible_with_the_reason(tmp_path, capsys):
+    # MobileNetV2-224 asks for 64 x 224 x 224 B of feature-map room, more than the Jetson Nano
+    # preset's 256 KB L2; the same sweep's layerwise point fits and runs.
+    config = tmp_path / "s.yaml"
+    config.write_text(
+        "name: infeasible\n"
+        "base: {network: mobilenet_v2, hardware: jetson_nano, dataflow: buffered,\n"
+        "       technique: {buffer_channels: 64}}\n"
+        "grid:\n  dataflow: [buffered, layerwise]\n")
+    assert main(["sweep", str(config), "--out", str(tmp_path / "out"), "--executor", "inline",
+                 "--no-plots", "--json"]) == 0
+    results = {row["dataflow"]: row for row in json.loads(capsys.readouterr().out)["results"]}
+    assert results["buffered"]["infeasible"] == (
+        "--buffer-channels: 64 channels at 224x224 ask for 3,211,264 B, but buffer 'global' of "
+        "jetson_nano has 262,144 B (allowed: 1..5)")
+    assert "infeasible" not in results["layerwise"]
+    assert results["layerwise"]["dram_mb"] > 0
