@@ -14,7 +14,7 @@ together, and per layer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,20 @@ class Budget:
             if taken + copies * need[name] > spec.size_bytes:
                 return False
         return True
+
+
+def largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
+    """The largest ``n`` in ``[low, high]`` with ``fits(n)``, for a ``fits`` that holds up to
+    some size and fails above it (bisection); None when not even ``low`` fits."""
+    if not fits(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 @dataclass(frozen=True)

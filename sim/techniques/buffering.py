@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sim.capacity import Budget
+from sim.capacity import Budget, largest_fitting
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
 from sim.techniques.layer_tiles import (
@@ -91,16 +91,7 @@ def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
     def fits(resident: int) -> bool:
         return tile_fits(budget, info, sizes, blocks, Residency(layer_bytes={info.name: resident}))
 
-    if not fits(0):
-        return 0
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return largest_fitting(0, limit, fits) or 0
 
 
 def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int,

@@ -29,7 +29,7 @@ import dataclasses
 from dataclasses import dataclass
 from math import ceil
 
-from sim.capacity import Budget
+from sim.capacity import Budget, largest_fitting
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
@@ -162,16 +162,7 @@ def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, l
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
     sizes = band_sizes(block, band_pixels(block, bands), 1, dtype, False, False)
-    if not _fits(budget, sizes, 0):
-        return 0
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if _fits(budget, sizes, middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return largest_fitting(0, limit, lambda resident: _fits(budget, sizes, resident)) or 0
 
 
 def _largest_chunk(budget: Budget, block: Bottleneck, pixels: tuple[int, int, int], dtype: DType,
@@ -182,16 +173,7 @@ def _largest_chunk(budget: Budget, block: Bottleneck, pixels: tuple[int, int, in
         return _fits(budget, band_sizes(block, pixels, chunk, dtype, input_resident,
                                         output_resident), resident)
 
-    if not fits(1):
-        return None
-    low, high = 1, channels
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return largest_fitting(1, channels, fits)
 
 
 def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayout,
