@@ -74,8 +74,9 @@ def _order(fields: dict[str, Any]) -> tuple:
     """Sort key: hardware, dataflow in the order of the README, then the numeric options."""
     dataflow = fields["dataflow"]
     rank = DATAFLOW_ORDER.index(dataflow) if dataflow in DATAFLOW_ORDER else len(DATAFLOW_ORDER)
-    return (fields["hardware"], rank, fields.get("tile", 0), fields.get("buffer_channels", 0),
-            repr(sorted(fields.items())))
+    channels = fields.get("buffer_channels", 0)
+    return (fields["hardware"], rank, fields.get("tile", 0),
+            channels if isinstance(channels, int) else -1, repr(sorted(fields.items())))
 
 
 def label(row: dict[str, Any]) -> str:
@@ -145,7 +146,10 @@ def traffic_vs_figure(rows: list[dict[str, Any]], axis: str, xlabel: str) -> Fig
         others = {k: v for k, v in fields.items() if k != axis}
         key = repr(sorted(others.items()))
         keys[key] = others
-        series.setdefault(key, []).append((fields[axis], _traffic_mb(row)))
+        value = fields[axis]
+        if value == "auto":  # a chosen feature-map room lies on the axis at what was chosen
+            value = row["result"]["feature_map_room"]["channels"]
+        series.setdefault(key, []).append((value, _traffic_mb(row)))
     lines = {key: sorted(points) for key, points in series.items()
              if len({x for x, _ in points}) >= 2}
     if not lines:
