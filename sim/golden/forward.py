@@ -134,18 +134,19 @@ def run_layer(
     """Apply one layer to its input tensors (NHWC) with the golden ops.
 
     ``padding`` (top, bottom, left, right) replaces the layer's own padding; patch-based and
-    tiled execution use it to pad only where a region touches the border of the whole map.
+    tiled execution use it to pad only where a region touches the border of the whole map (a
+    ceil-mode pool's overhang included, so ceil mode is then off).
     """
     dtype = _check_dtype(dtype)
     layer = info.layer
     if isinstance(layer, MaxPool2d):
         return ops.max_pool2d(inputs[0], kernel=layer.kernel, stride=layer.stride,
                               padding=layer.padding if padding is None else padding,
-                              ceil_mode=layer.ceil_mode)
+                              ceil_mode=layer.ceil_mode and padding is None)
     if isinstance(layer, AvgPool2d):
         return ops.avg_pool2d(inputs[0], kernel=layer.kernel, stride=layer.stride,
                               padding=layer.padding if padding is None else padding,
-                              ceil_mode=layer.ceil_mode)
+                              ceil_mode=layer.ceil_mode and padding is None)
     if isinstance(layer, GlobalAvgPool):
         return ops.global_avg_pool2d(inputs[0])
     if isinstance(layer, Add):

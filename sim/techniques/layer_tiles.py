@@ -17,8 +17,19 @@ from math import ceil
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Tile, Transfer
-from sim.techniques.receptive import Region, input_window
-from sim.workload.layers import Add, ConvLayer, DepthwiseConv2d, FullyConnected, GlobalAvgPool
+from sim.techniques.receptive import Region, source_region
+from sim.workload.layers import (
+    Add,
+    ChannelShuffle,
+    ChannelSlice,
+    Concat,
+    ConvLayer,
+    DepthwiseConv2d,
+    FullyConnected,
+    GlobalAvgPool,
+    LocalResponseNorm,
+    Mul,
+)
 from sim.workload.network import LayerInfo
 
 
@@ -60,14 +71,15 @@ def layer_geometry(info: LayerInfo, dtype_bytes: int) -> LayerGeometry:
     return LayerGeometry(0, 0, 1, 0)
 
 
-def input_region(info: LayerInfo, out: Region) -> Region:
-    """The part of each input that output region ``out`` needs."""
+def input_region(info: LayerInfo, out: Region, position: int = 0) -> Region:
+    """The part of input ``position`` that output region ``out`` needs (a concat reads the
+    same region of each input; a broadcast mul operand is read whole)."""
     if isinstance(info.layer, Add):
         return out
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
         shape = info.input_shapes[0]
         return Region(0, shape.height, 0, shape.width)
-    return input_window(info, out).region
+    return source_region(info, position, out)
 
 
 def region_bytes(region: Region, channels: int, dtype_bytes: int) -> int:
@@ -88,10 +100,10 @@ def plan_layer_tiles(
     channel_blocks = is_channelwise(info) and filter_blocks > 1
     for index, region in enumerate(regions):
         windows: dict[str, Region] = {}
-        for source in info.inputs:
+        for position, source in enumerate(info.inputs):
             if source in residency.on_chip:
                 continue
-            wanted = input_region(info, region)
+            wanted = input_region(info, region, position)
             fetch = wanted
             last = previous.get(source)
             if (halo_reuse and not channel_blocks and last is not None
@@ -163,7 +175,7 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], co
     else:
         # Pooling and additions: read every input element once, write every output element;
         # one element per MAC lane per cycle.
-        inputs = len(info.inputs) * _elements_read(info, pixels, out_channels)
+        inputs = _elements_read(info, pixels, out_channels)
         macs = 0
         cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
         sram_read["ifmap"] += inputs * dtype_bytes
@@ -172,13 +184,20 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer], co
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:
-    """Input elements a pooling/add layer reads for ``pixels`` output pixels of ``channels``."""
+    """Input elements a layer without weights reads, all inputs together, for ``pixels``
+    output pixels of ``channels``: a concat, slice, shuffle or LRN reads each output element's
+    source once, a broadcast mul operand is read once per channel."""
     layer = info.layer
     if isinstance(layer, GlobalAvgPool):
         shape = info.input_shapes[0]
         return shape.height * shape.width * channels
+    if isinstance(layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+        return pixels * channels
+    if isinstance(layer, Mul):
+        broadcast = layer.broadcast_inputs(list(info.input_shapes))
+        return sum(channels if whole else pixels * channels for whole in broadcast)
     kernel = getattr(layer, "kernel", (1, 1))
-    return pixels * channels * kernel[0] * kernel[1]
+    return len(info.inputs) * pixels * channels * kernel[0] * kernel[1]
 
 
 def is_depthwise(info: LayerInfo) -> bool:
@@ -186,8 +205,11 @@ def is_depthwise(info: LayerInfo) -> bool:
 
 
 def is_channelwise(info: LayerInfo) -> bool:
-    """Each output channel depends on the same input channel only (depthwise, pooling, add),
-    so the layer can be split into channel slices of input, weights and output alike."""
+    """Each output channel depends on the same input channel only (depthwise, pooling, add,
+    mul), so the layer can be split into channel slices of input, weights and output alike.
+    Concat, slice, shuffle and LRN move or mix channels, so they are not."""
+    if isinstance(info.layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+        return False
     return is_depthwise(info) or not layer_geometry(info, 1).filters and not isinstance(
         info.layer, FullyConnected)
 
