@@ -8,7 +8,10 @@ requantization scales are calibrated on a seeded input so activations keep a use
 numerically interesting rather than saturated or all zero.
 
 In int8, ReLU clamps at 0 and ReLU6 clamps to [0, 127]: with an output scale of 6/127 per level,
-ReLU6's upper bound is exactly the int8 maximum (the usual way TFLite fuses it).
+ReLU6's upper bound is exactly the int8 maximum (the usual way TFLite fuses it). Sigmoid,
+hardsigmoid, hardswish and SiLU follow :mod:`sim.golden.activations` (inputs at 1/16 per level,
+gates written at 1/128); ``mul``, ``lrn`` and the data-movement kinds follow
+:mod:`sim.golden.tensor_ops`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.dtypes import DType
-from sim.golden import ops
+from sim.golden import activations, ops, tensor_ops
 from sim.golden.quant import quantize_multiplier, requantize
 from sim.workload.layers import (
     Activation,
     Add,
     AvgPool2d,
+    ChannelShuffle,
+    ChannelSlice,
+    Concat,
     FullyConnected,
     GlobalAvgPool,
+    LocalResponseNorm,
     MaxPool2d,
+    Mul,
 )
 from sim.workload.network import INPUT, LayerInfo, Network
 
@@ -126,16 +134,19 @@ def run_layer(
     """Apply one layer to its input tensors (NHWC) with the golden ops.
 
     ``padding`` (top, bottom, left, right) replaces the layer's own padding; patch-based and
-    tiled execution use it to pad only where a region touches the border of the whole map.
+    tiled execution use it to pad only where a region touches the border of the whole map (a
+    ceil-mode pool's overhang included, so ceil mode is then off).
     """
     dtype = _check_dtype(dtype)
     layer = info.layer
     if isinstance(layer, MaxPool2d):
         return ops.max_pool2d(inputs[0], kernel=layer.kernel, stride=layer.stride,
-                              padding=layer.padding if padding is None else padding)
+                              padding=layer.padding if padding is None else padding,
+                              ceil_mode=layer.ceil_mode and padding is None)
     if isinstance(layer, AvgPool2d):
         return ops.avg_pool2d(inputs[0], kernel=layer.kernel, stride=layer.stride,
-                              padding=layer.padding if padding is None else padding)
+                              padding=layer.padding if padding is None else padding,
+                              ceil_mode=layer.ceil_mode and padding is None)
     if isinstance(layer, GlobalAvgPool):
         return ops.global_avg_pool2d(inputs[0])
     if isinstance(layer, Add):
@@ -143,12 +154,32 @@ def run_layer(
         for other in inputs[1:]:
             total = ops.add(total, other)
         return activate(total, layer.activation, dtype)
+    moved = _data_movement(info, inputs)
+    if moved is not None:
+        return moved
+    if isinstance(layer, Mul):
+        return activate(tensor_ops.mul(inputs[0], inputs[1]), layer.activation, dtype)
     if weights is None:
         raise ValueError(f"layer {info.name!r} needs weights")
     accumulated = _accumulate(info, inputs, weights, padding)
     out = requantized(accumulated, weights, dtype).reshape(-1, *info.output_shape.as_tuple()) \
         if isinstance(layer, FullyConnected) else requantized(accumulated, weights, dtype)
     return activate(out, layer.activation, dtype)  # type: ignore[attr-defined]
+
+
+def _data_movement(info: LayerInfo, inputs: list[np.ndarray]) -> np.ndarray | None:
+    """The output of a concat, slice, shuffle or LRN layer; None for other kinds."""
+    layer = info.layer
+    if isinstance(layer, Concat):
+        return tensor_ops.concat(inputs)
+    if isinstance(layer, ChannelSlice):
+        return tensor_ops.channel_slice(inputs[0], layer.start, layer.stop)
+    if isinstance(layer, ChannelShuffle):
+        return tensor_ops.channel_shuffle(inputs[0], layer.groups)
+    if isinstance(layer, LocalResponseNorm):
+        return tensor_ops.local_response_norm(inputs[0], layer.size, layer.alpha, layer.beta,
+                                              layer.bias)
+    return None
 
 
 def _accumulate(info: LayerInfo, inputs: list[np.ndarray], weights: LayerWeights,
@@ -175,6 +206,8 @@ def requantized(accumulated: np.ndarray, weights: LayerWeights, dtype: DType) ->
 def activate(x: np.ndarray, activation: Activation, dtype: DType) -> np.ndarray:
     if activation is Activation.NONE:
         return x
+    if activation not in (Activation.RELU, Activation.RELU6):
+        return activations.apply(str(activation), x)
     if dtype is DType.FP32:
         return ops.relu(x) if activation is Activation.RELU else ops.relu6(x)
     return ops.clamp(x, 0, 127)

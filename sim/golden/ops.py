@@ -220,10 +220,25 @@ def fully_connected(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None
     return _finish(x.astype(acc_dtype) @ w.astype(acc_dtype), bias, integer)
 
 
+def _pool_output_size(size: int, before: int, after: int, kernel: int, stride: int,
+                      ceil_mode: bool) -> int:
+    """Windows along one axis: floor((size + pads - kernel) / stride) + 1, or with ``ceil_mode``
+    the ceiling, dropping a last window that would start past the input and its leading pad."""
+    if not ceil_mode:
+        return _output_size(size + before + after, kernel, stride, 1)
+    count = -(-(size + before + after - kernel) // stride) + 1
+    return count - 1 if (count - 1) * stride >= size + before else count
+
+
 def _pool_geometry(
-    x: np.ndarray, op: str, kernel: IntPair, stride: IntPair | None, padding: Padding
+    x: np.ndarray, op: str, kernel: IntPair, stride: IntPair | None, padding: Padding,
+    ceil_mode: bool = False,
 ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
-    """Checked (kernel, stride, padding, output size) of a pooling op."""
+    """Checked (kernel, stride, padding, output size) of a pooling op.
+
+    With ``ceil_mode`` the returned padding grows at the bottom and right by what the last
+    window hangs over the input; callers fill it so it never counts.
+    """
     _check_ndim(x, 4, f"{op} input must be (N, H, W, C)")
     kernel = _pair(kernel, "kernel")
     stride = kernel if stride is None else _pair(stride, "stride")
@@ -235,15 +250,18 @@ def _pool_geometry(
             "so that every window holds at least one input element"
         )
     out_hw = (
-        _output_size(x.shape[1] + top + bottom, kernel[0], stride[0], 1),
-        _output_size(x.shape[2] + left + right, kernel[1], stride[1], 1),
+        _pool_output_size(x.shape[1], top, bottom, kernel[0], stride[0], ceil_mode),
+        _pool_output_size(x.shape[2], left, right, kernel[1], stride[1], ceil_mode),
     )
     if min(out_hw) < 1:
         raise ValueError(
             f"{op} kernel {kernel} does not fit the padded input "
             f"{x.shape[1] + top + bottom}x{x.shape[2] + left + right}"
         )
-    return kernel, stride, pads, out_hw
+    # Rows and columns the windows reach beyond the padded input (ceil mode only).
+    bottom += max(0, (out_hw[0] - 1) * stride[0] + kernel[0] - (x.shape[1] + top + bottom))
+    right += max(0, (out_hw[1] - 1) * stride[1] + kernel[1] - (x.shape[2] + left + right))
+    return kernel, stride, (top, bottom, left, right), out_hw
 
 
 def _pad_hw(x: np.ndarray, pads: tuple[int, int, int, int], value: float) -> np.ndarray:
@@ -258,15 +276,19 @@ def _rounded_mean(total: np.ndarray, count: np.ndarray | int) -> np.ndarray:
 
 
 def max_pool2d(
-    x: np.ndarray, *, kernel: IntPair, stride: IntPair | None = None, padding: Padding = 0
+    x: np.ndarray, *, kernel: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+    ceil_mode: bool = False,
 ) -> np.ndarray:
     """Max pooling over (N, H, W, C) float32 or int8; returns (N, OH, OW, C) of the same dtype.
 
     ``stride`` defaults to ``kernel``. Padded positions hold -inf (float32) or -128 (int8), so
     they never change a window's maximum; each padding side must be smaller than the kernel.
+    ``ceil_mode`` rounds the output size up (PyTorch's rule); windows hanging over the bottom or
+    right edge take the maximum of the elements inside.
     """
     integer = _is_int8("max_pool2d", x)
-    kernel, stride, pads, out_hw = _pool_geometry(x, "max_pool2d", kernel, stride, padding)
+    kernel, stride, pads, out_hw = _pool_geometry(x, "max_pool2d", kernel, stride, padding,
+                                                  ceil_mode)
     padded = _pad_hw(x, pads, INT8_MIN if integer else -np.inf)
     out = np.full((x.shape[0], *out_hw, x.shape[3]), INT8_MIN if integer else -np.inf, x.dtype)
     for _, _, window in _taps(padded, kernel, stride, (1, 1), out_hw):
@@ -275,17 +297,20 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    x: np.ndarray, *, kernel: IntPair, stride: IntPair | None = None, padding: Padding = 0
+    x: np.ndarray, *, kernel: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+    ceil_mode: bool = False,
 ) -> np.ndarray:
     """Average pooling over (N, H, W, C) float32 or int8; returns (N, OH, OW, C), same dtype.
 
     ``stride`` defaults to ``kernel``. Padded positions are left out of both the sum and the
     count (count_include_pad=False); each padding side must be smaller than the kernel. float32
     sums in float64 and rounds the mean once to float32; int8 sums exactly and rounds the mean
-    to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3).
+    to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3). ``ceil_mode`` rounds
+    the output size up; the overhang of the last windows is left out like padding.
     """
     integer = _is_int8("avg_pool2d", x)
-    kernel, stride, pads, out_hw = _pool_geometry(x, "avg_pool2d", kernel, stride, padding)
+    kernel, stride, pads, out_hw = _pool_geometry(x, "avg_pool2d", kernel, stride, padding,
+                                                  ceil_mode)
     acc_dtype = np.int64 if integer else np.float64
     padded = _pad_hw(x.astype(acc_dtype), pads, 0)
     inside = _pad_hw(np.ones((1, *x.shape[1:3], 1), np.int64), pads, 0)

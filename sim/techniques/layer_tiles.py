@@ -19,8 +19,19 @@ from sim.capacity import Budget
 from sim.hardware import HardwareSpec
 from sim.mapping import TileCompute, tile_compute
 from sim.schedule import NO_FOOTPRINT, DramLayout, Footprint, Tile, Transfer
-from sim.techniques.receptive import Region, input_window
-from sim.workload.layers import Add, ConvLayer, DepthwiseConv2d, FullyConnected, GlobalAvgPool
+from sim.techniques.receptive import Region, source_region
+from sim.workload.layers import (
+    Add,
+    ChannelShuffle,
+    ChannelSlice,
+    Concat,
+    ConvLayer,
+    DepthwiseConv2d,
+    FullyConnected,
+    GlobalAvgPool,
+    LocalResponseNorm,
+    Mul,
+)
 from sim.workload.network import LayerInfo
 
 
@@ -86,14 +97,15 @@ def layer_geometry(info: LayerInfo, dtype_bytes: int) -> LayerGeometry:
     return LayerGeometry(0, 0, 1, 0)
 
 
-def input_region(info: LayerInfo, out: Region) -> Region:
-    """The part of each input that output region ``out`` needs."""
+def input_region(info: LayerInfo, out: Region, position: int = 0) -> Region:
+    """The part of input ``position`` that output region ``out`` needs (a concat reads the
+    same region of each input; a broadcast mul operand is read whole)."""
     if isinstance(info.layer, Add):
         return out
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
         shape = info.input_shapes[0]
         return Region(0, shape.height, 0, shape.width)
-    return input_window(info, out).region
+    return source_region(info, position, out)
 
 
 def region_bytes(region: Region, channels: int, dtype_bytes: int) -> int:
@@ -176,17 +188,18 @@ def plan_layer_tiles(
     resident = residency.resident(info)
     for index, region in enumerate(regions):
         windows: dict[str, Region] = {}
-        wanted = input_region(info, region)
-        for source in info.inputs:
+        wanted = input_region(info, region)  # the first input's window sizes the tile
+        for position, source in enumerate(info.inputs):
             if source in residency.on_chip:
                 continue
-            fetch = wanted
+            needed = input_region(info, region, position)
+            fetch = needed
             last = previous.get(source)
             if (halo_reuse and not channel_blocks and last is not None
-                    and last.row0 == wanted.row0 and last.row1 == wanted.row1
-                    and last.col0 < wanted.col0 < last.col1):
-                fetch = Region(wanted.row0, wanted.row1, last.col1, wanted.col1)
-            previous[source] = wanted
+                    and last.row0 == needed.row0 and last.row1 == needed.row1
+                    and last.col0 < needed.col0 < last.col1):
+                fetch = Region(needed.row0, needed.row1, last.col1, needed.col1)
+            previous[source] = needed
             windows[source] = fetch
         sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
                                  residency)
@@ -278,7 +291,7 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
     else:
         # Pooling and additions: read every input element once, write every output element;
         # one element per MAC lane per cycle.
-        inputs = len(info.inputs) * _elements_read(info, pixels, out_channels)
+        inputs = _elements_read(info, pixels, out_channels)
         macs = 0
         cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
         sram_read["ifmap"] += inputs * dtype_bytes
@@ -288,13 +301,20 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:
-    """Input elements a pooling/add layer reads for ``pixels`` output pixels of ``channels``."""
+    """Input elements a layer without weights reads, all inputs together, for ``pixels``
+    output pixels of ``channels``: a concat, slice, shuffle or LRN reads each output element's
+    source once, a broadcast mul operand is read once per channel."""
     layer = info.layer
     if isinstance(layer, GlobalAvgPool):
         shape = info.input_shapes[0]
         return shape.height * shape.width * channels
+    if isinstance(layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+        return pixels * channels
+    if isinstance(layer, Mul):
+        broadcast = layer.broadcast_inputs(list(info.input_shapes))
+        return sum(channels if whole else pixels * channels for whole in broadcast)
     kernel = getattr(layer, "kernel", (1, 1))
-    return pixels * channels * kernel[0] * kernel[1]
+    return len(info.inputs) * pixels * channels * kernel[0] * kernel[1]
 
 
 def is_depthwise(info: LayerInfo) -> bool:
@@ -302,8 +322,11 @@ def is_depthwise(info: LayerInfo) -> bool:
 
 
 def is_channelwise(info: LayerInfo) -> bool:
-    """Each output channel depends on the same input channel only (depthwise, pooling, add),
-    so the layer can be split into channel slices of input, weights and output alike."""
+    """Each output channel depends on the same input channel only (depthwise, pooling, add,
+    mul), so the layer can be split into channel slices of input, weights and output alike.
+    Concat, slice, shuffle and LRN move or mix channels, so they are not."""
+    if isinstance(info.layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+        return False
     return is_depthwise(info) or not layer_geometry(info, 1).filters and not isinstance(
         info.layer, FullyConnected)
 

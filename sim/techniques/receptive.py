@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.workload.layers import Add, ConvLayer, LayerError, PoolLayer
+from sim.workload.layers import (
+    Add,
+    ChannelShuffle,
+    ChannelSlice,
+    Concat,
+    ConvLayer,
+    LayerError,
+    LocalResponseNorm,
+    Mul,
+    PoolLayer,
+)
 from sim.workload.network import LayerInfo
 
 
@@ -62,7 +72,8 @@ def spatial_params(info: LayerInfo) -> tuple[tuple[int, int], tuple[int, int],
     if isinstance(layer, PoolLayer):
         assert layer.stride is not None
         return layer.kernel, layer.stride, layer.padding, (1, 1)
-    if isinstance(layer, Add):
+    if isinstance(layer, Add | Mul | Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+        # Position by position: each output pixel reads the same pixel of every input.
         return (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)
     raise LayerError(layer.name, "kind",
                      f"{layer.kind} mixes all positions; it cannot run on a spatial region")
@@ -89,6 +100,15 @@ def input_window(info: LayerInfo, out: Region) -> Window:
     return Window(Region(r0, r1, c0, c1), (pad_top, pad_bottom, pad_left, pad_right))
 
 
+def source_region(info: LayerInfo, position: int, out: Region) -> Region:
+    """The region of input ``position`` that output region ``out`` needs: the window of
+    :func:`input_window`, or the whole 1 x 1 map of a broadcast ``mul`` operand."""
+    layer = info.layer
+    if isinstance(layer, Mul) and layer.broadcast_inputs(list(info.input_shapes))[position]:
+        return Region(0, 1, 0, 1)
+    return input_window(info, out).region
+
+
 def split(height: int, width: int, rows: int, cols: int) -> list[Region]:
     """``rows`` x ``cols`` patches tiling a height x width map, sizes differing by at most one."""
     if rows > height or cols > width:
@@ -111,7 +131,7 @@ def propagate(infos, output: str, out_region: Region) -> dict[str, Region]:
         region = needed.get(info.name)
         if region is None:
             continue  # not needed for this output region (a dead branch)
-        window = input_window(info, region).region
-        for source in info.inputs:
+        for position, source in enumerate(info.inputs):
+            window = source_region(info, position, region)
             needed[source] = needed[source].union(window) if source in needed else window
     return needed

@@ -12,7 +12,7 @@ from sim.config import ConfigError, error_at, read_yaml, validate
 from sim.limits import network_size_problem
 from sim.workload.layers import Activation, Layer, Shape
 from sim.workload.network import INPUT, Network, NetworkError
-from sim.workload.schema import NetworkSpec
+from sim.workload.schema import NetworkSpec, required_fields
 from sim.workload.zoo import ZOO
 
 
@@ -52,15 +52,14 @@ def network_to_dict(network: Network) -> dict[str, Any]:
     }
 
 
-# Fields the schema requires; written always, and used to build the defaults to compare with.
-_REQUIRED = ("out_channels", "out_features", "kernel")
 # Written after the geometry, so each YAML line reads as "what it is, then how it ends".
 _TRAILING = ("bias", "batchnorm", "activation")
 
 
 def _layer_to_dict(layer: Layer, previous: str) -> dict[str, Any]:
     names = [field.name for field in dataclasses.fields(layer)]
-    required = {name: getattr(layer, name) for name in _REQUIRED if name in names}
+    # Fields the schema requires are written always and build the defaults to compare with.
+    required = {name: getattr(layer, name) for name in required_fields(str(layer.kind))}
     defaults = type(layer)(name=layer.name, **required)
     entry: dict[str, Any] = {"name": layer.name, "kind": str(layer.kind)}
     if layer.inputs and layer.inputs != (previous,):

@@ -4,7 +4,8 @@ Shapes are NHWC with batch 1 implied: a :class:`Shape` is (height, width, channe
 Weights are laid out (kh, kw, cin/groups, cout). Parameter counts follow torchvision: a batch-norm
 layer contributes its scale and shift (2 parameters per channel); running statistics are buffers,
 not parameters. MACs are multiply-accumulates of convolutions and fully connected layers only;
-pooling and additions are counted as zero MACs.
+pooling, additions, elementwise products, concatenations, channel slices and shuffles, local
+response normalization and activations are counted as zero MACs.
 """
 
 from __future__ import annotations
@@ -33,12 +34,27 @@ class LayerKind(StrEnum):
     AVGPOOL = "avgpool"
     GLOBAL_AVGPOOL = "global_avgpool"
     ADD = "add"
+    MUL = "mul"
+    CONCAT = "concat"
+    SLICE = "slice"
+    CHANNEL_SHUFFLE = "channel_shuffle"
+    LRN = "lrn"
 
 
 class Activation(StrEnum):
+    """Elementwise functions folded into the layer that produces their input (no MACs).
+
+    ``hardsigmoid`` is PyTorch's: relu6(x + 3) / 6; ``hardswish`` is x * hardsigmoid(x);
+    ``silu`` is x * sigmoid(x).
+    """
+
     NONE = "none"
     RELU = "relu"
     RELU6 = "relu6"
+    SIGMOID = "sigmoid"
+    HARDSIGMOID = "hardsigmoid"
+    HARDSWISH = "hardswish"
+    SILU = "silu"
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,25 @@ def _output_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
     if padded < span:
         return 0
     return (padded - span) // stride + 1
+
+
+def _pool_output_size(size: int, pad_before: int, pad_after: int, kernel: int, stride: int,
+                      ceil_mode: bool) -> int:
+    """Output size of a pooling window along one axis, or 0 when the kernel does not fit.
+
+    floor mode: floor((size + pads - kernel) / stride) + 1. ceil mode (PyTorch's and ONNX's
+    ``ceil_mode``): ceil(...) + 1, less one when the last window would start beyond the input
+    and its leading padding.
+    """
+    padded = size + pad_before + pad_after
+    if padded < kernel:
+        return 0
+    if not ceil_mode:
+        return (padded - kernel) // stride + 1
+    out = -(-(padded - kernel) // stride) + 1
+    if (out - 1) * stride >= size + pad_before:
+        out -= 1
+    return out
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -298,9 +333,13 @@ class FullyConnected(Layer):
 
 @dataclass(frozen=True, kw_only=True)
 class PoolLayer(Layer):
+    """Windowed pooling. ``ceil_mode`` rounds the output size up (see :func:`_pool_output_size`);
+    the windows that then hang over the bottom or right edge pool only the elements inside."""
+
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] | None = None
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+    ceil_mode: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kernel", _pair(self.kernel))
@@ -316,8 +355,10 @@ class PoolLayer(Layer):
             raise LayerError(self.name, "padding",
                              "pooling padding must be at most half the kernel")
         assert self.stride is not None
-        out_h = _output_size(shape.height + top + bottom, self.kernel[0], self.stride[0], 1)
-        out_w = _output_size(shape.width + left + right, self.kernel[1], self.stride[1], 1)
+        out_h = _pool_output_size(shape.height, top, bottom, self.kernel[0], self.stride[0],
+                                  self.ceil_mode)
+        out_w = _pool_output_size(shape.width, left, right, self.kernel[1], self.stride[1],
+                                  self.ceil_mode)
         if out_h < 1 or out_w < 1:
             raise LayerError(
                 self.name, "kernel",
@@ -361,6 +402,116 @@ class Add(Layer):
             shapes = ", ".join("x".join(map(str, s.as_tuple())) for s in inputs)
             raise LayerError(self.name, "inputs", f"input shapes differ: {shapes}")
         return inputs[0]
+
+
+def _shape_text(shape: Shape) -> str:
+    return "x".join(map(str, shape.as_tuple()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mul(Layer):
+    """Elementwise product of two tensors: equal shapes, or H x W x C times a 1 x 1 x C gate
+    broadcast over every pixel (squeeze-and-excitation). The output has the larger shape."""
+
+    activation: Activation = Activation.NONE
+
+    kind: ClassVar[LayerKind] = LayerKind.MUL
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if len(inputs) != 2:
+            raise LayerError(self.name, "inputs", f"takes exactly 2 inputs, got {len(inputs)}")
+        first, second = inputs
+        if first == second:
+            return first
+        big, small = (first, second) if first.elements >= second.elements else (second, first)
+        if (small.height, small.width) != (1, 1) or small.channels != big.channels:
+            raise LayerError(
+                self.name, "inputs",
+                f"shapes {_shape_text(first)} and {_shape_text(second)} do not broadcast "
+                "(allowed: equal shapes, or H x W x C with 1 x 1 x C)")
+        return big
+
+    def broadcast_inputs(self, inputs: list[Shape]) -> tuple[bool, ...]:
+        """For each input, True when it is a 1 x 1 x C operand read whole for every pixel."""
+        out = self.output_shape(inputs)
+        return tuple(shape != out for shape in inputs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Concat(Layer):
+    """Channel concatenation of two or more tensors of equal height and width, in input order.
+
+    On chip it can cost nothing: when its inputs are written straight into their channel slices
+    of one buffer (see :mod:`sim.peak`), no copy happens. No parameters, no MACs.
+    """
+
+    kind: ClassVar[LayerKind] = LayerKind.CONCAT
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if len(inputs) < 2:
+            raise LayerError(self.name, "inputs", f"needs at least 2 inputs, got {len(inputs)}")
+        if any((s.height, s.width) != (inputs[0].height, inputs[0].width) for s in inputs):
+            shapes = ", ".join(_shape_text(s) for s in inputs)
+            raise LayerError(self.name, "inputs", f"heights and widths differ: {shapes}")
+        return Shape(inputs[0].height, inputs[0].width, sum(s.channels for s in inputs))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSlice(Layer):
+    """Channels [start, stop) of its input (a Split or Slice along channels). No MACs."""
+
+    start: int = 0
+    stop: int = 1
+
+    kind: ClassVar[LayerKind] = LayerKind.SLICE
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        shape = self._single_input(inputs)
+        if not 0 <= self.start < self.stop <= shape.channels:
+            raise LayerError(self.name, "stop",
+                             f"channels [{self.start}, {self.stop}) are not inside the input's "
+                             f"{shape.channels} (allowed: 0 <= start < stop <= {shape.channels})")
+        return Shape(shape.height, shape.width, self.stop - self.start)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle: view C channels as (groups, C/groups), transpose, flatten.
+
+    Output channel ``j * groups + g`` is input channel ``g * (C/groups) + j``. No MACs.
+    """
+
+    groups: int = 2
+
+    kind: ClassVar[LayerKind] = LayerKind.CHANNEL_SHUFFLE
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        shape = self._single_input(inputs)
+        if self.groups < 1 or shape.channels % self.groups:
+            raise LayerError(self.name, "groups",
+                             f"{shape.channels} channels do not split into {self.groups} groups")
+        return shape
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalResponseNorm(Layer):
+    """Local response normalization across channels (AlexNet):
+    ``b_c = a_c / (bias + alpha / size * sum of a_k**2 over the size channels around c)**beta``.
+
+    A zero-MAC normalization layer without parameters.
+    """
+
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    bias: float = 1.0
+
+    kind: ClassVar[LayerKind] = LayerKind.LRN
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if self.size < 1:
+            raise LayerError(self.name, "size", f"got {self.size} (allowed: a positive integer)")
+        return self._single_input(inputs)
 
 
 CONV_LAYERS = (Conv2d, DepthwiseConv2d, PointwiseConv2d)

@@ -8,7 +8,13 @@ layers:
   - {name: dw1, kind: depthwise, kernel: 3, stride: 2, padding: 1}
   - {name: pw1, kind: pointwise, out_channels: 16}
   - {name: add1, kind: add, inputs: [pw1, conv1]}   # shapes must match
+  - {name: half, kind: slice, start: 0, stop: 8}     # channels [0, 8) of add1
+  - {name: both, kind: concat, inputs: [half, add1]} # equal height and width
+  - {name: mix, kind: channel_shuffle, groups: 2}
 ```
+Other kinds: ``mul`` (two inputs: equal shapes or H x W x C with a 1 x 1 x C gate), ``lrn``
+(``size``, ``alpha``, ``beta``, ``bias``), pooling with ``ceil_mode: true``. Activations:
+none, relu, relu6, sigmoid, hardsigmoid, hardswish, silu.
 ``kernel``, ``stride`` and ``dilation`` take an int or [h, w]; ``padding`` an int, [h, w] or
 [top, bottom, left, right]. ``inputs`` defaults to the previous layer.
 """
@@ -58,7 +64,7 @@ Padding = Annotated[
     _int_or_list((2, 4), 0, "an integer >= 0, [height, width] or [top, bottom, left, right]"),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
-ActivationName = Literal["none", "relu", "relu6"]
+ActivationName = Literal["none", "relu", "relu6", "sigmoid", "hardsigmoid", "hardswish", "silu"]
 
 
 class _Strict(BaseModel):
@@ -151,6 +157,7 @@ class MaxPoolSpec(_LayerSpec):
     kernel: Pair
     stride: Pair | None = None
     padding: Padding = 0
+    ceil_mode: StrictBool = False
 
     @model_validator(mode="after")
     def _padding_within_reach(self) -> MaxPoolSpec:
@@ -163,6 +170,7 @@ class AvgPoolSpec(_LayerSpec):
     kernel: Pair
     stride: Pair | None = None
     padding: Padding = 0
+    ceil_mode: StrictBool = False
 
     @model_validator(mode="after")
     def _padding_within_reach(self) -> AvgPoolSpec:
@@ -180,9 +188,40 @@ class AddSpec(_LayerSpec):
     activation: ActivationName = "none"
 
 
+class MulSpec(_LayerSpec):
+    kind: Literal["mul"]
+    inputs: list[Name] = Field(min_length=2, max_length=2)
+    activation: ActivationName = "none"
+
+
+class ConcatSpec(_LayerSpec):
+    kind: Literal["concat"]
+    inputs: list[Name] = Field(min_length=2)
+
+
+class SliceSpec(_LayerSpec):
+    kind: Literal["slice"]
+    start: lim.bounded_int(0, lim.MAX_CHANNELS - 1)  # type: ignore[valid-type]
+    stop: Channels  # type: ignore[valid-type]
+
+
+class ChannelShuffleSpec(_LayerSpec):
+    kind: Literal["channel_shuffle"]
+    groups: Channels  # type: ignore[valid-type]
+
+
+class LrnSpec(_LayerSpec):
+    kind: Literal["lrn"]
+    size: lim.bounded_int(1, lim.MAX_WINDOW)  # type: ignore[valid-type]
+    alpha: lim.bounded_float(0, 1e9, low_open=True) = 1e-4  # type: ignore[valid-type]
+    beta: lim.bounded_float(0, 1e9, low_open=True) = 0.75  # type: ignore[valid-type]
+    bias: lim.bounded_float(0, 1e9, low_open=True) = 1.0  # type: ignore[valid-type]
+
+
 LayerSpec = Annotated[
     Conv2dSpec | DepthwiseSpec | PointwiseSpec | FullyConnectedSpec | MaxPoolSpec | AvgPoolSpec
-    | GlobalAvgPoolSpec | AddSpec,
+    | GlobalAvgPoolSpec | AddSpec | MulSpec | ConcatSpec | SliceSpec | ChannelShuffleSpec
+    | LrnSpec,
     Field(discriminator="kind"),
 ]
 
@@ -195,7 +234,25 @@ _LAYER_CLASSES: dict[str, type[L.Layer]] = {
     "avgpool": L.AvgPool2d,
     "global_avgpool": L.GlobalAvgPool,
     "add": L.Add,
+    "mul": L.Mul,
+    "concat": L.Concat,
+    "slice": L.ChannelSlice,
+    "channel_shuffle": L.ChannelShuffle,
+    "lrn": L.LocalResponseNorm,
 }
+
+SPEC_CLASSES: dict[str, type[_LayerSpec]] = {
+    "conv2d": Conv2dSpec, "depthwise": DepthwiseSpec, "pointwise": PointwiseSpec,
+    "fc": FullyConnectedSpec, "maxpool": MaxPoolSpec, "avgpool": AvgPoolSpec,
+    "global_avgpool": GlobalAvgPoolSpec, "add": AddSpec, "mul": MulSpec, "concat": ConcatSpec,
+    "slice": SliceSpec, "channel_shuffle": ChannelShuffleSpec, "lrn": LrnSpec,
+}
+
+
+def required_fields(kind: str) -> tuple[str, ...]:
+    """The fields a YAML entry of ``kind`` must spell out (besides name, kind and inputs)."""
+    return tuple(name for name, info in SPEC_CLASSES[kind].model_fields.items()
+                 if info.is_required() and name not in ("name", "kind", "inputs"))
 
 
 class NetworkSpec(_Strict):

@@ -1,4 +1,6 @@
-"""Networks built by code: MobileNetV2, ResNet-18 (ImageNet and CIFAR) and a lightweight CIFAR CNN.
+"""Networks built by code: MobileNetV2, ResNet-18 (ImageNet and CIFAR), a lightweight CIFAR CNN,
+and (from :mod:`sim.workload.zoo_mobile`) MobileNetV3, EfficientNet-B0, SqueezeNet 1.1 and
+ShuffleNetV2.
 
 Layer for layer these follow torchvision's definitions (MobileNetV2 and ResNet-18), so parameter
 counts and MACs can be compared with its model table. Counts are derived from the layers, never
@@ -23,21 +25,17 @@ from sim.workload.layers import (
     Shape,
 )
 from sim.workload.network import Network
+from sim.workload.rounding import make_divisible
+from sim.workload.zoo_mobile import (
+    efficientnet_b0,
+    mobilenet_v3_large,
+    mobilenet_v3_small,
+    shufflenet_v2_x1_0,
+    squeezenet1_1,
+)
 
 RELU = Activation.RELU
 RELU6 = Activation.RELU6
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of ``divisor``, never below 90% of ``value``.
-
-    This is the rounding MobileNetV2 (and torchvision's implementation) applies to
-    width-multiplied channel counts.
-    """
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 # MobileNetV2 inverted-residual settings: expansion t, output channels c, repeats n, stride s.
@@ -216,4 +214,9 @@ ZOO: dict[str, ZooEntry] = {
     "resnet18": ZooEntry(resnet18, ("resolution", "num_classes"), 224),
     "resnet18_cifar": ZooEntry(resnet18_cifar, ("resolution", "num_classes"), 32),
     "lightweight_cnn": ZooEntry(lightweight_cnn, ("resolution", "num_classes"), 32),
+    "mobilenet_v3_small": ZooEntry(mobilenet_v3_small, ("resolution", "num_classes"), 224),
+    "mobilenet_v3_large": ZooEntry(mobilenet_v3_large, ("resolution", "num_classes"), 224),
+    "efficientnet_b0": ZooEntry(efficientnet_b0, ("resolution", "num_classes"), 224),
+    "squeezenet1_1": ZooEntry(squeezenet1_1, ("resolution", "num_classes"), 224),
+    "shufflenet_v2_x1_0": ZooEntry(shufflenet_v2_x1_0, ("resolution", "num_classes"), 224),
 }

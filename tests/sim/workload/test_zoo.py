@@ -101,6 +101,8 @@ def test_width_multiplier_shrinks_channels_and_keeps_the_head_at_1280():
 def test_every_residual_add_joins_equal_shapes(name):
     network = ZOO[name].build()
     adds = [info for info in network.infos if info.kind == "add"]
-    assert adds, "every zoo network has residual connections"
+    # SqueezeNet and ShuffleNetV2 join their branches by concatenation instead.
+    joins = adds or [info for info in network.infos if info.kind == "concat"]
+    assert joins, "every zoo network has residual or concatenated branches"
     for info in adds:
         assert len(set(info.input_shapes)) == 1
