@@ -20,7 +20,7 @@ from amaranth.lib import wiring
 
 from hls_gen.build import Build, build
 from hls_gen.spec import RtlSpec, load_rtl_spec
-from sim.output import write_text_atomic
+from sim.output import write_texts_atomic
 
 
 def verilog_text(target: Build) -> str:
@@ -57,12 +57,13 @@ def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
 
 
 def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``; return the manifest."""
+    """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``, both or neither; return the
+    manifest."""
     spec: RtlSpec = load_rtl_spec(spec_path)
     target = build(spec)
     text = verilog_text(target)
     record = manifest(spec_path, target, text)
     out = Path(out_dir)
-    write_text_atomic(out / record["verilog"], text)
-    write_text_atomic(out / "manifest.json", json.dumps(record, indent=2) + "\n")
+    write_texts_atomic([(out / record["verilog"], text),
+                        (out / "manifest.json", json.dumps(record, indent=2) + "\n")])
     return record

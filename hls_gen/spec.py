@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 from sim.config import load_model
 
 Positive = Annotated[StrictInt, Field(gt=0)]
+# Limits on what one generated module may hold, so that Amaranth elaborates it and Icarus runs
+# it in reasonable time on 2 cores (measured: a 32 x 32 conv engine elaborates in 18 s; one with
+# 3.4 Mbit of line buffer and weight banks beside 32 x 32 PEs took 210 s).
+MAX_PES = 1024
+MAX_STORAGE_BITS = 1 << 20
+
 COMPONENTS = ("mac_pe", "systolic_array", "ping_pong_buffer", "line_buffer", "conv_engine")
 # Sections each component takes.
 SECTIONS = {
@@ -115,7 +121,33 @@ class RtlSpec(_Spec):
         if self.component == "conv_engine" and self.buffers.word_bits is not None:  # type: ignore
             raise ValueError("buffers.word_bits is implied for a conv engine "
                              "(array.cols int8 weights per word); leave it out")
+        if self.array is not None and self.array.rows * self.array.cols > MAX_PES:
+            raise ValueError(f"array.rows x array.cols is {self.array.rows * self.array.cols:,} "
+                             f"PEs, more than one module may have (allowed: at most "
+                             f"{MAX_PES:,})")
+        if self.storage_bits > MAX_STORAGE_BITS:
+            raise ValueError(f"the module would hold {self.storage_bits:,} bits of on-chip "
+                             f"memory (line buffer and ping-pong banks), more than one module "
+                             f"may (allowed: at most {MAX_STORAGE_BITS:,} bits)")
         return self
+
+    @property
+    def storage_bits(self) -> int:
+        """Bits of the module's memories: the line buffer's ``max_kernel - 1`` rows of
+        ``max_width + 2 (max_kernel - 1)`` pixels of ``max_channels`` activations, and the
+        ping-pong buffer's ``banks x depth`` words."""
+        bits = 0
+        if self.tile is not None:
+            kernel = self.kernels_or_default.max_kernel
+            activation = self.data_or_default.activation_bits
+            bits += ((kernel - 1) * (self.tile.max_width + 2 * (kernel - 1))
+                     * self.tile.max_channels * activation)
+        if self.buffers is not None:
+            word = self.buffers.word_bits
+            if word is None and self.array is not None:
+                word = self.array.cols * self.data_or_default.weight_bits
+            bits += self.buffers.banks * self.buffers.depth * (word or 0)
+        return bits
 
     @property
     def data_or_default(self) -> DataSpec:

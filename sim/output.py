@@ -44,7 +44,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_texts_atomic(files: list[tuple[str | Path, str]]) -> None:
     """Write several files, all or none: every temporary file is complete before any rename."""
-    write_files_atomic([(path, _text_writer(text)) for path, text in files])
+    write_files_atomic([(path, text_writer(text)) for path, text in files])
 
 
 def write_files_atomic(files: list[tuple[str | Path, Callable[[Path], None]]]) -> None:
@@ -78,7 +78,7 @@ def write_files_atomic(files: list[tuple[str | Path, Callable[[Path], None]]]) -
             temporary.unlink(missing_ok=True)
 
 
-def _text_writer(text: str) -> Callable[[Path], None]:
+def text_writer(text: str) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         path.write_text(text, encoding="utf-8")
     return write

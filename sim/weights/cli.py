@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.output import write_text_atomic
+from sim.output import text_writer, write_files_atomic
 
 CSV_NAME = "weights.csv"
 SUMMARY_NAME = "summary.json"
@@ -41,14 +41,17 @@ def run_weights_experiment(args: argparse.Namespace) -> None:
     # Imported here: training and matplotlib load only when the experiment runs.
     from sim.weights.config import load_experiment
     from sim.weights.experiment import records_csv, run_experiment
-    from sim.weights.plots import write_figures
+    from sim.weights.plots import figure_files
 
     config = load_experiment(args.config)
     result = run_experiment(config)
     out = Path(args.out)
-    write_text_atomic(out / CSV_NAME, records_csv(result.records))
-    write_text_atomic(out / SUMMARY_NAME, json.dumps(result.summary, indent=2) + "\n")
-    figures = [] if args.no_plots else write_figures(result, out)
+    figures = [] if args.no_plots else figure_files(result, out)
+    # The tables and every figure, all or none.
+    write_files_atomic([
+        (out / CSV_NAME, text_writer(records_csv(result.records))),
+        (out / SUMMARY_NAME, text_writer(json.dumps(result.summary, indent=2) + "\n")),
+        *figures])
     print(f"wrote {out / CSV_NAME}, {out / SUMMARY_NAME} and {len(figures)} figures",
           file=sys.stderr)
     if args.json:

@@ -12,7 +12,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.plots import plt, save_figure
+from sim.plots import plt
 from sim.weights.experiment import ExperimentResult, Record
 
 
@@ -158,15 +158,21 @@ FIGURES: dict[str, Callable[[ExperimentResult], Figure]] = {
 }
 
 
-def write_figures(result: ExperimentResult, out_dir: str | Path) -> list[Path]:
-    """Write every figure into ``out_dir``; returns the paths written."""
+def figure_files(result: ExperimentResult, out_dir: str | Path
+                 ) -> list[tuple[Path, Callable[[Path], None]]]:
+    """Every figure as (path in ``out_dir``, writer) for :func:`sim.output.write_files_atomic`;
+    each writer saves its figure as PNG and closes it."""
     out_dir = Path(out_dir)
     figures = dict(FIGURES)
     if any(model["zero_skip"] for model in result.summary["models"]):
         figures["zero_skip.png"] = zero_skip_figure
-    written = []
-    for name, make in figures.items():
-        save_figure(make(result), out_dir / name)
-        written.append(out_dir / name)
-    return written
+    return [(out_dir / name, _png_writer(make(result))) for name, make in figures.items()]
 
+
+def _png_writer(figure: Figure) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        try:
+            figure.savefig(path, dpi=150, format="png")
+        finally:
+            plt.close(figure)
+    return write

@@ -70,6 +70,14 @@ BAD_SPECS = [
     ("component: ping_pong_buffer\nbuffers: {depth: 8}\n", "", "word_bits"),
     ("component: mac_pe\ndata: {accumulator_bits: 32, colour: red}\n", "data.colour",
      "activation_bits"),
+    # Every field at its own maximum would not elaborate in reasonable time: the module as a
+    # whole is limited. 64 x 64 = 4,096 PEs; 8 banks x 65,536 words x 32 bits = 16,777,216
+    # bits of weight buffer alone.
+    ("component: systolic_array\narray: {rows: 64, cols: 64}\n", "", "allowed: at most 1,024"),
+    ("component: ping_pong_buffer\nbuffers: {depth: 65536, banks: 8, word_bits: 32}\n", "",
+     "16,777,216 bits"),
+    ("component: line_buffer\ntile: {max_height: 8, max_width: 4096, max_channels: 64}\n"
+     "kernels: {max_kernel: 7}\n", "", "allowed: at most 1,048,576 bits"),
 ]
 
 
@@ -83,3 +91,11 @@ def test_bad_spec_is_one_line_with_exit_2(text, field, hint, tmp_path, capsys):
     assert error.count("\n") == 1 and error.startswith(f"error: {spec}:")
     assert field in error and hint in error
     assert not out.exists()
+
+
+def test_verilog_and_manifest_are_written_both_or_neither(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "manifest.json").mkdir(parents=True)
+    assert main(["rtl", "generate", "configs/rtl/mac_pe.yaml", "--out", str(out)]) == 2
+    assert "manifest.json" in capsys.readouterr().err
+    assert sorted(path.name for path in out.iterdir()) == ["manifest.json"]

@@ -87,3 +87,13 @@ def test_batch_sizes_must_increase(tmp_path):
     data = {**TINY, "batch_sizes": [4, 2]}
     with pytest.raises(ConfigError, match="strictly increasing"):
         _run("weights", "experiment", _config(tmp_path, data), "--out", str(tmp_path / "o"))
+
+
+def test_outputs_are_written_all_or_none(tmp_path):
+    # A folder standing where one figure goes: the command stops before renaming anything, so
+    # neither the tables nor the other figures appear.
+    out = tmp_path / "out"
+    (out / "bit_flip.png").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="bit_flip.png"):
+        _run("weights", "experiment", _config(tmp_path, TINY), "--out", str(out))
+    assert sorted(path.name for path in out.iterdir()) == ["bit_flip.png"]
