@@ -17,10 +17,12 @@ from sim.config import load_model
 
 Positive = Annotated[StrictInt, Field(gt=0)]
 # Limits on what one generated module may hold, so that Amaranth elaborates it and Icarus runs
-# it in reasonable time on 2 cores (measured: a 32 x 32 conv engine elaborates in 18 s; one with
-# 3.4 Mbit of line buffer and weight banks beside 32 x 32 PEs took 210 s).
+# it in reasonable time on 2 cores (measured: a 32 x 32 conv engine of 3x3 x 8-channel windows
+# elaborates in 18 s; with 7x7 x 64-channel windows, 1.6 Mbit of window registers, 215 s; at
+# all three limits below, 24 s).
 MAX_PES = 1024
 MAX_STORAGE_BITS = 1 << 20
+MAX_WINDOW_BITS = 1 << 16  # the conv engine's two banks of k x k x channels windows per row
 
 COMPONENTS = ("mac_pe", "systolic_array", "ping_pong_buffer", "line_buffer", "conv_engine")
 # Sections each component takes.
@@ -125,11 +127,25 @@ class RtlSpec(_Spec):
             raise ValueError(f"array.rows x array.cols is {self.array.rows * self.array.cols:,} "
                              f"PEs, more than one module may have (allowed: at most "
                              f"{MAX_PES:,})")
+        if self.window_bits > MAX_WINDOW_BITS:
+            raise ValueError(f"the conv engine's window registers would hold "
+                             f"{self.window_bits:,} bits (2 banks x array.rows windows x "
+                             f"max_kernel^2 pixels x max_channels activations), more than one "
+                             f"module may (allowed: at most {MAX_WINDOW_BITS:,} bits)")
         if self.storage_bits > MAX_STORAGE_BITS:
             raise ValueError(f"the module would hold {self.storage_bits:,} bits of on-chip "
                              f"memory (line buffer and ping-pong banks), more than one module "
                              f"may (allowed: at most {MAX_STORAGE_BITS:,} bits)")
         return self
+
+    @property
+    def window_bits(self) -> int:
+        """Flip-flop bits of a conv engine's window banks (0 for other components)."""
+        if self.component != "conv_engine" or self.array is None or self.tile is None:
+            return 0
+        kernel = self.kernels_or_default.max_kernel
+        return (2 * self.array.rows * kernel * kernel * self.tile.max_channels
+                * self.data_or_default.activation_bits)
 
     @property
     def storage_bits(self) -> int:

@@ -78,6 +78,10 @@ BAD_SPECS = [
      "16,777,216 bits"),
     ("component: line_buffer\ntile: {max_height: 8, max_width: 4096, max_channels: 64}\n"
      "kernels: {max_kernel: 7}\n", "", "allowed: at most 1,048,576 bits"),
+    # 2 banks x 32 windows x 49 pixels x 64 channels x 8 bits = 1,605,632 register bits.
+    ("component: conv_engine\narray: {rows: 32, cols: 32}\n"
+     "tile: {max_height: 8, max_width: 8, max_channels: 64}\nkernels: {max_kernel: 7}\n"
+     "buffers: {depth: 8}\n", "", "1,605,632 bits"),
 ]
 
 
