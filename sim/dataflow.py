@@ -172,7 +172,9 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
     residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
                                units)
     burst = hardware.dram.burst_bytes
-    reordered: dict[int, tuple[str, list[Tile]]] = {}
+    # Per reorderable block, the tiles it runs with (reordered or its layers tiled) and
+    # whether they are the reordered ones.
+    chosen: dict[int, tuple[list[Tile], bool]] = {}
     for block in blocks:
         plan = plan_reorder(block, hardware, dtype, residency)
         if plan is None:
@@ -182,19 +184,20 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         chunked = reordered_tiles(plan, hardware, layout, dtype, residency)
         tiled = [tile for info in block.infos for tile in tiled_layer(
             info, hardware, layout, options.tile, options.halo_reuse, residency)]
-        if schedule_burst_bytes(chunked, burst) <= schedule_burst_bytes(tiled, burst):
-            reordered[block.expand.index] = (block.name, chunked)
+        better = schedule_burst_bytes(chunked, burst) <= schedule_burst_bytes(tiled, burst)
+        chosen[block.expand.index] = (chunked, True) if better else (tiled, False)
     tiles: list[Tile] = []
     skip_until = -1
     for info in network.infos:
         if info.index <= skip_until:
             continue
-        if info.index in reordered:
-            block_tiles = reordered[info.index][1]
+        if info.index in chosen:
+            block_tiles = chosen[info.index][0]
             tiles += block_tiles
             skip_until = network[block_tiles[-1].layer].index
             continue
         tiles += tiled_layer(info, hardware, layout, options.tile, options.halo_reuse,
                              residency)
-    names = tuple(name for name, _ in reordered.values())
+    names = tuple(block.name for block in blocks
+                  if chosen.get(block.expand.index, ([], False))[1])
     return Schedule(tiles, channels, room_bytes, buffer or "", names)

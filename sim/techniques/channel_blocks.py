@@ -14,7 +14,6 @@ static), so each step's weight slice is one contiguous DRAM request.
 
 from __future__ import annotations
 
-import dataclasses
 from math import ceil
 
 from sim.capacity import Budget
@@ -27,6 +26,7 @@ from sim.techniques.layer_tiles import (
     input_region,
     layer_geometry,
     make_tile,
+    with_partial_sums,
 )
 from sim.techniques.receptive import Region
 from sim.workload.layers import ConvLayer, FullyConnected
@@ -169,11 +169,6 @@ def _emit(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: 
                     held=by_buffer((out_buffer, accumulator)), group=group, resident=resident)
                 tile = make_tile(info, loads, stores, compute, region.pixels, filters,
                                  dtype_bytes, hardware, footprint)
-                # Partial sums at accumulator width: read back after the first input block.
-                sram_read = dict(tile.sram_read_bytes)
-                sram_write = dict(tile.sram_write_bytes)
-                sram_read["ofmap"] += accumulator if k else 0
-                sram_write["ofmap"] += accumulator - region.pixels * filters * dtype_bytes
-                tiles.append(dataclasses.replace(tile, sram_read_bytes=sram_read,
-                                                 sram_write_bytes=sram_write))
+                tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
+                                               accumulator_bytes, first=k == 0))
     return tiles

@@ -11,6 +11,7 @@ region of the same row band are not fetched again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
@@ -298,6 +299,19 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
         sram_write["ofmap"] += pixels * out_channels * dtype_bytes
     return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write,
                 footprint)
+
+
+def with_partial_sums(tile: Tile, outputs: int, dtype_bytes: int, accumulator_bytes: int,
+                      first: bool) -> Tile:
+    """The tile with its ``outputs`` kept as running sums at accumulator width: read back unless
+    this is the ``first`` step of the reduction, and written at ``accumulator_bytes`` instead of
+    the data type's width."""
+    partial = outputs * accumulator_bytes
+    sram_read = dict(tile.sram_read_bytes)
+    sram_write = dict(tile.sram_write_bytes)
+    sram_read["ofmap"] += 0 if first else partial
+    sram_write["ofmap"] += partial - outputs * dtype_bytes
+    return dataclasses.replace(tile, sram_read_bytes=sram_read, sram_write_bytes=sram_write)
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:

@@ -34,7 +34,7 @@ from sim.dtypes import DType
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
-from sim.techniques.layer_tiles import Residency, by_buffer, make_tile
+from sim.techniques.layer_tiles import Residency, by_buffer, make_tile, with_partial_sums
 from sim.techniques.receptive import Region, input_window
 from sim.techniques.reorder import Bottleneck
 from sim.workload.network import LayerInfo
@@ -230,15 +230,10 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
                              dtype.bytes, hardware,
                              dataclasses.replace(chunk_footprint, produced=by_buffer(
                                  (out_buffer, sizes.output if done_here else 0))))
-            # The running sum lives in the accumulator: read back (after the first chunk) and
-            # written at the accumulator's width.
-            partial = band.pixels * out_channels * accumulator_bytes
-            sram_read = dict(tile.sram_read_bytes)
-            sram_write = dict(tile.sram_write_bytes)
-            sram_read["ofmap"] += partial if chunk_index else 0
-            sram_write["ofmap"] += partial - band.pixels * out_channels * dtype.bytes
-            tiles.append(_with_resident(dataclasses.replace(
-                tile, sram_read_bytes=sram_read, sram_write_bytes=sram_write), residency,
+            # The running sum lives in the accumulator at the accumulator's width.
+            tiles.append(_with_resident(with_partial_sums(
+                tile, band.pixels * out_channels, dtype.bytes, accumulator_bytes,
+                first=chunk_index == 0), residency,
                 block.project))
         if block.add is not None:
             stores = ([] if output_resident else
