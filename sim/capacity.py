@@ -39,6 +39,12 @@ class Budget:
         tile's are there too); ``once`` bytes are shared by consecutive tiles (weights loaded
         once for a layer, an input window kept while filter blocks pass) and count once.
         """
+        return self.overflow(streamed, once, resident_bytes) is None
+
+    def overflow(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None,
+                 resident_bytes: int = 0) -> str | None:
+        """The first declared buffer such a tile overfills (None when it fits; see
+        :meth:`fits`)."""
         need: dict[str, int] = defaultdict(int)
         held: dict[str, int] = defaultdict(int)
         for operand, size in streamed.items():
@@ -50,8 +56,8 @@ class Budget:
             taken = held[name] + (resident_bytes if name == resident else 0)
             copies = 2 if spec.double_buffered else 1
             if taken + copies * need[name] > spec.size_bytes:
-                return False
-        return True
+                return name
+        return None
 
 
 def largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int | None:

@@ -52,7 +52,7 @@ def blockable(info: LayerInfo) -> bool:
             and layer.geometry(info.input_shapes[0].channels).groups == 1)
 
 
-def _reduction(info: LayerInfo) -> tuple[int, int]:
+def reduction(info: LayerInfo) -> tuple[int, int]:
     """(items split into blocks, reduction length per item): input channels and kh * kw for a
     convolution, input features and 1 for a fully connected layer."""
     if isinstance(info.layer, FullyConnected):
@@ -71,27 +71,21 @@ def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     budget = Budget(hardware)
     dtype_bytes = layout.dtype_bytes
     geometry = layer_geometry(info, dtype_bytes)
-    items, _ = _reduction(info)
+    items, _ = reduction(info)
     resident = residency.layer_bytes.get(info.name, 0)
     accumulator_bytes = layout.accumulator_bytes
     output_resident = info.name in residency.on_chip
-    filter_bytes = geometry.weight_bytes / geometry.filters  # per filter, batch norm included
     for regions in candidates:
         window = max(input_region(info, r).pixels for r in regions)
         pixels = max(r.pixels for r in regions)
-        if isinstance(info.layer, FullyConnected):
-            window = 1
         best = None
         for filter_blocks in _counts(geometry.filters):
-            filters = ceil(geometry.filters / filter_blocks)
             for k_blocks in _counts(items):
                 if k_blocks == 1:
                     continue  # not blocked: the ordinary planners already tried it
-                slice_items = ceil(items / k_blocks)
-                streamed = {"ifmap": window * slice_items * dtype_bytes,
-                            "weight": ceil(filters * filter_bytes * slice_items / items)}
-                held = {"ofmap": pixels * filters * accumulator_bytes}
-                if not budget.fits(streamed, held, resident):
+                streamed, held = k_blocked_sizes(info, window, pixels, filter_blocks, k_blocks,
+                                                 dtype_bytes, accumulator_bytes)
+                if budget.overflow(streamed, held, resident) is not None:
                     continue
                 inputs = sum(input_region(info, r).pixels for r in regions) \
                     * info.input_shapes[0].channels * dtype_bytes
@@ -102,12 +96,30 @@ def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                     best = (traffic, filter_blocks, k_blocks)
                 break  # more input blocks only make more, smaller requests
         if best is not None:
-            return _emit(info, hardware, layout, regions, best[1], best[2], residency,
-                         output_resident)
+            return emit_k_blocked(info, hardware, layout, regions, best[1], best[2], residency,
+                                  output_resident)
     return None
 
 
-def _emit(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
+def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: int,
+                    k_blocks: int, dtype_bytes: int, accumulator_bytes: int
+                    ) -> tuple[dict[str, int], dict[str, int]]:
+    """(streamed, held) bytes per operand of the largest step, for a largest input window of
+    ``window`` pixels and output tile of ``pixels``: an input-channel slice of the window and
+    of one filter block's weights stream; the block's partial sums are held."""
+    geometry = layer_geometry(info, dtype_bytes)
+    items, _ = reduction(info)
+    if isinstance(info.layer, FullyConnected):
+        window = 1
+    filters = ceil(geometry.filters / filter_blocks)
+    slice_items = ceil(items / k_blocks)
+    filter_bytes = geometry.weight_bytes / geometry.filters  # per filter, batch norm included
+    streamed = {"ifmap": window * slice_items * dtype_bytes,
+                "weight": ceil(filters * filter_bytes * slice_items / items)}
+    return streamed, {"ofmap": pixels * filters * accumulator_bytes}
+
+
+def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
           filter_blocks: int, k_blocks: int, residency: Residency, output_resident: bool
           ) -> list[Tile]:
     dtype_bytes = layout.dtype_bytes
@@ -115,7 +127,7 @@ def _emit(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: 
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
                                             for op in ("ifmap", "weight", "ofmap"))
-    items, per_item = _reduction(info)
+    items, per_item = reduction(info)
     per_block = ceil(items / k_blocks)
     block_filters = ceil(geometry.filters / filter_blocks)
     accumulator_bytes = layout.accumulator_bytes

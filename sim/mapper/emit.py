@@ -1,0 +1,179 @@
+"""A layer mapping's tiles, and whether they fit the declared buffers.
+
+``input`` order is the planner's own tile emission (:func:`plan_layer_tiles`), ``output``
+(input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`; the
+``weight`` order is emitted here: for each filter block, its weights are loaded once and held
+while every output tile loads its input window, computes and stores its channel slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from math import ceil
+
+from sim.capacity import Budget
+from sim.hardware import HardwareSpec
+from sim.mapper.grid import Grid, make_grid
+from sim.mapper.layer_mapping import LayerMapping
+from sim.mapping import tile_compute
+from sim.schedule import DramLayout, Footprint, Tile
+from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_sizes
+from sim.techniques.layer_tiles import (
+    Residency,
+    by_buffer,
+    input_region,
+    is_channelwise,
+    layer_geometry,
+    make_tile,
+    plan_layer_tiles,
+    sizes_for_pixels,
+)
+from sim.techniques.receptive import Region
+from sim.workload.network import LayerInfo
+
+
+def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
+    """The same mapping with the choices that change nothing for this layer normalized: one
+    filter block has no loop order; channel slices (depthwise, pooling, element-wise) run the
+    same in either order and take no halo reuse; a layer without weights has one order."""
+    changes: dict = {}
+    most = (info.output_shape.channels if is_channelwise(info)
+            else layer_geometry(info, 1).filters) or 1
+    blocks = min(max(1, mapping.filter_blocks), most)
+    if ceil(most / ceil(most / blocks)) != mapping.filter_blocks:  # no empty blocks
+        changes["filter_blocks"] = blocks = ceil(most / ceil(most / blocks))
+    if mapping.stationary == "weight" and (blocks == 1 or is_channelwise(info)):
+        changes["stationary"] = "input"
+    if is_channelwise(info) and blocks > 1 and mapping.halo_reuse:
+        changes["halo_reuse"] = False
+    return dataclasses.replace(mapping, **changes) if changes else mapping
+
+
+def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
+    """Why ``mapping`` cannot run this layer (None when it can): block counts beyond what the
+    layer has, input-channel blocks on a layer that does not reduce over channels."""
+    geometry = layer_geometry(info, 1)
+    most = (info.output_shape.channels if is_channelwise(info) else geometry.filters) or 1
+    if not 1 <= mapping.filter_blocks <= most:
+        return f"filter_blocks must be 1..{most} for layer {info.name!r}"
+    if mapping.stationary == "output":
+        if not blockable(info):
+            return f"layer {info.name!r} does not reduce over input channels (stationary: output)"
+        if mapping.input_channel_blocks < 2:
+            return "stationary: output needs input_channel_blocks >= 2"
+    elif mapping.input_channel_blocks != 1:
+        return "input_channel_blocks > 1 needs stationary: output"
+    if mapping.tile_rows < 1 or mapping.tile_cols < 1:
+        return "tile rows and columns must be at least 1"
+    return None
+
+
+def overflow(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, dtype_bytes: int,
+             accumulator_bytes: int, residency: Residency) -> str | None:
+    """The name of the first declared buffer the mapping's tiles overfill, or None."""
+    grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
+    return overflow_for_grid(info, mapping, grid, hardware, dtype_bytes, accumulator_bytes,
+                             residency)
+
+
+def overflow_for_grid(info: LayerInfo, mapping: LayerMapping, grid: Grid,
+                      hardware: HardwareSpec, dtype_bytes: int, accumulator_bytes: int,
+                      residency: Residency) -> str | None:
+    """:func:`overflow` for the mapping's already-built ``grid``."""
+    budget = Budget(hardware)
+    resident = residency.layer_bytes.get(info.name, 0)
+    window, pixels = grid.largest_window, grid.largest_output
+    if mapping.stationary == "output":
+        if info.inputs[0] in residency.on_chip:
+            return hardware.buffers.name_for("ifmap")
+        streamed, held = k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
+                                         mapping.input_channel_blocks, dtype_bytes,
+                                         accumulator_bytes)
+        return budget.overflow(streamed, held, resident)
+    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency)
+    if mapping.filter_blocks <= 1:
+        return budget.overflow({"ifmap": sizes.window, "ofmap": sizes.output},
+                               {"weight": sizes.weights}, resident)
+    if is_channelwise(info):
+        return budget.overflow({"ifmap": sizes.window, "weight": sizes.weights,
+                                "ofmap": sizes.output}, None, resident)
+    if mapping.stationary == "weight":
+        return budget.overflow({"ifmap": sizes.window, "ofmap": sizes.output},
+                               {"weight": sizes.weights}, resident)
+    return budget.overflow({"weight": sizes.weights, "ofmap": sizes.output},
+                           {"ifmap": sizes.window}, resident)
+
+
+def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout: DramLayout,
+         residency: Residency) -> list[Tile]:
+    """The tiles of ``mapping`` in execution order (fit is checked by :func:`overflow`)."""
+    regions = mapping.regions(info)
+    if mapping.stationary == "output":
+        return emit_k_blocked(info, hardware, layout, regions, mapping.filter_blocks,
+                              mapping.input_channel_blocks, residency,
+                              info.name in residency.on_chip)
+    if mapping.stationary == "weight" and mapping.filter_blocks > 1 and not is_channelwise(info):
+        return _weight_stationary(info, mapping, hardware, layout, residency, regions)
+    return plan_layer_tiles(info, hardware, layout, regions, mapping.filter_blocks,
+                            halo_reuse=mapping.halo_reuse, residency=residency)
+
+
+def halo_fetch(needed: Region, last: Region | None, halo_reuse: bool) -> Region:
+    """The part of window ``needed`` to fetch after window ``last`` of the same input."""
+    if (halo_reuse and last is not None and last.row0 == needed.row0
+            and last.row1 == needed.row1 and last.col0 < needed.col0 < last.col1):
+        return Region(needed.row0, needed.row1, last.col1, needed.col1)
+    return needed
+
+
+def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec,
+                       layout: DramLayout, residency: Residency, regions: list[Region]
+                       ) -> list[Tile]:
+    dtype_bytes = layout.dtype_bytes
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
+    geometry = layer_geometry(info, dtype_bytes)
+    blocks = mapping.filter_blocks
+    block_filters = ceil(geometry.filters / blocks)
+    grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
+    sizes = sizes_for_pixels(info, grid.largest_window, grid.largest_output,
+                             mapping.filter_blocks, dtype_bytes, residency)
+    resident = residency.resident(info)
+    stored = info.name not in residency.on_chip
+    tiles: list[Tile] = []
+    for block in range(blocks):
+        first_filter = block * block_filters
+        filters = max(0, min(block_filters, geometry.filters - first_filter))
+        if filters == 0:
+            continue
+        weight_bytes = filters * geometry.filter_bytes * geometry.groups
+        previous: dict[str, Region] = {}
+        for index, region in enumerate(regions):
+            loads = []
+            for position, source in enumerate(info.inputs):
+                if source in residency.on_chip:
+                    continue
+                needed = input_region(info, region, position)
+                fetch = halo_fetch(needed, previous.get(source), mapping.halo_reuse)
+                previous[source] = needed
+                loads += layout.region_transfers(source, fetch, "ifmap")
+            if index == 0:
+                loads += layout.weight_transfer(
+                    info.name, first_filter * geometry.filter_bytes * geometry.groups,
+                    weight_bytes)
+            compute = tile_compute(hardware.pe_array, region.pixels, geometry.k, filters,
+                                   geometry.groups)
+            first_channel = first_filter * geometry.groups
+            stores = (layout.channel_transfers(info.name, region, first_channel,
+                                               first_channel + filters * geometry.groups,
+                                               "ofmap", write=True) if stored else [])
+            footprint = Footprint(
+                loaded=by_buffer((in_buffer, sizes.window)),
+                produced=by_buffer((out_buffer, sizes.output)),
+                held=by_buffer((weight_buffer, sizes.weights)), group=f"{info.name}@{block}",
+                resident=resident)
+            tiles.append(make_tile(info, loads, stores, compute, region.pixels,
+                                   info.output_shape.channels, dtype_bytes, hardware,
+                                   footprint))
+    return tiles

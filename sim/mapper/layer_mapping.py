@@ -1,0 +1,64 @@
+"""One layer's mapping: how its output is tiled, its filters and input channels blocked, and
+which operand stays in the buffer while the others stream.
+
+- ``tile``: output rows x columns per tile (at most; edge tiles are smaller). ``split: fixed``
+  cuts at multiples of the tile edge from the top-left corner (the ``tiled`` dataflow);
+  ``split: even`` cuts into ``ceil(H / rows)`` x ``ceil(W / cols)`` tiles whose sizes differ by
+  at most one (the layer-wise row bands).
+- ``filter_blocks``: blocks of filters (channel slices for depthwise, pooling and element-wise
+  layers); 1 keeps all weights on chip for the whole layer.
+- ``stationary``: the loop order at the buffer level.
+  ``input``: tiles outside, filter blocks inside; a tile's input window stays while the blocks
+  pass (weights are fetched again for every tile when there are several blocks).
+  ``weight``: filter blocks outside, tiles inside; a block's weights stay while every tile
+  passes (input windows are fetched again for every block).
+  ``output``: input channels blocked (``input_channel_blocks`` > 1); the partial sums of a tile
+  and filter block stay at accumulator width while the input-channel slices pass.
+- ``halo_reuse``: columns a tile shares with the previous tile of its row band are not fetched
+  again (``input`` and ``weight`` orders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from itertools import pairwise
+from typing import Any
+
+from sim.mapper.grid import edges, whole_map
+from sim.techniques.receptive import Region
+from sim.workload.network import LayerInfo
+
+STATIONARY = ("input", "weight", "output")
+SPLITS = ("fixed", "even")
+
+
+@dataclass(frozen=True, order=True)
+class LayerMapping:
+    """The mapping of one layer (see the module docstring); sizes in output pixels."""
+
+    layer: str
+    tile_rows: int
+    tile_cols: int
+    split: str = "fixed"
+    filter_blocks: int = 1
+    stationary: str = "input"
+    input_channel_blocks: int = 1
+    halo_reuse: bool = True
+
+    def regions(self, info: LayerInfo) -> list[Region]:
+        """The output tiles in execution order (row-major)."""
+        height, width = info.output_shape.height, info.output_shape.width
+        if whole_map(info):
+            return [Region(0, height, 0, width)]
+        row_edges = edges(height, self.tile_rows, self.split)
+        col_edges = edges(width, self.tile_cols, self.split)
+        return [Region(r0, r1, c0, c1) for r0, r1 in pairwise(row_edges)
+                for c0, c1 in pairwise(col_edges)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping as a mapping-file entry (``tile`` as [rows, cols])."""
+        entry = asdict(self)
+        entry["tile"] = [entry.pop("tile_rows"), entry.pop("tile_cols")]
+        return {"layer": entry.pop("layer"), **entry}
+
+

@@ -1,0 +1,235 @@
+"""The best mapping of one layer, under its buffers and the feature maps kept beside it.
+
+The space (:func:`layer_space`): tile grids (every tile height ``ceil(H / n)`` and width
+``ceil(W / n)``, cut ``fixed`` from the corner or ``even``), the three loop orders at the
+buffer level (input-, weight-, output-stationary, the last with input channels blocked and
+partial sums kept on chip at accumulator width), and per grid and order the two smallest
+filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
+with the smallest input-channel block count that fits. Halo columns are always reused where
+the order allows (reuse only removes requested bytes).
+
+Every candidate that fits the declared buffers (:func:`sim.mapper.emit.overflow`) gets a floor
+under its bus bytes: the bytes it asks for (:func:`requested_floor`, summed axis by axis).
+Candidates are then visited in order of that floor and costed exactly
+(:func:`sim.mapper.traffic.layer_traffic`) until no floor left can beat the best, so the
+search returns the optimum of its space for ``dram_bytes``. For ``energy``, ``latency`` and
+``edp`` the few best by a closed-form estimate are run through the cycle-level engine
+(:func:`sim.pipeline.run_pipeline`, layer alone) and the best measured one wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from math import ceil
+
+from sim.config import ConfigError
+from sim.dtypes import DType
+from sim.energy import layer_energy_pj
+from sim.hardware import HardwareSpec
+from sim.mapper.emit import canonical, emit, overflow_for_grid
+from sim.mapper.grid import Grid, GridMaker, whole_map
+from sim.mapper.layer_mapping import LayerMapping
+from sim.mapper.traffic import Traffic, layer_traffic
+from sim.mapping import tile_compute
+from sim.pipeline import run_pipeline
+from sim.schedule import DramLayout, Tile
+from sim.techniques.channel_blocks import blockable, reduction
+from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
+from sim.techniques.layerwise import _block_counts
+from sim.workload.network import LayerInfo
+
+OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
+ENGINE_CANDIDATES = 4  # candidates run through the engine for energy, latency and edp
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A layer's chosen mapping, its exact traffic and its tiles."""
+
+    mapping: LayerMapping
+    traffic: Traffic
+    tiles: list[Tile]
+
+
+def tile_edges(size: int) -> list[int]:
+    """Every distinct ``ceil(size / n)``, largest first (the tile edges worth trying)."""
+    return sorted({ceil(size / n) for n in range(1, size + 1)}, reverse=True)
+
+
+def grids(info: LayerInfo) -> list[tuple[int, int, str]]:
+    """(tile rows, tile cols, split) of every grid in the space; one for whole-map layers."""
+    if whole_map(info):
+        return [(info.output_shape.height, info.output_shape.width, "fixed")]
+    height, width = info.output_shape.height, info.output_shape.width
+    shapes = []
+    for rows in tile_edges(height):
+        for cols in tile_edges(width):
+            shapes.append((rows, cols, "fixed"))
+            if height % rows or width % cols:  # otherwise both splits cut the same tiles
+                shapes.append((rows, cols, "even"))
+    return shapes
+
+
+def orders(info: LayerInfo) -> tuple[str, ...]:
+    if is_channelwise(info) or not layer_geometry(info, 1).filters:
+        return ("input",)
+    return ("input", "weight", "output") if blockable(info) else ("input", "weight")
+
+
+def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: DramLayout,
+                    residency: Residency) -> int:
+    """The bytes the mapping asks for at least (all its requests, before rounding to bursts);
+    exact for the usual layers, never above the exact count (tested)."""
+    dtype = layout.dtype_bytes
+    geometry = layer_geometry(info, dtype)
+    weights = layout.weights.scaled(geometry.weight_bytes, info.params, dtype)
+    fetched = 0
+    halo = mapping.halo_reuse and mapping.stationary != "output" and not (
+        is_channelwise(info) and mapping.filter_blocks > 1)
+    for position, (source, shape) in enumerate(zip(info.inputs, info.input_shapes,
+                                                   strict=True)):
+        if source in residency.on_chip:
+            continue
+        fetched += grid.window_pixels(position, halo) * shape.channels * dtype
+    out = 0 if info.name in residency.on_chip else info.output_shape.elements * dtype
+    if mapping.stationary == "output":
+        return mapping.filter_blocks * fetched + grid.count * weights + out
+    if mapping.filter_blocks == 1:
+        return fetched + weights + out
+    if mapping.stationary == "weight":
+        return mapping.filter_blocks * fetched + weights + out
+    return fetched + grid.count * weights + out
+
+
+def _k_blocks(info: LayerInfo) -> list[int]:
+    items = reduction(info)[0]
+    return [count for count in _block_counts(items) if count > 1]
+
+
+def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                residency: Residency) -> list[tuple[int, LayerMapping, Grid]]:
+    """(floor, mapping, grid) of every candidate that fits, unsorted (see the module
+    docstring)."""
+    dtype = layout.dtype_bytes
+    most = (info.output_shape.channels if is_channelwise(info)
+            else layer_geometry(info, 1).filters) or 1
+    counts = _block_counts(most)
+    space = []
+    maker = GridMaker(info)
+    for rows, cols, split in grids(info):
+        grid = maker.grid(rows, cols, split)
+        for order in orders(info):
+            found = 0
+            for blocks in counts:
+                if found == 2:
+                    break
+                base = LayerMapping(info.name, rows, cols, split, blocks, order)
+                if order == "output":
+                    fitting = None
+                    for k in _k_blocks(info):
+                        trial = dataclasses.replace(base, input_channel_blocks=k,
+                                                    halo_reuse=False)
+                        if overflow_for_grid(info, trial, grid, hardware, dtype,
+                                             layout.accumulator_bytes, residency) is None:
+                            fitting = trial
+                            break
+                    if fitting is None:
+                        continue
+                    mapping = fitting
+                else:
+                    if overflow_for_grid(info, base, grid, hardware, dtype,
+                                         layout.accumulator_bytes, residency) is not None:
+                        continue
+                    mapping = canonical(info, base)
+                found += 1
+                space.append((requested_floor(info, grid, mapping, layout, residency),
+                              mapping, grid))
+    return space
+
+
+def estimate_cycles(info: LayerInfo, mapping: LayerMapping, grid: Grid,
+                    hardware: HardwareSpec) -> int:
+    """Compute cycles of all the mapping's tiles (PE array model, :mod:`sim.mapping`)."""
+    geometry = layer_geometry(info, 1)
+    if not geometry.filters:
+        return 0
+    pe = hardware.pe_array
+    blocks = mapping.filter_blocks
+    if is_channelwise(info) and blocks > 1:
+        per = ceil(info.output_shape.channels / blocks)
+        slices = [min(per, info.output_shape.channels - b * per) for b in range(blocks)]
+        return sum(count * sum(tile_compute(pe, pixels, geometry.k, 1, c).cycles
+                               for c in slices if c > 0)
+                   for pixels, count in grid.tile_classes().items())
+    per = ceil(geometry.filters / blocks)
+    filters = [min(per, geometry.filters - b * per) for b in range(blocks)]
+    if mapping.stationary == "output":
+        items, per_item = reduction(info)
+        k_blocks = mapping.input_channel_blocks
+        step = ceil(items / k_blocks)
+        slices = [min(step, items - k * step) for k in range(k_blocks)]
+        return sum(count * sum(tile_compute(pe, pixels, s * per_item, f).cycles
+                               for f in filters if f > 0 for s in slices if s > 0)
+                   for pixels, count in grid.tile_classes().items())
+    return sum(count * sum(tile_compute(pe, pixels, geometry.k, f, geometry.groups).cycles
+                           for f in filters if f > 0)
+               for pixels, count in grid.tile_classes().items())
+
+
+def _measured(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: str
+              ) -> float:
+    result = run_pipeline(tiles, hardware)
+    counters = next(iter(result.layers.values()))
+    if objective == "latency":
+        return result.cycles
+    energy = layer_energy_pj(counters, hardware, dtype)["total"]
+    return energy if objective == "energy" else energy * result.cycles
+
+
+def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                 residency: Residency, objective: str = "dram_bytes",
+                 dtype: DType = DType.INT8) -> Choice | None:
+    """The best mapping of the layer for ``objective``; None when nothing in the space fits."""
+    space = layer_space(info, hardware, layout, residency)
+    if not space:
+        return None
+    burst = hardware.dram.burst_bytes
+    space.sort(key=lambda item: (item[0], item[1]))
+    if objective == "dram_bytes":
+        best: tuple[tuple, LayerMapping, Traffic] | None = None
+        for floor, mapping, grid in space:
+            if best is not None and floor > best[0][0]:
+                break
+            traffic = layer_traffic(info, mapping, layout, residency, burst, grid)
+            key = (traffic.bus_bytes, traffic.requests,
+                   estimate_cycles(info, mapping, grid, hardware), mapping)
+            if best is None or key < best[0]:
+                best = (key, mapping, traffic)
+        assert best is not None
+        return Choice(best[1], best[2], emit(info, best[1], hardware, layout, residency))
+    # Energy, latency, EDP: rank by a closed-form estimate, measure the best few.
+    bandwidth = hardware.dram.peak_bytes_per_s / hardware.clock_hz  # bytes per cycle
+    scored = []
+    for floor, mapping, grid in space:
+        cycles = estimate_cycles(info, mapping, grid, hardware)
+        scored.append((max(cycles, floor / bandwidth), floor, mapping))
+    if objective == "latency":
+        scored.sort(key=lambda item: (item[0], item[1]))
+    elif objective == "energy":
+        scored.sort(key=lambda item: (item[1], item[0]))
+    else:
+        scored.sort(key=lambda item: item[0] * item[1])
+    measured = []
+    for _, _, mapping in scored[:ENGINE_CANDIDATES]:
+        tiles = emit(info, mapping, hardware, layout, residency)
+        measured.append((_measured(tiles, hardware, dtype, objective), mapping, tiles))
+    value, mapping, tiles = min(measured, key=lambda item: (item[0], item[1]))
+    return Choice(mapping, layer_traffic(info, mapping, layout, residency, burst), tiles)
+
+
+def refuse(info: LayerInfo) -> ConfigError:
+    return ConfigError(
+        "--hardware", f"layer {info.name!r} does not fit the on-chip buffers under any mapping "
+        "(not even one output pixel, one filter and one input channel at a time beside the "
+        "feature maps kept on chip)", field="buffers")

@@ -1,0 +1,319 @@
+"""A layer mapping's DRAM traffic in closed form, per operand, without emitting its tiles.
+
+For every candidate mapping the search needs the bytes each operand asks for, the bytes that
+move on the bus (whole bursts: a request touching part of a burst moves all of it) and the
+number of requests. They follow from the tile grid, the receptive field along each axis and the
+tensors' NHWC layout:
+
+- a window spanning whole map rows is one request; otherwise one request per map row; a channel
+  slice is one request per pixel;
+- a request at byte address ``a`` of ``s`` bytes moves ``ceil((a + s) / b) - floor(a / b)``
+  bursts of ``b`` bytes. Rows of a map start ``row_bytes`` apart and pixels ``pixel_bytes``
+  apart, so the burst count of consecutive pixels repeats with period
+  ``b / gcd(pixel_bytes, b)``: a run of ``n`` pixels is summed from one period's prefix sums.
+
+:func:`layer_traffic` is exact: it equals what the emitted tiles move (a property test compares
+them on random layers and mappings). :func:`requested_floor` is the cheap part (asked-for bytes,
+separable over rows and columns) that orders and prunes the search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
+from math import ceil, gcd
+
+from sim.mapper.grid import Grid, Span, make_grid
+from sim.mapper.layer_mapping import LayerMapping
+from sim.schedule import OPERANDS, DramLayout
+from sim.techniques.channel_blocks import reduction
+from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
+from sim.workload.layers import FullyConnected
+from sim.workload.network import LayerInfo
+
+
+@dataclass
+class Traffic:
+    """DRAM bytes asked for and moved (whole bursts) per operand, and the request count."""
+
+    requested: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERANDS, 0))
+    bus: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERANDS, 0))
+    requests: int = 0
+
+    @property
+    def bus_bytes(self) -> int:
+        return sum(self.bus.values())
+
+    @property
+    def requested_bytes(self) -> int:
+        return sum(self.requested.values())
+
+
+def _bursts(address: int, size: int, burst: int) -> int:
+    if size <= 0:
+        return 0
+    return -(-(address + size) // burst) - address // burst
+
+
+@lru_cache(maxsize=4096)
+def _period_prefix(pixel_bytes: int, offset: int, size: int, burst: int) -> tuple[int, ...]:
+    """Prefix sums of the bursts of requests at ``offset + p * pixel_bytes`` over one period."""
+    period = burst // gcd(pixel_bytes, burst)
+    sums = [0]
+    for p in range(period):
+        sums.append(sums[-1] + _bursts(offset + p * pixel_bytes, size, burst))
+    return tuple(sums)
+
+
+def _run_bursts(first: int, count: int, pixel_bytes: int, offset: int, size: int, burst: int
+                ) -> int:
+    """Bursts of ``count`` requests of ``size`` bytes at ``offset + p * pixel_bytes`` for
+    ``p`` in ``[first, first + count)``."""
+    prefix = _period_prefix(pixel_bytes, offset % burst, size, burst)
+    period = len(prefix) - 1
+
+    def upto(n: int) -> int:
+        return (n // period) * prefix[-1] + prefix[n % period]
+
+    return upto(first + count) - upto(first)
+
+
+class _Moves:
+    """Adds requests to a :class:`Traffic`, the way :class:`DramLayout` would cut them."""
+
+    def __init__(self, layout: DramLayout, burst: int) -> None:
+        self.layout = layout
+        self.burst = burst
+        self.traffic = Traffic()
+
+    def _add(self, operand: str, requested: int, bus_bursts: int, requests: int) -> None:
+        self.traffic.requested[operand] += requested
+        self.traffic.bus[operand] += bus_bursts * self.burst
+        self.traffic.requests += requests
+
+    def region(self, tensor: str, rows: Span, cols: Span, operand: str, times: int = 1) -> None:
+        """``times`` x the requests of rows x cols of a tensor (all channels)."""
+        (row0, height), (col0, width) = rows, cols
+        if height * width == 0 or times == 0:
+            return
+        shape = self.layout.network.tensor_shape(tensor)
+        pixel = shape.channels * self.layout.dtype_bytes
+        row = shape.width * pixel
+        base = self.layout.tensor_base(tensor)
+        if col0 == 0 and width == shape.width:
+            size = height * row
+            self._add(operand, times * size, times * _bursts(base + row0 * row, size, self.burst),
+                      times)
+            return
+        size = width * pixel
+        bursts = _run_bursts(row0, height, row, base + col0 * pixel, size, self.burst)
+        self._add(operand, times * height * size, times * bursts, times * height)
+
+    def grid(self, tensor: str, rows: list[Span], cols: list[Span], operand: str,
+             times: int = 1) -> None:
+        """``times`` x the requests of every tile rows[i] x cols[j] (all channels). When map
+        rows start on burst boundaries, a tile's bursts are its rows times one row's, so the
+        sum separates into rows x columns."""
+        shape = self.layout.network.tensor_shape(tensor)
+        pixel = shape.channels * self.layout.dtype_bytes
+        row = shape.width * pixel
+        if row % self.burst or any(c0 == 0 and w == shape.width for c0, w in cols):
+            for span in rows:
+                for other in cols:
+                    self.region(tensor, span, other, operand, times)
+            return
+        base = self.layout.tensor_base(tensor)
+        heights = sum(h for _, h in rows)
+        pixels = sum(w for _, w in cols)
+        bursts = sum(_bursts(base + c0 * pixel, w * pixel, self.burst) for c0, w in cols if w)
+        self._add(operand, times * heights * pixels * pixel, times * heights * bursts,
+                  times * heights * sum(1 for _, w in cols if w))
+
+    def channels(self, tensor: str, rows: Span, cols: Span, first: int, end: int,
+                 operand: str, times: int = 1) -> None:
+        """``times`` x channels [first, end) of rows x cols: one request per pixel."""
+        shape = self.layout.network.tensor_shape(tensor)
+        if first == 0 and end >= shape.channels:
+            self.region(tensor, rows, cols, operand, times)
+            return
+        (row0, height), (col0, width) = rows, cols
+        dtype = self.layout.dtype_bytes
+        pixel = shape.channels * dtype
+        size = (end - first) * dtype
+        offset = self.layout.tensor_base(tensor) + first * dtype
+        if col0 == 0 and width == shape.width:  # consecutive pixels all along
+            bursts = _run_bursts(row0 * shape.width, height * width, pixel, offset, size,
+                                 self.burst)
+        else:
+            # Row r starts at pixel r * W; the burst pattern repeats every `period` pixels,
+            # so rows repeat every `cycle` rows: sum one cycle's distinct rows with counts.
+            period = self.burst // gcd(pixel, self.burst)
+            cycle = period // gcd(shape.width, period)
+            bursts = 0
+            for r in range(row0, row0 + min(height, cycle)):
+                rows_like = (height - (r - row0) + cycle - 1) // cycle
+                bursts += rows_like * _run_bursts(r * shape.width + col0, width, pixel, offset,
+                                                  size, self.burst)
+        self._add(operand, times * height * width * size, times * bursts,
+                  times * height * width)
+
+    def weights(self, layer: str, first_byte: int, size_bytes: int, times: int = 1) -> None:
+        if size_bytes == 0 or times == 0:
+            return
+        layout = self.layout
+        count = layout.network[layer].params
+        first = layout.weights.scaled(first_byte, count, layout.dtype_bytes)
+        size = layout.weights.scaled(size_bytes, count, layout.dtype_bytes)
+        self._add("weight", times * size,
+                  times * _bursts(layout.weight_base(layer) + first, size, self.burst), times)
+
+    def flat(self, tensor: str, first: int, size: int, operand: str, times: int = 1) -> None:
+        """A contiguous run of a tensor (a fully connected layer's input features)."""
+        address = self.layout.tensor_base(tensor) + first
+        self._add(operand, times * size, times * _bursts(address, size, self.burst), times)
+
+
+def layer_traffic(info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+                  residency: Residency, burst_bytes: int, grid: Grid | None = None) -> Traffic:
+    """Exactly the DRAM requests the mapping's tiles make (see :mod:`sim.mapper.emit`);
+    ``grid`` is the mapping's grid when the caller has it."""
+    if grid is None:
+        grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
+    moves = _Moves(layout, burst_bytes)
+    if mapping.stationary == "output":
+        _k_blocked(moves, info, mapping, layout, residency, grid)
+    elif mapping.stationary == "weight" and mapping.filter_blocks > 1 \
+            and not is_channelwise(info):
+        _weight_order(moves, info, mapping, layout, residency, grid)
+    else:
+        _input_order(moves, info, mapping, layout, residency, grid)
+    return moves.traffic
+
+
+def _windows(grid: Grid, position: int, halo_reuse: bool) -> tuple[list[Span], list[Span]]:
+    """Row spans and column spans of the tiles' fetched windows of input ``position``."""
+    cols = grid.cols.fetched[position] if halo_reuse else grid.cols.spans[position]
+    return list(grid.rows.spans[position]), list(cols)
+
+
+def _tiles(grid: Grid, position: int, halo_reuse: bool) -> list[tuple[Span, Span]]:
+    """(row span, column span) of every tile's fetched window of input ``position``."""
+    rows, cols = _windows(grid, position, halo_reuse)
+    return [(r, c) for r in rows for c in cols]
+
+
+def _out_spans(grid: Grid) -> tuple[list[Span], list[Span]]:
+    return ([(a, b - a) for a, b in pairwise(grid.rows.edges)],
+            [(a, b - a) for a, b in pairwise(grid.cols.edges)])
+
+
+def _whole(info: LayerInfo) -> tuple[Span, Span]:
+    shape = info.output_shape
+    return (0, shape.height), (0, shape.width)
+
+
+def _input_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+                 residency: Residency, grid: Grid) -> None:
+    geometry = layer_geometry(info, layout.dtype_bytes)
+    blocks = mapping.filter_blocks
+    out_channels = info.output_shape.channels
+    channel_blocks = is_channelwise(info) and blocks > 1
+    stored = info.name not in residency.on_chip
+    sources = [(p, s) for p, s in enumerate(info.inputs) if s not in residency.on_chip]
+    if channel_blocks:
+        per_block = ceil(out_channels / blocks)
+        for block in range(blocks):
+            first = block * per_block
+            end = min(out_channels, first + per_block)
+            for position, source in sources:
+                for rows, cols in _tiles(grid, position, False):
+                    moves.channels(source, rows, cols, first, end, "ifmap")
+            if geometry.filters:
+                moves.weights(info.name, first * geometry.filter_bytes,
+                              (end - first) * geometry.filter_bytes, times=grid.count)
+            if stored:
+                moves.channels(info.name, *_whole(info), first, end, "ofmap")
+        return
+    for position, source in sources:
+        moves.grid(source, *_windows(grid, position, mapping.halo_reuse), "ifmap")
+    block_filters = ceil(geometry.filters / blocks) if geometry.filters else 0
+    if blocks <= 1:
+        if geometry.weight_bytes:
+            moves.weights(info.name, 0, geometry.weight_bytes)
+        if stored:
+            moves.grid(info.name, *_out_spans(grid), "ofmap")
+        return
+    for block in range(blocks):
+        first_filter = block * block_filters
+        filters = max(0, min(block_filters, geometry.filters - first_filter))
+        if geometry.weight_bytes:
+            moves.weights(info.name, first_filter * geometry.filter_bytes * geometry.groups,
+                          filters * geometry.filter_bytes * geometry.groups, times=grid.count)
+        if stored:
+            first_channel = first_filter * geometry.groups
+            moves.channels(info.name, *_whole(info), first_channel,
+                           first_channel + filters * geometry.groups, "ofmap")
+
+
+def _weight_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+                  residency: Residency, grid: Grid) -> None:
+    geometry = layer_geometry(info, layout.dtype_bytes)
+    blocks = mapping.filter_blocks
+    block_filters = ceil(geometry.filters / blocks)
+    stored = info.name not in residency.on_chip
+    passes = sum(1 for b in range(blocks) if b * block_filters < geometry.filters)
+    for position, source in enumerate(info.inputs):
+        if source in residency.on_chip:
+            continue
+        moves.grid(source, *_windows(grid, position, mapping.halo_reuse), "ifmap",
+                   times=passes)
+    for block in range(passes):
+        first_filter = block * block_filters
+        filters = min(block_filters, geometry.filters - first_filter)
+        moves.weights(info.name, first_filter * geometry.filter_bytes * geometry.groups,
+                      filters * geometry.filter_bytes * geometry.groups)
+        if stored:
+            first_channel = first_filter * geometry.groups
+            moves.channels(info.name, *_whole(info), first_channel,
+                           first_channel + filters * geometry.groups, "ofmap")
+
+
+def _k_blocked(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+               residency: Residency, grid: Grid) -> None:
+    dtype = layout.dtype_bytes
+    geometry = layer_geometry(info, dtype)
+    items, _ = reduction(info)
+    k_blocks = mapping.input_channel_blocks
+    filter_blocks = mapping.filter_blocks
+    per_block = ceil(items / k_blocks)
+    block_filters = ceil(geometry.filters / filter_blocks)
+    source = info.inputs[0]
+    stored = info.name not in residency.on_chip
+    steps = [(k * per_block, min(items, (k + 1) * per_block)) for k in range(k_blocks)
+             if k * per_block < items]
+    passes = []
+    for block in range(filter_blocks):
+        first_filter = block * block_filters
+        filters = min(block_filters, geometry.filters - first_filter)
+        if filters > 0:
+            passes.append((first_filter, filters))
+    for first, end in steps:
+        if isinstance(info.layer, FullyConnected):
+            moves.flat(source, first * dtype, (end - first) * dtype, "ifmap", times=len(passes))
+        else:
+            for rows, cols in _tiles(grid, 0, False):
+                moves.channels(source, rows, cols, first, end, "ifmap", times=len(passes))
+    for first_filter, filters in passes:
+        block_low = geometry.weight_bytes * first_filter // geometry.filters
+        block_bytes = (geometry.weight_bytes * (first_filter + filters)
+                       // geometry.filters - block_low)
+        for first, end in steps:
+            moves.weights(info.name, block_low + block_bytes * first // items,
+                          block_bytes * end // items - block_bytes * first // items,
+                          times=grid.count)
+        if stored and filter_blocks > 1:
+            moves.channels(info.name, *_whole(info), first_filter, first_filter + filters,
+                           "ofmap")
+    if stored and filter_blocks == 1:
+        moves.grid(info.name, *_out_spans(grid), "ofmap")

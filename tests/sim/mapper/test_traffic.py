@@ -1,0 +1,60 @@
+"""The closed-form traffic of a mapping equals what its emitted tiles ask of DRAM.
+
+The reference is the second implementation: the tiles :func:`sim.mapper.emit.emit` builds,
+counted request by request with :func:`sim.schedule.transfer_bursts`.
+"""
+
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.mapper.emit import canonical, emit
+from sim.mapper.traffic import layer_traffic
+from sim.schedule import DramLayout, traffic_bytes, transfer_bursts
+from sim.techniques.layer_tiles import Residency
+from tests.sim.dataflows.strategies import nano, single_layers
+from tests.sim.mapper.strategies import mappings
+from tests.sim.techniques.strategies import spatial_networks
+
+NANO = nano()
+NOTHING = Residency()
+
+
+def _emitted(info, mapping, layout, residency, burst):
+    tiles = emit(info, mapping, NANO, layout, residency)
+    bus = Counter()
+    requests = 0
+    for tile in tiles:
+        for transfer in (*tile.loads, *tile.stores):
+            bus[transfer.operand] += transfer_bursts(transfer, burst) * burst
+            requests += 1
+    return traffic_bytes(tiles), dict(bus), requests
+
+
+def _check(network, data, residency=NOTHING):
+    info = data.draw(st.sampled_from(network.infos))
+    mapping = canonical(info, data.draw(mappings(info)))
+    burst = data.draw(st.sampled_from([16, 32, 64]))
+    layout = DramLayout(network, data.draw(st.sampled_from([1, 2, 4])))
+    requested, bus, requests = _emitted(info, mapping, layout, residency, burst)
+    traffic = layer_traffic(info, mapping, layout, residency, burst)
+    assert traffic.requested == requested
+    assert {op: size for op, size in traffic.bus.items() if size} == bus
+    assert traffic.requests == requests
+
+
+@settings(max_examples=150, deadline=None)
+@given(network=single_layers(), data=st.data())
+def test_closed_form_equals_emitted_single_layers(network, data):
+    _check(network, data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(network=spatial_networks(), data=st.data())
+def test_closed_form_equals_emitted_in_networks(network, data):
+    """Depthwise, pooling and residual adds too, with some feature maps kept on chip."""
+    names = [info.name for info in network.infos[:-1]]
+    kept = frozenset(data.draw(st.lists(st.sampled_from(names), unique=True)) if names else [])
+    _check(network, data, Residency(on_chip=kept, sizes=dict.fromkeys(kept, 1),
+                                    buffer="global"))
