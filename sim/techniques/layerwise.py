@@ -148,8 +148,8 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     Plans are tried in order of a floor under their bus bytes (each request rounded up to
     whole bursts); each is emitted and its bursts counted exactly, until no remaining plan's
     floor can beat the best. Among equal plans, the one with the fewest requests wins, then the
-    one with the most tiles (up to 8), so loads overlap compute. A layer that fits no plan
-    runs with its input channels blocked (:mod:`sim.techniques.channel_blocks`).
+    one with the most tiles (up to 8), so loads overlap compute. Input-channel blocking
+    (:mod:`sim.techniques.channel_blocks`) competes too, and runs a layer that fits no plan.
     """
     budget = Budget(hardware)
     burst = hardware.dram.burst_bytes
@@ -171,6 +171,15 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         if best is None or key < best[0]:
             best = (key, plan, tiles)
     assert best is not None
+    # A layer that fits unblocked may still move less with its input channels blocked (a
+    # fully connected layer whose weights are refetched per band otherwise).
+    blocked = k_blocked_tiles(info, hardware, layout, candidates, residency)
+    if blocked is not None:
+        requests = sum(len(tile.loads) + len(tile.stores) for tile in blocked)
+        key = (schedule_burst_bytes(blocked, burst), requests,
+               -min(len(blocked), MAX_OVERLAP_TILES))
+        if key < best[0]:
+            return blocked
     return best[2]
 
 
