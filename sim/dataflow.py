@@ -39,7 +39,7 @@ from sim.techniques.buffering import (
 from sim.techniques.fusion import fused_schedule
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import PlanCache, layerwise_schedule
-from sim.techniques.reorder import find_bottlenecks
+from sim.techniques.reorder import Bottleneck, find_bottlenecks
 from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
 from sim.techniques.tiling import tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
@@ -150,6 +150,22 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
     return best[1]
 
 
+def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, room_bytes: int
+                      ) -> tuple[list[Bottleneck], Residency]:
+    """The bottleneck blocks that can run reordered, and the feature maps kept on chip within
+    ``room_bytes`` around them (their expansion and depthwise outputs, and a projection output
+    that feeds an add, never exist whole)."""
+    blocks = [block for block in find_bottlenecks(network)
+              if plan_reorder(block, hardware, dtype, Residency()) is not None]
+    never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
+    never |= {block.project.name for block in blocks if block.add is not None}
+    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
+                 for block in blocks for info in block.infos}
+    units = [(block.expand.index, block.infos[-1].index) for block in blocks]
+    return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
+                                  units)
+
+
 def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
                        layout: DramLayout, channels: int, room_bytes: int, cache: PlanCache
                        ) -> Schedule:
@@ -162,15 +178,7 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
     # full: reorder the blocks that fit, keep what fits resident, tile the rest.
-    blocks = [block for block in find_bottlenecks(network)
-              if plan_reorder(block, hardware, dtype, Residency()) is not None]
-    never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
-    never |= {block.project.name for block in blocks if block.add is not None}
-    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
-                 for block in blocks for info in block.infos}
-    units = [(block.expand.index, block.infos[-1].index) for block in blocks]
-    residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
-                               units)
+    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes)
     burst = hardware.dram.burst_bytes
     # Per reorderable block, the tiles it runs with (reordered or its layers tiled) and
     # whether they are the reordered ones.

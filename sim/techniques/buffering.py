@@ -16,6 +16,7 @@ last reader. The network input comes from DRAM and the network output goes to DR
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from sim.capacity import Budget, largest_fitting
@@ -111,11 +112,7 @@ def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int
         return Residency()
     tiles_share = buffer == hardware.buffers.name_for("ifmap")
     tolerance = dict(tolerance or {})
-    count = len(network.infos)
-    reach = [(i, i) for i in range(count)]
-    for first, last in units:
-        for i in range(first, last + 1):
-            reach[i] = (first, last)
+    reach = _reach(len(network.infos), units)
     residency = Residency(buffer=buffer)
     sizes: dict[str, int] = {}
     spans: dict[str, tuple[int, int]] = {}
@@ -136,10 +133,39 @@ def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int
             continue
         sizes[name] = size
         spans[name] = (born, dies)
-    residency = Residency(frozenset(sizes), sizes, {}, buffer, spans)
+    return _with_layer_bytes(network, Residency(frozenset(sizes), sizes, {}, buffer, spans),
+                             reach)
+
+
+def _reach(count: int, units: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Per layer index, the range of layers that run as one with it."""
+    reach = [(i, i) for i in range(count)]
+    for first, last in units:
+        for i in range(first, last + 1):
+            reach[i] = (first, last)
+    return reach
+
+
+def _with_layer_bytes(network: Network, residency: Residency, reach: list[tuple[int, int]]
+                      ) -> Residency:
     layer_bytes = {info.name: residency.bytes_across(*reach[i])
                    for i, info in enumerate(network.infos)}
-    return Residency(frozenset(sizes), sizes, layer_bytes, buffer, spans)
+    return dataclasses.replace(residency, layer_bytes=layer_bytes)
+
+
+def residency_of(network: Network, hardware: HardwareSpec, names: Iterable[str],
+                 dtype_bytes: int, units: Iterable[tuple[int, int]] = ()) -> Residency:
+    """The residency that keeps exactly the layer outputs ``names`` on chip (as a mapping file
+    lists them); ``units`` as in :func:`plan_residency`. Whether their tiles fit beside them is
+    for the caller to check."""
+    buffer, _ = residency_room(hardware)
+    names = list(names)
+    if not names:
+        return Residency()
+    sizes = {name: network[name].output_shape.elements * dtype_bytes for name in names}
+    spans = {name: (network[name].index, network.last_use(name)) for name in names}
+    return _with_layer_bytes(network, Residency(frozenset(sizes), sizes, {}, buffer or "",
+                                                spans), _reach(len(network.infos), units))
 
 
 def _tolerance(cache: dict[str, int], info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,

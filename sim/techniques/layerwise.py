@@ -148,8 +148,9 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     Plans are tried in order of a floor under their bus bytes (each request rounded up to
     whole bursts); each is emitted and its bursts counted exactly, until no remaining plan's
     floor can beat the best. Among equal plans, the one with the fewest requests wins, then the
-    one with the most tiles (up to 8), so loads overlap compute. Input-channel blocking
-    (:mod:`sim.techniques.channel_blocks`) competes too, and runs a layer that fits no plan.
+    one with the most tiles (up to 8), so loads overlap compute. Where the best plan blocks the filters,
+    input-channel blocking (:mod:`sim.techniques.channel_blocks`) competes with it; it also runs
+    a layer that fits no plan.
     """
     budget = Budget(hardware)
     burst = hardware.dram.burst_bytes
@@ -171,8 +172,10 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         if best is None or key < best[0]:
             best = (key, plan, tiles)
     assert best is not None
-    # A layer that fits unblocked may still move less with its input channels blocked (a
-    # fully connected layer whose weights are refetched per band otherwise).
+    # A layer whose filters had to be blocked may move less with its input channels blocked
+    # instead (a fully connected layer, whose one tile then streams smaller slices).
+    if best[1].filter_blocks == 1:
+        return best[2]
     blocked = k_blocked_tiles(info, hardware, layout, candidates, residency)
     if blocked is not None:
         requests = sum(len(tile.loads) + len(tile.stores) for tile in blocked)

@@ -1,0 +1,234 @@
+"""A network's mapping and the schedule it gives; the ``auto`` search over whole networks.
+
+A :class:`NetworkMapping` is data a user can read and edit (:mod:`sim.mapper.mapping_file`):
+the feature maps kept on chip between layers (``resident``), the inverted-residual blocks run
+reordered (``reordered``: expansion channels a chunk at a time, :mod:`sim.techniques.
+reordered_schedule`), and one :class:`LayerMapping` for every other layer.
+
+``auto`` tries the feature-map room the ``buffered`` and ``full`` dataflows choose from (0, 1/4,
+1/2 and all of what the residency buffer holds, in whole channels at the input resolution), with
+and without reordered blocks; in each, every layer gets its best mapping
+(:func:`sim.mapper.search.search_layer`) beside the maps kept on chip, and a block runs
+reordered only where that puts no more bytes on the bus than its layers mapped one by one. The
+candidate with the best objective wins: bus bytes for ``dram_bytes``, the cycle-level engine's
+energy, cycles or their product otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.dtypes import DType
+from sim.energy import layer_energy_pj
+from sim.hardware import HardwareSpec
+from sim.mapper.emit import canonical, emit, overflow, valid
+from sim.mapper.layer_mapping import LayerMapping
+from sim.mapper.search import OBJECTIVES, refuse, search_layer
+from sim.pipeline import run_pipeline
+from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.techniques.buffering import (
+    feature_map_request_bytes,
+    plan_residency,
+    residency_of,
+    residency_room,
+)
+from sim.techniques.layer_tiles import Residency
+from sim.techniques.reorder import Bottleneck, find_bottlenecks
+from sim.techniques.reordered_schedule import plan_reorder, reordered_tiles
+from sim.workload.network import Network
+
+
+@dataclass(frozen=True)
+class NetworkMapping:
+    """How every layer of a network runs (see the module docstring)."""
+
+    network: str
+    hardware: str
+    dtype: str
+    objective: str = "dram_bytes"
+    resident: tuple[str, ...] = ()
+    reordered: tuple[str, ...] = ()
+    layers: tuple[LayerMapping, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+
+
+class MappingProblem(Exception):
+    """A mapping that cannot run: ``loc`` is the field (as in the mapping file), ``allowed``
+    what would be accepted."""
+
+    def __init__(self, loc: tuple, message: str, allowed: str = "") -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.allowed = allowed
+
+
+@dataclass
+class MappedSchedule:
+    """The tiles of a mapping and the mapping itself."""
+
+    tiles: list[Tile]
+    mapping: NetworkMapping
+    fmap_buffer: str = ""
+    fmap_bytes: int = 0
+    layer_tiles: dict[str, list[Tile]] = field(default_factory=dict)
+
+
+def _units(blocks: list[Bottleneck]) -> list[tuple[int, int]]:
+    return [(block.expand.index, block.infos[-1].index) for block in blocks]
+
+
+def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMapping,
+                    layout: DramLayout, dtype: DType) -> MappedSchedule:
+    """The tiles ``mapping`` gives; raises :class:`MappingProblem` naming the field, the layer
+    and the buffer when it does not fit or names what the network does not have."""
+    known = {info.name for info in network.infos}
+    blocks = {block.name: block for block in find_bottlenecks(network)}
+    for index, name in enumerate(mapping.resident):
+        if name not in known or name == network.output_name:
+            raise MappingProblem(("resident", index), f"no layer output {name!r} to keep on chip",
+                                 "outputs of layers before the last")
+    for index, name in enumerate(mapping.reordered):
+        if name not in blocks:
+            raise MappingProblem(("reordered", index), f"no inverted-residual block {name!r}",
+                                 ", ".join(blocks) or "none in this network")
+    chosen = [blocks[name] for name in mapping.reordered]
+    residency = residency_of(network, hardware, mapping.resident, dtype.bytes, _units(chosen))
+    buffer, room = residency_room(hardware)
+    for info in network.infos:
+        held = residency.layer_bytes.get(info.name, 0)
+        if held > room:
+            raise MappingProblem(("resident",), f"at layer {info.name!r} the resident feature "
+                                 f"maps take {held:,} B, more than buffer {buffer!r} has "
+                                 f"({room:,} B)")
+    by_layer: dict[str, tuple[int, LayerMapping]] = {}
+    for index, entry in enumerate(mapping.layers):
+        if entry.layer not in known:
+            raise MappingProblem(("layers", index, "layer"), f"no layer {entry.layer!r}")
+        by_layer[entry.layer] = (index, entry)
+    in_blocks = {info.name: block for block in chosen for info in block.infos}
+    tiles: list[Tile] = []
+    per_layer: dict[str, list[Tile]] = {}
+    done: set[str] = set()
+    for info in network.infos:
+        if info.name in done:
+            continue
+        block = in_blocks.get(info.name)
+        if block is not None:
+            plan = plan_reorder(block, hardware, dtype, residency)
+            if plan is None:
+                raise MappingProblem(("reordered", mapping.reordered.index(block.name)),
+                                     f"block {block.name!r} does not fit reordered beside the "
+                                     "resident feature maps")
+            block_tiles = reordered_tiles(plan, hardware, layout, dtype, residency)
+            tiles += block_tiles
+            done |= {i.name for i in block.infos}
+            continue
+        if info.name not in by_layer:
+            raise MappingProblem(("layers",), f"layer {info.name!r} has no mapping")
+        index, entry = by_layer[info.name]
+        problem = valid(info, entry)
+        if problem:
+            raise MappingProblem(("layers", index), problem)
+        entry = canonical(info, entry)
+        full = overflow(info, entry, hardware, dtype.bytes, layout.accumulator_bytes, residency)
+        if full is not None:
+            raise MappingProblem(("layers", index), f"layer {info.name!r} does not fit: its "
+                                 f"tiles overfill buffer {full!r}")
+        layer_tiles = emit(info, entry, hardware, layout, residency)
+        per_layer[info.name] = layer_tiles
+        tiles += layer_tiles
+    return MappedSchedule(tiles, mapping, buffer or "", sum(residency.sizes.values()),
+                          per_layer)
+
+
+def measure(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: str) -> float:
+    """The objective of a schedule: bus bytes, or the engine's energy (pJ), cycles or EDP."""
+    if objective == "dram_bytes":
+        return schedule_burst_bytes(tiles, hardware.dram.burst_bytes)
+    result = run_pipeline(tiles, hardware)
+    if objective == "latency":
+        return result.cycles
+    energy = sum(layer_energy_pj(counters, hardware, dtype)["total"]
+                 for counters in result.layers.values())
+    return energy if objective == "energy" else energy * result.cycles
+
+
+LayerCache = dict[tuple, LayerMapping | None]
+
+
+def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+             objective: str, residency: Residency, blocks: list[Bottleneck],
+             cache: LayerCache) -> NetworkMapping | None:
+    """The best mapping with these feature maps resident and these blocks reorderable, or
+    None when some layer fits no mapping beside them."""
+    chosen: dict[str, LayerMapping] = {}
+    moved: dict[str, int] = {}
+    burst = hardware.dram.burst_bytes
+    for info in network.infos:
+        key = (info.name, frozenset(n for n in (*info.inputs, info.name)
+                                    if n in residency.on_chip),
+               residency.layer_bytes.get(info.name, 0), residency.buffer)
+        if key not in cache:
+            choice = search_layer(info, hardware, layout, residency, objective, dtype)
+            cache[key] = None if choice is None else choice.mapping
+            if choice is not None:
+                cache[(*key, "bus")] = choice.traffic.bus_bytes
+        if cache[key] is None:
+            if not any(info in block.infos for block in blocks):
+                return None
+            moved[info.name] = -1  # runs only reordered
+            continue
+        chosen[info.name] = cache[key]
+        moved[info.name] = cache[(*key, "bus")]
+    reordered = []
+    for block in blocks:
+        plan = plan_reorder(block, hardware, dtype, residency)
+        if plan is None:
+            if any(moved[i.name] < 0 for i in block.infos):
+                return None
+            continue
+        block_tiles = reordered_tiles(plan, hardware, layout, dtype, residency)
+        alone = [moved[i.name] for i in block.infos]
+        if min(alone) < 0 or schedule_burst_bytes(block_tiles, burst) <= sum(alone):
+            reordered.append(block.name)
+    skipped = {i.name for block in blocks if block.name in reordered for i in block.infos}
+    return NetworkMapping(
+        network.name, hardware.name, str(dtype), objective,
+        tuple(sorted(residency.on_chip, key=lambda name: network[name].index)),
+        tuple(reordered),
+        tuple(chosen[info.name] for info in network.infos if info.name not in skipped))
+
+
+def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+                  objective: str = "dram_bytes") -> MappedSchedule:
+    """The best schedule ``auto`` finds (see the module docstring)."""
+    buffer, size = residency_room(hardware)
+    shape = network.input_shape
+    most = size // (shape.height * shape.width * dtype.bytes)
+    cache: LayerCache = {}
+    best: tuple[float, MappedSchedule] | None = None
+    from sim.dataflow import reorder_residency  # the same reorder planning as ``full``
+
+    for channels in sorted({0, most // 4, most // 2, most}):
+        room = feature_map_request_bytes(network, channels, dtype.bytes)
+        contexts = [([], plan_residency(network, hardware, room, dtype.bytes))]
+        blocks, residency = reorder_residency(network, hardware, dtype, room)
+        if blocks:
+            contexts.append((blocks, residency))
+        for blocks, residency in contexts:
+            mapping = _context(network, hardware, layout, dtype, objective, residency, blocks,
+                               cache)
+            if mapping is None:
+                continue
+            schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
+            value = measure(schedule.tiles, hardware, dtype, objective)
+            if best is None or value < best[0]:
+                best = (value, schedule)
+    if best is None:
+        raise refuse(next(info for info in network.infos
+                          if search_layer(info, hardware, layout, Residency()) is None))
+    return best[1]
