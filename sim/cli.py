@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 # Each command imports what it uses when it runs, so `edgeaccel --help` stays quick.
 # The same names as sim.dataflow.DATAFLOWS (a test keeps them equal).
-DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full", "auto")
+# The same names as sim.mapper.search.OBJECTIVES (a test keeps them equal).
+OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -129,7 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_arguments(run, flag=True)
     run.add_argument("--hardware", required=True, metavar="NAME|FILE",
                      help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
-    run.add_argument("--dataflow", choices=DATAFLOWS, default="layerwise")
+    run.add_argument("--dataflow", choices=DATAFLOWS, default=None,
+                     help="a fixed dataflow, or auto: the mapper's best schedule "
+                          "(default: layerwise)")
+    run.add_argument("--objective", choices=OBJECTIVES, default="dram_bytes",
+                     help="what --dataflow auto minimizes (default: dram_bytes)")
+    run.add_argument("--mapping", metavar="FILE.yaml",
+                     help="run the mapping in this file (written by edgeaccel map)")
     run.add_argument("--tile", type=_tile, default=32,
                      help="tile edge in output pixels (tiled, full; default 32)")
     run.add_argument("--halo", choices=["reuse", "refetch"], default="reuse",
@@ -145,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--per-layer", metavar="FILE.csv", help="write per-layer records as CSV")
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(handler=_simulate)
+
+    mapper = commands.add_parser("map", help="search the best mapping of a network and write it")
+    _add_network_arguments(mapper, flag=True)
+    mapper.add_argument("--hardware", required=True, metavar="NAME|FILE",
+                        help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
+    mapper.add_argument("--objective", choices=OBJECTIVES, default="dram_bytes",
+                        help="what to minimize (default: dram_bytes)")
+    mapper.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
+    mapper.add_argument("--out", metavar="FILE.yaml", help="write the mapping file")
+    mapper.add_argument("--plot", metavar="FILE.png",
+                        help="per-layer traffic of the mapping, the fixed dataflows and the bound")
+    mapper.add_argument("--json", action="store_true", help="print one JSON document")
+    mapper.set_defaults(handler=_map)
 
     add_weights_commands(commands)
     add_rtl_commands(commands)
@@ -305,8 +326,48 @@ def _topology(args: argparse.Namespace) -> Topology | None:
     return topology
 
 
-def _simulate(args: argparse.Namespace) -> None:
+def _map(args: argparse.Namespace) -> None:
     from sim.dataflow import SimulationOptions
+    from sim.hardware import load_hardware
+    from sim.mapper.mapping_file import mapping_to_yaml
+    from sim.mapper.network_mapping import auto_schedule, mapping_to_dict
+    from sim.mapper.report import fixed_bytes_by_layer, map_figure, map_rows, map_table
+    from sim.presets import hardware_path
+    from sim.schedule import DramLayout
+    from sim.workload.io import resolve_network
+
+    network = resolve_network(args.network, resolution=args.resolution,
+                              num_classes=args.num_classes, width_mult=args.width_mult)
+    hardware_file = hardware_path(args.hardware)
+    hardware = load_hardware(hardware_file)
+    dtype = DType(args.dtype)
+    layout = DramLayout(network, dtype.bytes, accumulator_bytes=dtype.accumulator_bits // 8)
+    try:
+        schedule = auto_schedule(network, hardware, layout, dtype, args.objective)
+    except ConfigError as error:
+        raise ConfigError(hardware_file, error.message, field=error.field,
+                          allowed=error.allowed) from None
+    options = SimulationOptions("auto", dtype=dtype, objective=args.objective)
+    fixed = fixed_bytes_by_layer(network, hardware, options)
+    rows = map_rows(network, hardware, schedule.mapping, schedule.tiles, fixed, dtype.bytes,
+                    options)
+    if args.out:
+        write_text_atomic(args.out, mapping_to_yaml(schedule.mapping))
+    if args.plot:
+        from sim.output import write_files_atomic
+
+        title = (f"{network.name} on {hardware.name}, {dtype}: auto ({args.objective}) vs "
+                 "fixed dataflows")
+        write_files_atomic([(args.plot, lambda path: map_figure(rows, fixed, title, path))])
+    if args.json:
+        print(json.dumps({"mapping": mapping_to_dict(schedule.mapping), "layers": rows},
+                         indent=2))
+    else:
+        print(map_table(rows, schedule.mapping, fixed))
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from sim.dataflow import MAPPED, SimulationOptions
     from sim.hardware import load_hardware
     from sim.importers.topology import simulate_topology
     from sim.presets import hardware_path
@@ -320,9 +381,20 @@ def _simulate(args: argparse.Namespace) -> None:
                                   num_classes=args.num_classes, width_mult=args.width_mult)
     hardware_file = hardware_path(args.hardware)
     hardware = load_hardware(hardware_file)
+    mapping = None
+    if args.mapping:
+        if topology is not None or args.dataflow is not None:
+            raise ConfigError("--mapping", "runs a network's mapping file, without --dataflow",
+                              allowed="a zoo network or network YAML, no --dataflow")
+        from sim.mapper.mapping_file import check_mapping_path, load_mapping
+
+        check_mapping_path(args.mapping)
+        mapping = load_mapping(args.mapping, network, hardware, DType(args.dtype))
+    dataflow = MAPPED if mapping else (args.dataflow or "layerwise")
     try:
-        options = SimulationOptions(args.dataflow, args.tile, args.halo == "reuse",
-                                    args.buffer_channels, DType(args.dtype), args.weights)
+        options = SimulationOptions(dataflow, args.tile, args.halo == "reuse",
+                                    args.buffer_channels, DType(args.dtype), args.weights,
+                                    args.objective, mapping)
     except ValueError as error:
         raise ConfigError("--weights", str(error)) from None
     if str(options.dtype) not in hardware.energy.mac_pj:

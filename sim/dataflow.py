@@ -29,6 +29,13 @@ from typing import Any
 from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
+from sim.mapper.network_mapping import (
+    NetworkMapping,
+    auto_schedule,
+    mapped_schedule,
+    mapping_to_dict,
+)
+from sim.mapper.search import OBJECTIVES
 from sim.schedule import DramLayout, Tile, schedule_burst_bytes
 from sim.techniques.buffering import (
     check_request,
@@ -37,21 +44,22 @@ from sim.techniques.buffering import (
     residency_room,
 )
 from sim.techniques.fusion import fused_schedule
-from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import PlanCache, layerwise_schedule
-from sim.techniques.reorder import Bottleneck, find_bottlenecks
-from sim.techniques.reordered_schedule import plan_reorder, reorder_tolerance, reordered_tiles
+from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
 from sim.techniques.tiling import tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
-DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full", "auto")
+FIXED_DATAFLOWS = DATAFLOWS[:-1]
+MAPPED = "mapped"  # a mapping given as data (``simulate --mapping``)
 
 
 @dataclass(frozen=True)
 class SimulationOptions:
     """How to run: dataflow, tile edge (output pixels), halo reuse, feature-map room in channels
-    (None: chosen), dtype, weight storage."""
+    (None: chosen), dtype, weight storage; for ``auto`` the objective it minimizes, for
+    ``mapped`` the mapping it runs."""
 
     dataflow: str = "layerwise"
     tile: int = 32
@@ -59,11 +67,17 @@ class SimulationOptions:
     buffer_channels: int | None = None
     dtype: DType = DType.INT8
     weights: str = "dense"  # dense, centralized:B or zero-skip:F (sim.techniques.weight_storage)
+    objective: str = "dram_bytes"
+    mapping: NetworkMapping | None = None
 
     def __post_init__(self) -> None:
-        if self.dataflow not in DATAFLOWS:
+        if self.dataflow not in (*DATAFLOWS, MAPPED):
             raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not "
                              f"{self.dataflow!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+        if (self.dataflow == MAPPED) != (self.mapping is not None):
+            raise ValueError("a mapping runs as dataflow 'mapped', and only a mapping does")
         object.__setattr__(self, "dtype", DType(self.dtype))
         parse_weight_storage(self.weights)
 
@@ -80,6 +94,10 @@ class SimulationOptions:
         if self.dataflow in ("buffered", "full"):
             used["buffer_channels"] = ("auto" if self.buffer_channels is None
                                        else self.buffer_channels)
+        if self.dataflow == "auto":
+            used["objective"] = self.objective
+        if self.mapping is not None:
+            used["mapping"] = mapping_to_dict(self.mapping)
         return used
 
 
@@ -93,6 +111,7 @@ class Schedule:
     fmap_bytes: int = 0
     fmap_buffer: str = ""
     reordered: tuple[str, ...] = ()
+    mapping: NetworkMapping | None = None
 
 
 def build_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
@@ -117,6 +136,13 @@ def plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationO
 
 def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
                        layout: DramLayout) -> Schedule:
+    if options.dataflow in ("auto", MAPPED):
+        if options.mapping is not None:
+            mapped = mapped_schedule(network, hardware, options.mapping, layout, options.dtype)
+        else:
+            mapped = auto_schedule(network, hardware, layout, options.dtype, options.objective)
+        return Schedule(mapped.tiles, 0, mapped.fmap_bytes, mapped.fmap_buffer,
+                        mapped.mapping.reordered, mapped.mapping)
     if options.dataflow == "fused":
         return Schedule(fused_schedule(network, hardware, layout, options.tile))
     if options.dataflow == "tiled":
@@ -148,22 +174,6 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
             best = (moved, schedule)
     assert best is not None
     return best[1]
-
-
-def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, room_bytes: int
-                      ) -> tuple[list[Bottleneck], Residency]:
-    """The bottleneck blocks that can run reordered, and the feature maps kept on chip within
-    ``room_bytes`` around them (their expansion and depthwise outputs, and a projection output
-    that feeds an add, never exist whole)."""
-    blocks = [block for block in find_bottlenecks(network)
-              if plan_reorder(block, hardware, dtype, Residency()) is not None]
-    never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
-    never |= {block.project.name for block in blocks if block.add is not None}
-    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
-                 for block in blocks for info in block.infos}
-    units = [(block.expand.index, block.infos[-1].index) for block in blocks]
-    return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
-                                  units)
 
 
 def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,

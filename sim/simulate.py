@@ -17,6 +17,7 @@ from sim.dataflow import SimulationOptions, plan_schedule
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
+from sim.mapper.network_mapping import mapping_to_dict
 from sim.pipeline import CapacityError, LayerCounters, run_pipeline
 from sim.schedule import OPERANDS
 from sim.techniques.centralization import regeneration_energy_pj
@@ -90,6 +91,7 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
                                  "channels": schedule.buffer_channels,
                                  "bytes": schedule.fmap_bytes},
             "reordered_blocks": list(schedule.reordered),
+            **({"mapping": mapping_to_dict(schedule.mapping)} if schedule.mapping else {}),
             "totals": totals, "layers": layers}
 
 

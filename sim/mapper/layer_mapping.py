@@ -58,7 +58,5 @@ class LayerMapping:
     def to_dict(self) -> dict[str, Any]:
         """The mapping as a mapping-file entry (``tile`` as [rows, cols])."""
         entry = asdict(self)
-        entry["tile"] = [entry.pop("tile_rows"), entry.pop("tile_cols")]
-        return {"layer": entry.pop("layer"), **entry}
-
-
+        rows, cols = entry.pop("tile_rows"), entry.pop("tile_cols")
+        return {"layer": entry.pop("layer"), "tile": [rows, cols], **entry}

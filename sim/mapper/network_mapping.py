@@ -34,7 +34,7 @@ from sim.techniques.buffering import (
 )
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.reorder import Bottleneck, find_bottlenecks
-from sim.techniques.reordered_schedule import plan_reorder, reordered_tiles
+from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
 from sim.workload.network import Network
 
 
@@ -53,6 +53,14 @@ class NetworkMapping:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+
+
+def mapping_to_dict(mapping: NetworkMapping) -> dict:
+    """The mapping as plain data (the mapping file's fields)."""
+    return {"network": mapping.network, "hardware": mapping.hardware, "dtype": mapping.dtype,
+            "objective": mapping.objective, "resident": list(mapping.resident),
+            "reordered": list(mapping.reordered),
+            "layers": [entry.to_dict() for entry in mapping.layers]}
 
 
 class MappingProblem(Exception):
@@ -211,8 +219,6 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     most = size // (shape.height * shape.width * dtype.bytes)
     cache: LayerCache = {}
     best: tuple[float, MappedSchedule] | None = None
-    from sim.dataflow import reorder_residency  # the same reorder planning as ``full``
-
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
         contexts = [([], plan_residency(network, hardware, room, dtype.bytes))]

@@ -5,8 +5,10 @@ The space (:func:`layer_space`): tile grids (every tile height ``ceil(H / n)`` a
 buffer level (input-, weight-, output-stationary, the last with input channels blocked and
 partial sums kept on chip at accumulator width), and per grid and order the two smallest
 filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
-with the smallest input-channel block count that fits. Halo columns are always reused where
-the order allows (reuse only removes requested bytes).
+each with the smallest input-channel block count that fits. Halo columns are always reused
+where the order allows (a narrower request never touches more bursts). A layer with at most
+:data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead: every tile
+height and width, every filter- and input-channel block count.
 
 Every candidate that fits the declared buffers (:func:`sim.mapper.emit.overflow`) gets a floor
 under its bus bytes: the bytes it asks for (:func:`requested_floor`, summed axis by axis).
@@ -57,18 +59,38 @@ def tile_edges(size: int) -> list[int]:
     return sorted({ceil(size / n) for n in range(1, size + 1)}, reverse=True)
 
 
-def grids(info: LayerInfo) -> list[tuple[int, int, str]]:
-    """(tile rows, tile cols, split) of every grid in the space; one for whole-map layers."""
+EXHAUSTIVE_CANDIDATES = 20_000  # at most this many mappings: search them all
+
+
+def grids(info: LayerInfo, every: bool = False) -> list[tuple[int, int, str]]:
+    """(tile rows, tile cols, split) of every grid in the space (every tile edge with
+    ``every``); one for whole-map layers."""
     if whole_map(info):
         return [(info.output_shape.height, info.output_shape.width, "fixed")]
     height, width = info.output_shape.height, info.output_shape.width
+    heights = range(height, 0, -1) if every else tile_edges(height)
+    widths = range(width, 0, -1) if every else tile_edges(width)
     shapes = []
-    for rows in tile_edges(height):
-        for cols in tile_edges(width):
+    for rows in heights:
+        for cols in widths:
             shapes.append((rows, cols, "fixed"))
             if height % rows or width % cols:  # otherwise both splits cut the same tiles
                 shapes.append((rows, cols, "even"))
     return shapes
+
+
+def exhaustive(info: LayerInfo) -> bool:
+    """Is the layer small enough to search every mapping (every tile edge, block count and
+    input-channel block count)?"""
+    most = _most_blocks(info)
+    items = reduction(info)[0] if blockable(info) else 1
+    tiles = 1 if whole_map(info) else info.output_shape.height * info.output_shape.width
+    return tiles * 2 * most * (2 + items) <= EXHAUSTIVE_CANDIDATES
+
+
+def _most_blocks(info: LayerInfo) -> int:
+    return (info.output_shape.channels if is_channelwise(info)
+            else layer_geometry(info, 1).filters) or 1
 
 
 def orders(info: LayerInfo) -> tuple[str, ...]:
@@ -102,49 +124,50 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
     return fetched + grid.count * weights + out
 
 
-def _k_blocks(info: LayerInfo) -> list[int]:
+def _k_blocks(info: LayerInfo, every: bool) -> list[int]:
     items = reduction(info)[0]
-    return [count for count in _block_counts(items) if count > 1]
+    return list(range(2, items + 1)) if every else [c for c in _block_counts(items) if c > 1]
 
 
 def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                 residency: Residency) -> list[tuple[int, LayerMapping, Grid]]:
     """(floor, mapping, grid) of every candidate that fits, unsorted (see the module
-    docstring)."""
+    docstring). A layer small enough (:func:`exhaustive`) gets every mapping."""
     dtype = layout.dtype_bytes
-    most = (info.output_shape.channels if is_channelwise(info)
-            else layer_geometry(info, 1).filters) or 1
-    counts = _block_counts(most)
+    every = exhaustive(info)
+    most = _most_blocks(info)
+    counts = list(range(1, most + 1)) if every else _block_counts(most)
+    keep = len(counts) if every else 2  # block counts kept per grid and order
     space = []
+    seen: set[LayerMapping] = set()
     maker = GridMaker(info)
-    for rows, cols, split in grids(info):
+    for rows, cols, split in grids(info, every):
         grid = maker.grid(rows, cols, split)
         for order in orders(info):
             found = 0
             for blocks in counts:
-                if found == 2:
+                if found == keep:
                     break
                 base = LayerMapping(info.name, rows, cols, split, blocks, order)
                 if order == "output":
-                    fitting = None
-                    for k in _k_blocks(info):
-                        trial = dataclasses.replace(base, input_channel_blocks=k,
-                                                    halo_reuse=False)
-                        if overflow_for_grid(info, trial, grid, hardware, dtype,
-                                             layout.accumulator_bytes, residency) is None:
-                            fitting = trial
-                            break
-                    if fitting is None:
-                        continue
-                    mapping = fitting
+                    trials = [dataclasses.replace(base, input_channel_blocks=k,
+                                                  halo_reuse=False)
+                              for k in _k_blocks(info, every)]
                 else:
-                    if overflow_for_grid(info, base, grid, hardware, dtype,
-                                         layout.accumulator_bytes, residency) is not None:
-                        continue
-                    mapping = canonical(info, base)
+                    trials = [canonical(info, base)]
+                fitting = [trial for trial in trials if overflow_for_grid(
+                    info, trial, grid, hardware, dtype, layout.accumulator_bytes,
+                    residency) is None]
+                if not every:
+                    fitting = fitting[:1]  # the fewest input-channel blocks that fit
+                fitting = [m for m in fitting if m not in seen]
+                if not fitting:
+                    continue
                 found += 1
-                space.append((requested_floor(info, grid, mapping, layout, residency),
-                              mapping, grid))
+                for mapping in fitting:
+                    seen.add(mapping)
+                    space.append((requested_floor(info, grid, mapping, layout, residency),
+                                  mapping, grid))
     return space
 
 
@@ -190,7 +213,9 @@ def _measured(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective
 def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                  residency: Residency, objective: str = "dram_bytes",
                  dtype: DType = DType.INT8) -> Choice | None:
-    """The best mapping of the layer for ``objective``; None when nothing in the space fits."""
+    """The best mapping of the layer for ``objective``; None when nothing in the space fits.
+    For ``dram_bytes``, ties go to fewer requests, then fewer compute cycles, then fewer
+    tiles."""
     space = layer_space(info, hardware, layout, residency)
     if not space:
         return None
@@ -203,7 +228,7 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                 break
             traffic = layer_traffic(info, mapping, layout, residency, burst, grid)
             key = (traffic.bus_bytes, traffic.requests,
-                   estimate_cycles(info, mapping, grid, hardware), mapping)
+                   estimate_cycles(info, mapping, grid, hardware), grid.count, mapping)
             if best is None or key < best[0]:
                 best = (key, mapping, traffic)
         assert best is not None

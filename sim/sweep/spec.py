@@ -16,10 +16,11 @@ points:                             # and/or an explicit list of overrides of th
   - {network: mobilenet_v2, network_options.resolution: 96}
 ```
 Paths: ``network``, ``network_options.resolution|num_classes|width_mult``, ``hardware`` (a
-preset name or path), ``hardware.<any field of the hardware YAML>``, ``dataflow``, ``dtype``,
-``technique.tile|buffer_channels|halo_reuse``. Without ``grid`` and ``points`` the sweep is the
-base alone; with both, the grid's points come first. A design reached twice is one point that
-carries every label it was given.
+preset name or path), ``hardware.<any field of the hardware YAML>``, ``dataflow`` (a fixed
+dataflow or ``auto``, the mapper), ``objective`` (what ``auto`` minimizes: ``dram_bytes``,
+``energy``, ``latency``, ``edp``), ``dtype``, ``technique.tile|buffer_channels|halo_reuse``.
+Without ``grid`` and ``points`` the sweep is the base alone; with both, the grid's points come
+first. A design reached twice is one point that carries every label it was given.
 
 Every point is validated (types and ranges of :mod:`sim.limits`, no coercion) before any runs;
 an error names the point and the dotted path. A sweep of more than ``max_points`` points
@@ -49,7 +50,7 @@ from sim.simulate import config_hash
 from sim.workload.io import network_to_dict, resolve_network
 from sim.workload.network import Network
 
-SCALAR_PATHS = ("network", "hardware", "dataflow", "dtype", "technique.tile",
+SCALAR_PATHS = ("network", "hardware", "dataflow", "objective", "dtype", "technique.tile",
                 "technique.buffer_channels", "technique.halo_reuse",
                 "network_options.resolution", "network_options.num_classes",
                 "network_options.width_mult")
@@ -75,7 +76,8 @@ class NetworkOptionsSpec(_Strict):
 class BaseSpec(_Strict):
     network: str = Field(min_length=1)
     hardware: str = Field(min_length=1)
-    dataflow: Literal["layerwise", "tiled", "buffered", "fused", "full"] = "layerwise"
+    dataflow: Literal["layerwise", "tiled", "buffered", "fused", "full", "auto"] = "layerwise"
+    objective: Literal["dram_bytes", "energy", "latency", "edp"] = "dram_bytes"  # for auto
     dtype: Literal["int8", "int16", "fp16", "fp32"] = "int8"
     technique: TechniqueSpec = TechniqueSpec()
     network_options: NetworkOptionsSpec = NetworkOptionsSpec()
@@ -99,7 +101,8 @@ class DesignPoint:
 
 def _flatten(base: BaseSpec) -> dict[str, Any]:
     flat: dict[str, Any] = {"network": base.network, "hardware": base.hardware,
-                            "dataflow": base.dataflow, "dtype": base.dtype}
+                            "dataflow": base.dataflow, "objective": base.objective,
+                            "dtype": base.dtype}
     for name, value in base.technique.model_dump().items():
         flat[f"technique.{name}"] = value
     for name, value in base.network_options.model_dump(exclude_none=True).items():
@@ -247,7 +250,8 @@ def resolve_point(flat: dict[str, Any], context: _PointContext) -> DesignPoint:
     technique = base.technique
     channels = technique.buffer_channels
     options = SimulationOptions(base.dataflow, technique.tile, technique.halo_reuse,
-                                None if channels == "auto" else channels, DType(base.dtype))
+                                None if channels == "auto" else channels, DType(base.dtype),
+                                objective=base.objective)
     config = {"network": network_data, "hardware": hardware.model_dump(by_alias=True),
               "options": options.to_dict()}
     del network  # resolved only to validate; the config carries it

@@ -51,5 +51,6 @@ def _simulate(config: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]
         SimulationOptions(options["dataflow"], options.get("tile", 32),
                           options.get("halo_reuse", True),
                           None if channels == "auto" else channels,
-                          DType(options["dtype"]), options.get("weights", "dense")),
+                          DType(options["dtype"]), options.get("weights", "dense"),
+                          options.get("objective", "dram_bytes")),
     )

@@ -119,9 +119,10 @@ def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: in
     return streamed, {"ofmap": pixels * filters * accumulator_bytes}
 
 
-def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
-          filter_blocks: int, k_blocks: int, residency: Residency, output_resident: bool
-          ) -> list[Tile]:
+def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                   regions: list[Region], filter_blocks: int, k_blocks: int,
+                   residency: Residency, output_resident: bool) -> list[Tile]:
+    """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps."""
     dtype_bytes = layout.dtype_bytes
     geometry = layer_geometry(info, dtype_bytes)
     buffers = hardware.buffers

@@ -148,9 +148,9 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     Plans are tried in order of a floor under their bus bytes (each request rounded up to
     whole bursts); each is emitted and its bursts counted exactly, until no remaining plan's
     floor can beat the best. Among equal plans, the one with the fewest requests wins, then the
-    one with the most tiles (up to 8), so loads overlap compute. Where the best plan blocks the filters,
-    input-channel blocking (:mod:`sim.techniques.channel_blocks`) competes with it; it also runs
-    a layer that fits no plan.
+    one with the most tiles (up to 8), so loads overlap compute. Where the best plan blocks the
+    filters, input-channel blocking (:mod:`sim.techniques.channel_blocks`) competes with it; it
+    also runs a layer that fits no plan.
     """
     budget = Budget(hardware)
     burst = hardware.dram.burst_bytes

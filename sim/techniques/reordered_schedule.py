@@ -34,10 +34,11 @@ from sim.dtypes import DType
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.techniques.buffering import plan_residency
 from sim.techniques.layer_tiles import Residency, by_buffer, make_tile, with_partial_sums
 from sim.techniques.receptive import Region, input_window
-from sim.techniques.reorder import Bottleneck
-from sim.workload.network import LayerInfo
+from sim.techniques.reorder import Bottleneck, find_bottlenecks
+from sim.workload.network import LayerInfo, Network
 
 MAX_BANDS = 64
 
@@ -261,3 +262,19 @@ def _chunk_weights(layout: DramLayout, info: LayerInfo, first: int, count: int,
     range since the block's weights are laid out in chunk order."""
     per_channel = info.params * layout.dtype_bytes // channels
     return layout.weight_transfer(info.name, first * per_channel, count * per_channel)
+
+
+def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, room_bytes: int
+                      ) -> tuple[list[Bottleneck], Residency]:
+    """The bottleneck blocks that can run reordered, and the feature maps kept on chip within
+    ``room_bytes`` around them (their expansion and depthwise outputs, and a projection output
+    that feeds an add, never exist whole)."""
+    blocks = [block for block in find_bottlenecks(network)
+              if plan_reorder(block, hardware, dtype, Residency()) is not None]
+    never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
+    never |= {block.project.name for block in blocks if block.add is not None}
+    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
+                 for block in blocks for info in block.infos}
+    units = [(block.expand.index, block.infos[-1].index) for block in blocks]
+    return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
+                                  units)

@@ -1,0 +1,115 @@
+"""Mapping files: a network's mapping as YAML a user can read, edit and run again.
+
+```yaml
+network: mobilenet_v2        # the network, hardware and data type it was made for
+hardware: jetson_nano
+dtype: int8
+objective: dram_bytes        # what the search minimized (dram_bytes, energy, latency, edp)
+resident: [block_1, ...]     # layer outputs kept on chip between layers
+reordered: [block_2, ...]    # inverted-residual blocks run a chunk of channels at a time
+layers:                      # every layer outside a reordered block, one per line
+  - {layer: conv_stem, tile: [16, 112], split: fixed, filter_blocks: 1, stationary: input,
+     input_channel_blocks: 1, halo_reuse: true}
+```
+
+``tile``: output rows x columns per tile; ``split``: ``fixed`` (from the corner) or ``even``
+(sizes differ by at most one); ``stationary``: ``input``, ``weight`` or ``output`` (input
+channels blocked, partial sums on chip); see :mod:`sim.mapper.layer_mapping`.
+
+:func:`load_mapping` refuses, in one line with the file, line and field, a file that is not
+such a mapping, names another network or data type, or does not fit the hardware (naming the
+layer and the buffer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from sim import limits as lim
+from sim.config import ConfigError, error_at, read_yaml, validate
+from sim.dtypes import DType
+from sim.hardware import HardwareSpec
+from sim.mapper.layer_mapping import LayerMapping
+from sim.mapper.network_mapping import (
+    MappingProblem,
+    NetworkMapping,
+    mapped_schedule,
+    mapping_to_dict,
+)
+from sim.schedule import DramLayout
+from sim.workload.network import Network
+
+_Count = lim.bounded_int(1, lim.MAX_CHANNELS)
+_Edge = lim.bounded_int(1, lim.MAX_RESOLUTION)
+
+
+class _LayerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    layer: StrictStr
+    tile: tuple[_Edge, _Edge]
+    split: Literal["fixed", "even"] = "fixed"
+    filter_blocks: _Count = 1
+    stationary: Literal["input", "weight", "output"] = "input"
+    input_channel_blocks: lim.bounded_int(1, lim.MAX_FEATURES) = 1
+    halo_reuse: StrictBool = True
+
+
+class _MappingFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    network: StrictStr
+    hardware: StrictStr
+    dtype: Literal["int8", "int16", "fp16", "fp32"]
+    objective: Literal["dram_bytes", "energy", "latency", "edp"] = "dram_bytes"
+    resident: list[StrictStr] = Field(default_factory=list, max_length=lim.MAX_LAYERS)
+    reordered: list[StrictStr] = Field(default_factory=list, max_length=lim.MAX_LAYERS)
+    layers: list[_LayerEntry] = Field(max_length=lim.MAX_LAYERS)
+
+
+def mapping_to_yaml(mapping: NetworkMapping) -> str:
+    """The mapping file text (see the module docstring)."""
+    data = mapping_to_dict(mapping)
+    layers = data.pop("layers")
+    header = ("# edgeaccel mapping: edit a layer and run it again with\n"
+              f"#   edgeaccel simulate --network {mapping.network} --hardware HARDWARE "
+              "--mapping THIS_FILE\n")
+    lines = [yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100),
+             "layers:\n"]
+    lines += ["  - " + yaml.safe_dump(entry, sort_keys=False, default_flow_style=True,
+                                      width=1000).strip() + "\n" for entry in layers]
+    return header + "".join(lines)
+
+
+def load_mapping(path: str | Path, network: Network, hardware: HardwareSpec, dtype: DType
+                 ) -> NetworkMapping:
+    """Read and check a mapping file against the network, hardware and data type it runs."""
+    data, node = read_yaml(path)
+    parsed = validate(path, data, node, _MappingFile)
+    if parsed.network != network.name:
+        raise error_at(path, node, ("network",), f"the mapping is for network "
+                       f"{parsed.network!r}, not {network.name!r}", allowed=network.name)
+    if parsed.dtype != str(dtype):
+        raise error_at(path, node, ("dtype",), f"the mapping is for {parsed.dtype}, the run "
+                       f"is {dtype}", allowed=str(dtype))
+    mapping = NetworkMapping(
+        parsed.network, parsed.hardware, parsed.dtype, parsed.objective,
+        tuple(parsed.resident), tuple(parsed.reordered),
+        tuple(LayerMapping(entry.layer, entry.tile[0], entry.tile[1], entry.split,
+                           entry.filter_blocks, entry.stationary, entry.input_channel_blocks,
+                           entry.halo_reuse) for entry in parsed.layers))
+    layout = DramLayout(network, dtype.bytes, accumulator_bytes=dtype.accumulator_bits // 8)
+    try:
+        mapped_schedule(network, hardware, mapping, layout, dtype)
+    except MappingProblem as problem:
+        raise error_at(path, node, problem.loc, problem.message, problem.allowed) from None
+    return mapping
+
+
+def check_mapping_path(path: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigError("--mapping", f"no such file: {path}")

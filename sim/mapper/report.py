@@ -1,0 +1,148 @@
+"""The ``map`` report: per layer, the chosen mapping, its bus bytes against the layer's lower
+bound, and the best fixed dataflow's bytes beside it; and its figure.
+
+Per-layer bytes are what each schedule's tiles of that layer put on the DRAM bus (whole bursts).
+Fixed dataflows run with their default options (tile 32, halo reuse, feature-map room chosen).
+A reordered block's tiles count under the layers they belong to; a fused group's tiles all count
+under its last layer, so ``fused`` is compared in the totals only, not layer by layer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sim.bounds import layer_lower_bound_bytes
+from sim.config import ConfigError
+from sim.dataflow import FIXED_DATAFLOWS, SimulationOptions, plan_schedule
+from sim.hardware import HardwareSpec
+from sim.mapper.network_mapping import NetworkMapping
+from sim.schedule import Tile, transfer_bursts
+from sim.workload.network import Network
+
+
+def bytes_by_layer(tiles: list[Tile], burst_bytes: int) -> dict[str, int]:
+    """Bus bytes (whole bursts) of each layer's tiles."""
+    moved: dict[str, int] = defaultdict(int)
+    for tile in tiles:
+        moved[tile.layer] += burst_bytes * sum(transfer_bursts(t, burst_bytes)
+                                               for t in (*tile.loads, *tile.stores))
+    return moved
+
+
+def fixed_bytes_by_layer(network: Network, hardware: HardwareSpec, options: SimulationOptions
+                         ) -> dict[str, dict[str, int]]:
+    """Per fixed dataflow (default options) that runs on this hardware, its bytes by layer."""
+    import dataclasses
+
+    result = {}
+    for dataflow in FIXED_DATAFLOWS:
+        try:
+            schedule = plan_schedule(network, hardware, dataclasses.replace(
+                options, dataflow=dataflow, mapping=None))
+        except ConfigError:
+            continue  # does not fit this hardware
+        result[dataflow] = bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)
+    return result
+
+
+def _summary(entry: dict[str, Any] | None, reordered: str | None) -> str:
+    if reordered:
+        return f"reordered block {reordered}"
+    if entry is None:
+        return ""
+    text = f"{entry['tile'][0]}x{entry['tile'][1]} {entry['split']}"
+    if entry["filter_blocks"] > 1:
+        text += f", {entry['filter_blocks']} filter blocks"
+    if entry["stationary"] == "output":
+        text += f", {entry['input_channel_blocks']} input-channel blocks"
+    elif entry["stationary"] == "weight":
+        text += ", weight-stationary"
+    return text
+
+
+def map_rows(network: Network, hardware: HardwareSpec, mapping: NetworkMapping,
+             tiles: list[Tile], fixed: dict[str, dict[str, int]], dtype_bytes: int,
+             options: SimulationOptions) -> list[dict[str, Any]]:
+    """One row per layer: mapping, bytes, bound, ratio, best fixed dataflow and its bytes."""
+    from sim.techniques.reorder import find_bottlenecks
+
+    moved = bytes_by_layer(tiles, hardware.dram.burst_bytes)
+    entries = {entry.layer: entry.to_dict() for entry in mapping.layers}
+    blocks = {info.name: block.name for block in find_bottlenecks(network)
+              if block.name in mapping.reordered for info in block.infos}
+    rows = []
+    for info in network.infos:
+        bound = layer_lower_bound_bytes(info, hardware, dtype_bytes, options.weight_storage)
+        best = min(((name, per.get(info.name, 0)) for name, per in fixed.items()
+                    if name != "fused"), key=lambda item: item[1], default=("", 0))
+        rows.append({
+            "layer": info.name, "mapping": entries.get(info.name),
+            "reordered_block": blocks.get(info.name),
+            "summary": _summary(entries.get(info.name), blocks.get(info.name)),
+            "dram_burst_bytes": moved.get(info.name, 0), "lower_bound_bytes": bound,
+            "traffic_to_bound": moved.get(info.name, 0) / bound if bound else 0.0,
+            "best_fixed_dataflow": best[0], "best_fixed_bytes": best[1],
+        })
+    return rows
+
+
+def map_table(rows: list[dict[str, Any]], mapping: NetworkMapping,
+              fixed: dict[str, dict[str, int]]) -> str:
+    """The report as text: one line per layer, the total, and each fixed dataflow's total."""
+    lines = [f"{'layer':24s} {'mapping':40s} {'bus B':>11s} {'x bound':>8s} "
+             f"{'best fixed':>10s} {'its B':>11s}"]
+    for row in rows:
+        lines.append(f"{row['layer']:24s} {row['summary'][:40]:40s} "
+                     f"{row['dram_burst_bytes']:>11,d} {row['traffic_to_bound']:>8.2f} "
+                     f"{row['best_fixed_dataflow']:>10s} {row['best_fixed_bytes']:>11,d}")
+    total = sum(row["dram_burst_bytes"] for row in rows)
+    lines.append(f"{'total':24s} {'auto (' + mapping.objective + ')':40s} {total:>11,d}")
+    lines.append("fixed dataflows, whole network: " + ", ".join(
+        f"{name} {sum(per.values()):,d} B" for name, per in fixed.items()))
+    lines.append(f"resident feature maps: {len(mapping.resident)}; reordered blocks: "
+                 f"{len(mapping.reordered)}")
+    return "\n".join(lines)
+
+
+def map_figure(rows: list[dict[str, Any]], fixed: dict[str, dict[str, int]], title: str,
+               path: str | Path) -> None:
+    """Per-layer bus bytes of auto, of each fixed dataflow and the lower bound (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [row["layer"] for row in rows]
+
+    def kb(values: list[int]) -> list[float]:
+        """KB, with layers that move nothing left out (a log axis has no zero)."""
+        return [value / 1e3 if value > 0 else float("nan") for value in values]
+
+    x = range(len(names))
+    figure, axes = plt.subplots(figsize=(max(8.0, 0.16 * len(names) + 3), 4.6))
+    styles = {"layerwise": ("o", "tab:gray"), "tiled": ("s", "tab:orange"),
+              "buffered": ("^", "tab:green"), "fused": ("v", "tab:purple"),
+              "full": ("D", "tab:brown")}
+    for dataflow, per in fixed.items():
+        marker, colour = styles.get(dataflow, ("x", "black"))
+        label = "fused (a group at its last layer)" if dataflow == "fused" else dataflow
+        axes.plot(x, kb([per.get(n, 0) for n in names]), marker=marker, linestyle="none",
+                  markersize=4, color=colour, alpha=0.7, label=label)
+    axes.plot(x, kb([row["dram_burst_bytes"] for row in rows]), marker="*", linestyle="-",
+              linewidth=1, markersize=6, color="tab:blue", label="auto")
+    axes.step(x, kb([row["lower_bound_bytes"] for row in rows]), where="mid", color="black",
+              linewidth=1, linestyle="--", label="lower bound of the layer alone")
+    axes.set_yscale("log")
+    axes.set_ylabel("DRAM bus traffic per layer (KB, log)")
+    axes.set_xlabel("layer (network order; layers that move nothing are not drawn)")
+    step = max(1, len(names) // 30)
+    axes.set_xticks(list(x)[::step])
+    axes.set_xticklabels(names[::step], rotation=90, fontsize=6)
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=7, ncol=4, loc="lower left")
+    axes.grid(True, which="major", axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=130)
+    plt.close(figure)
