@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from math import ceil
 
@@ -78,15 +79,15 @@ class Grid:
     rows: Axis
     cols: Axis
 
-    @property
+    @cached_property
     def count(self) -> int:
         return (len(self.rows.edges) - 1) * (len(self.cols.edges) - 1)
 
-    @property
+    @cached_property
     def largest_output(self) -> int:
         return max(self.rows.sizes) * max(self.cols.sizes)
 
-    @property
+    @cached_property
     def largest_window(self) -> int:
         """Pixels of the largest window of the first input (it sizes the tile)."""
         return max(c for _, c in self.rows.spans[0]) * max(c for _, c in self.cols.spans[0])

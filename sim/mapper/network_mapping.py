@@ -219,6 +219,7 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     most = size // (shape.height * shape.width * dtype.bytes)
     cache: LayerCache = {}
     best: tuple[float, MappedSchedule] | None = None
+    seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
         contexts = [([], plan_residency(network, hardware, room, dtype.bytes))]
@@ -226,6 +227,11 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
         if blocks:
             contexts.append((blocks, residency))
         for blocks, residency in contexts:
+            seen_key = (residency.on_chip, tuple(sorted(residency.layer_bytes.items())),
+                        tuple(block.name for block in blocks))
+            if seen_key in seen:
+                continue  # another room gave the same residency
+            seen.add(seen_key)
             mapping = _context(network, hardware, layout, dtype, objective, residency, blocks,
                                cache)
             if mapping is None:

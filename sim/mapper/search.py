@@ -155,11 +155,13 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                               for k in _k_blocks(info, every)]
                 else:
                     trials = [canonical(info, base)]
-                fitting = [trial for trial in trials if overflow_for_grid(
-                    info, trial, grid, hardware, dtype, layout.accumulator_bytes,
-                    residency) is None]
-                if not every:
-                    fitting = fitting[:1]  # the fewest input-channel blocks that fit
+                fitting = []
+                for trial in trials:
+                    if overflow_for_grid(info, trial, grid, hardware, dtype,
+                                         layout.accumulator_bytes, residency) is None:
+                        fitting.append(trial)
+                        if not every:
+                            break  # the fewest input-channel blocks that fit
                 fitting = [m for m in fitting if m not in seen]
                 if not fitting:
                     continue

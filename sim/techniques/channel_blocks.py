@@ -106,7 +106,8 @@ def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: in
                     ) -> tuple[dict[str, int], dict[str, int]]:
     """(streamed, held) bytes per operand of the largest step, for a largest input window of
     ``window`` pixels and output tile of ``pixels``: an input-channel slice of the window and
-    of one filter block's weights stream; the block's partial sums are held."""
+    of one filter block's weights stream, and so does the output tile the last step
+    produces; the block's partial sums are held."""
     geometry = layer_geometry(info, dtype_bytes)
     items, _ = reduction(info)
     if isinstance(info.layer, FullyConnected):
@@ -114,8 +115,10 @@ def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: in
     filters = ceil(geometry.filters / filter_blocks)
     slice_items = ceil(items / k_blocks)
     filter_bytes = geometry.weight_bytes / geometry.filters  # per filter, batch norm included
+    # The last step also produces the requantized output tile beside the partial sums.
     streamed = {"ifmap": window * slice_items * dtype_bytes,
-                "weight": ceil(filters * filter_bytes * slice_items / items)}
+                "weight": ceil(filters * filter_bytes * slice_items / items),
+                "ofmap": pixels * filters * dtype_bytes}
     return streamed, {"ofmap": pixels * filters * accumulator_bytes}
 
 

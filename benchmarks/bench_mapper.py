@@ -1,0 +1,94 @@
+"""The mapper against the fixed dataflows: MobileNetV2-224, ResNet-18 and the lightweight CNN,
+int8, on the three presets, objective ``dram_bytes``.
+
+Per network and preset: the search's CPU seconds (one process, one core), the bytes ``auto``
+puts on the DRAM bus, the best fixed dataflow's (each at tile 16 and 32 with halo reuse, the
+feature-map room chosen), how many layers move more under ``auto`` than under the best fixed
+dataflow for that layer (``fused`` counts a group at its last layer, so it is compared in the
+totals only), and the worst layer's traffic / its own lower bound with the layers above 1.3x.
+Nothing is asserted.
+
+    python benchmarks/bench_mapper.py [--networks mobilenet_v2,...] [--presets diannao,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+from sim.bounds import layer_lower_bound_bytes
+from sim.config import ConfigError
+from sim.dataflow import FIXED_DATAFLOWS, SimulationOptions, plan_schedule
+from sim.dtypes import DType
+from sim.hardware import load_hardware
+from sim.mapper.network_mapping import auto_schedule
+from sim.mapper.report import bytes_by_layer
+from sim.schedule import DramLayout
+from sim.techniques.weight_storage import DENSE
+from sim.workload.zoo import ZOO
+
+ROOT = Path(__file__).resolve().parents[1]
+NETWORKS = ("mobilenet_v2", "resnet18", "lightweight_cnn")
+PRESETS = ("jetson_nano", "diannao", "eyeriss")
+TILES = (16, 32)
+
+
+def fixed_runs(network, hardware):
+    """(label, bytes by layer) of every fixed dataflow at its options that fits."""
+    runs = []
+    for dataflow in FIXED_DATAFLOWS:
+        tiles = TILES if dataflow in ("tiled", "fused", "full") else (32,)
+        for tile in tiles:
+            options = dataclasses.replace(SimulationOptions(dataflow), tile=tile)
+            try:
+                schedule = plan_schedule(network, hardware, options)
+            except ConfigError:
+                continue
+            label = dataflow if len(tiles) == 1 else f"{dataflow}/{tile}"
+            runs.append((label, bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)))
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", default=",".join(NETWORKS))
+    parser.add_argument("--presets", default=",".join(PRESETS))
+    args = parser.parse_args()
+    print(f"{'network':16s} {'preset':12s} {'search s':>8s} {'auto MB':>8s} "
+          f"{'best fixed MB':>13s} {'(which)':12s} {'layers worse':>12s} "
+          f"{'worst x bound':>13s} {'layers > 1.3x bound'}")
+    for name in args.networks.split(","):
+        network = ZOO[name].build()
+        for preset in args.presets.split(","):
+            hardware = load_hardware(ROOT / "configs" / "hardware" / f"{preset}.yaml")
+            layout = DramLayout(network, 1)
+            start = time.process_time()
+            schedule = auto_schedule(network, hardware, layout, DType.INT8)
+            seconds = time.process_time() - start
+            auto = bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)
+            runs = fixed_runs(network, hardware)
+            best_label, best = min(runs, key=lambda run: sum(run[1].values()))
+            per_layer = [run for label, run in runs if not label.startswith("fused")]
+            worse = [info.name for info in network.infos
+                     if per_layer and auto.get(info.name, 0)
+                     > min(run.get(info.name, 0) for run in per_layer)]
+            ratios = []
+            for info in network.infos:
+                bound = layer_lower_bound_bytes(info, hardware, 1, DENSE)
+                if bound:
+                    ratios.append((auto.get(info.name, 0) / bound, info.name))
+            worst = max(ratios)
+            above = [layer for ratio, layer in ratios if ratio > 1.3]
+            shown = ", ".join(above[:4]) + (f" (+{len(above) - 4})" if len(above) > 4 else "")
+            print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.2f} "
+                  f"{sum(best.values()) / 1e6:13.2f} {best_label:12s} "
+                  f"{len(worse):12d} {worst[0]:7.2f} {worst[1]:>5s} {len(above)}: {shown}",
+                  flush=True)
+            if worse:
+                print(f"{'':30s}worse than a fixed dataflow: {', '.join(worse[:6])}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
