@@ -5,8 +5,9 @@ Per network and preset: the search's CPU seconds (one process, one core), the by
 puts on the DRAM bus, the best fixed dataflow's (each at tile 16 and 32 with halo reuse, the
 feature-map room chosen), how many layers move more under ``auto`` than under the best fixed
 dataflow for that layer (``fused`` counts a group at its last layer, so it is compared in the
-totals only), and the worst layer's traffic / its own lower bound with the layers above 1.3x.
-Nothing is asserted.
+totals only; the layers of an inverted-residual block are compared as one, since running the
+block reordered moves traffic between its layers), and the worst layer's traffic / its own
+lower bound with the layers above 1.3x. Nothing is asserted.
 
     python benchmarks/bench_mapper.py [--networks mobilenet_v2,...] [--presets diannao,...]
 """
@@ -26,6 +27,7 @@ from sim.hardware import load_hardware
 from sim.mapper.network_mapping import auto_schedule
 from sim.mapper.report import bytes_by_layer
 from sim.schedule import DramLayout
+from sim.techniques.reorder import find_bottlenecks
 from sim.techniques.weight_storage import DENSE
 from sim.workload.zoo import ZOO
 
@@ -51,13 +53,23 @@ def fixed_runs(network, hardware):
     return runs
 
 
+def compared_units(network) -> dict[str, list[str]]:
+    """Layers compared one by one, except the layers of each inverted-residual block together."""
+    units: dict[str, list[str]] = {}
+    in_block = {info.name: block.name for block in find_bottlenecks(network)
+                for info in block.infos}
+    for info in network.infos:
+        units.setdefault(in_block.get(info.name, info.name), []).append(info.name)
+    return units
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--presets", default=",".join(PRESETS))
     args = parser.parse_args()
     print(f"{'network':16s} {'preset':12s} {'search s':>8s} {'auto MB':>8s} "
-          f"{'best fixed MB':>13s} {'(which)':12s} {'layers worse':>12s} "
+          f"{'best fixed MB':>13s} {'(which)':12s} {'units worse':>12s} "
           f"{'worst x bound':>13s} {'layers > 1.3x bound'}")
     for name in args.networks.split(","):
         network = ZOO[name].build()
@@ -71,9 +83,10 @@ def main() -> None:
             runs = fixed_runs(network, hardware)
             best_label, best = min(runs, key=lambda run: sum(run[1].values()))
             per_layer = [run for label, run in runs if not label.startswith("fused")]
-            worse = [info.name for info in network.infos
-                     if per_layer and auto.get(info.name, 0)
-                     > min(run.get(info.name, 0) for run in per_layer)]
+            units = compared_units(network)
+            worse = [unit for unit, layers in units.items() if per_layer and sum(
+                auto.get(n, 0) for n in layers) > min(sum(run.get(n, 0) for n in layers)
+                                                      for run in per_layer)]
             ratios = []
             for info in network.infos:
                 bound = layer_lower_bound_bytes(info, hardware, 1, DENSE)
@@ -87,7 +100,8 @@ def main() -> None:
                   f"{len(worse):12d} {worst[0]:7.2f} {worst[1]:>5s} {len(above)}: {shown}",
                   flush=True)
             if worse:
-                print(f"{'':30s}worse than a fixed dataflow: {', '.join(worse[:6])}", flush=True)
+                print(f"{'':30s}worse than a fixed dataflow: {', '.join(worse[:6])}"
+                      + (f" (+{len(worse) - 6})" if len(worse) > 6 else ""), flush=True)
 
 
 if __name__ == "__main__":
