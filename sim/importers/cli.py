@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.output import write_text_atomic, write_texts_atomic
@@ -60,13 +61,16 @@ def _import_scalesim(args: argparse.Namespace) -> None:
 
 
 def _import_onnx(args: argparse.Namespace) -> None:
-    from sim.importers.onnx_model import read_onnx  # onnx is loaded only when importing
+    from sim.importers.onnx_model import import_onnx  # onnx is loaded only when importing
     from sim.workload.io import dump_network
 
-    network = read_onnx(args.model, name=args.name)
+    imported = import_onnx(args.model, name=args.name)
+    network = imported.network
     text = dump_network(network)
     _check_loadable(args.model, text)
     write_text_atomic(args.out, text)
+    for note in imported.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{network.name}: {len(network.layers)} layers, {network.total_params:,} parameters, "
           f"{network.total_macs:,} MACs -> {args.out}")
 
