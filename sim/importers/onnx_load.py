@@ -24,6 +24,7 @@ from sim.importers.onnx_constants import (
 
 Dims = tuple[int | None, ...]
 OPSETS = (11, 21)  # the default-domain opsets the importer is tested on (inclusive)
+MAX_FOLD_ROUNDS = 8  # rounds of folding after shape inference (each a chain of Shape nodes)
 
 
 @dataclass
@@ -86,7 +87,9 @@ def load_graph(path: Path) -> LoadedGraph:
     start = time.perf_counter()
     shapes.update(_inferred_shapes(path, model, nodes, folded, constants))
     try:
-        if fold_constants(nodes, opset, constants, shapes, folded):
+        for _ in range(MAX_FOLD_ROUNDS):  # each round's shapes may let more Shape nodes fold
+            if not fold_constants(nodes, opset, constants, shapes, folded):
+                break
             shapes.update(_inferred_shapes(path, model, nodes, folded, constants))
     except (FoldError, ValueError, TypeError, KeyError, IndexError) as error:
         raise ConfigError(path, f"a constant cannot be folded: {_first_line(error)}") from None
