@@ -15,7 +15,7 @@ to a layer (``SUPPORTED``):
   (``batchnorm: true``), Relu, Clip to [0, 6] or [0, inf), Sigmoid, HardSigmoid (PyTorch's
   alpha 1/6, beta 1/2), HardSwish, and the SiLU / hardswish written as ``Mul(x, gate(x))``.
 - Passed through: Flatten, Reshape to (N, features) or to the same shape, Squeeze to (N, C),
-  Identity, Dropout.
+  Identity, Dropout. A Softmax or LogSoftmax giving the graph output is dropped with a note.
 
 Anything else is refused with the node's name, operator and the supported list. Tensors are NCHW
 in ONNX and NHWC here; batch 1 is assumed (the batch dimension is dropped).
@@ -59,6 +59,7 @@ SUPPORTED = ("Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAverageP
              "BatchNormalization", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
              "Flatten", "Reshape", "Transpose", "Squeeze", "Identity", "Dropout")
 _PASS_THROUGH = ("Flatten", "Identity", "Dropout", "Squeeze")
+_OUTPUT_ONLY = ("Softmax", "LogSoftmax")  # dropped with a note when they give the graph output
 _FOLDED = ("BatchNormalization", "Relu", "Clip", "HardSwish")
 HARDSIGMOID_ALPHA, HARDSIGMOID_BETA = 1 / 6, 0.5  # PyTorch's hardsigmoid: relu6(x + 3) / 6
 
@@ -105,7 +106,7 @@ def import_onnx(path: str | Path, name: str | None = None) -> OnnxImport:
         raise ConfigError(path, message, field=f"layer {network.infos[index].name}",
                           allowed=allowed)
     seconds = {**graph.seconds, "mapping": time.perf_counter() - start}
-    return OnnxImport(network, tuple(graph.notes), seconds)
+    return OnnxImport(network, tuple(graph.notes + builder.notes), seconds)
 
 
 def _network_input(graph: LoadedGraph) -> tuple[str, Shape]:
@@ -146,12 +147,13 @@ class _Builder:
         self.tensor = {input_name: INPUT}      # ONNX tensor -> our tensor (layer name)
         self.names: set[str] = set()
         self.absorbed: set[int] = set()        # node positions a pattern has consumed
+        self.notes: list[str] = []             # one line each, for the user
 
     # --- dispatch ---------------------------------------------------------------------------
 
     def add(self, node) -> None:
         op = node.op_type
-        if node.domain not in ("", "ai.onnx") or op not in SUPPORTED:
+        if node.domain not in ("", "ai.onnx") or op not in SUPPORTED + _OUTPUT_ONLY:
             if op in FOLDABLE and node.domain in ("", "ai.onnx"):
                 raise self.graph.error(node, f"computes on a tensor, not a constant; {op} is "
                                              "supported only where it folds to a constant")
@@ -159,7 +161,9 @@ class _Builder:
             raise self.graph.error(node, f"unsupported operator{domain} (supported: "
                                          f"{', '.join(SUPPORTED)}; folded when constant: "
                                          f"{', '.join(FOLDABLE)})")
-        if op in _PASS_THROUGH:
+        if op in _OUTPUT_ONLY and node.domain in ("", "ai.onnx"):
+            self._output_softmax(node)
+        elif op in _PASS_THROUGH:
             self._pass_through(node)
         elif op in _FOLDED:
             self._fold(node, self._activation(node))
@@ -480,6 +484,15 @@ class _Builder:
         raise self.graph.error(node, f"reshape to {list(out)} is not supported",
                                allowed="(N, features), the same shape, or a channel shuffle "
                                        "(Reshape-Transpose-Reshape)")
+
+    def _output_softmax(self, node) -> None:
+        """A softmax giving the graph output is no layer of ours (no MACs): it is dropped."""
+        if node.output[0] not in self.graph.outputs:
+            raise self.graph.error(node, "a softmax is supported only as the graph's output "
+                                         "(it is then dropped)")
+        self.tensor[node.output[0]] = self._source(node)
+        self.notes.append(f"{self.graph.path}: {node.op_type} {node.name or node.output[0]} at "
+                          "the output is not modelled (no MACs): the network ends before it")
 
     def _transpose(self, node) -> None:
         raise self.graph.error(node, "a transpose is supported only inside a channel shuffle "

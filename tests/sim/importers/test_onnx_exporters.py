@@ -330,11 +330,11 @@ def test_a_value_in_missing_external_data_is_one_line(tmp_path, capsys):
 
 def test_unsupported_node_lists_the_supported_operators(tmp_path, capsys):
     writer = GraphWriter()
-    out = writer.node("Softmax", [writer.conv("conv", "x", 3, 4)], "prob")
+    out = writer.node("Softplus", [writer.conv("conv", "x", 3, 4)], "prob")
     path = writer.save(tmp_path, [1, 3, 4, 4], out, [1, 4, 4, 4])
     assert main(["import", "onnx", str(path), "--out", str(tmp_path / "n.yaml")]) == 2
     error = capsys.readouterr().err.splitlines()
-    assert len(error) == 1 and "node prob (Softmax): unsupported operator" in error[0]
+    assert len(error) == 1 and "node prob (Softplus): unsupported operator" in error[0]
     assert "ReduceMean" in error[0] and "HardSwish" in error[0]
 
 
