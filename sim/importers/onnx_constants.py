@@ -196,7 +196,11 @@ def _evaluate(node, opset: int, values: list):
     if op == "Transpose":
         return np.transpose(first, attributes.get("perm"))
     if op == "Slice":
-        return first[tuple(_slices(node, opset, values, first.ndim, first.shape))]
+        result = first
+        for axis, start, stop, step in slice_bounds(node, opset, values, first.shape):
+            # Clamped bounds as explicit indices (a slice would read a start of -1 as the end).
+            result = np.take(result, np.arange(start, stop, step, dtype=np.int64), axis=axis)
+        return result
     if op == "Div" and np.issubdtype(np.asarray(first).dtype, np.integer):
         return np.trunc(np.asarray(first) / np.asarray(values[1])).astype(first.dtype)
     functions = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}
@@ -253,13 +257,6 @@ def slice_bounds(node, opset: int, values: list, shape) -> list[tuple[int, int, 
         low, high = (0, size) if step > 0 else (-1, size - 1)
         bounds.append((axis, min(max(start, low), high), min(max(stop, low), high), step))
     return bounds
-
-
-def _slices(node, opset: int, values: list, rank: int, shape) -> list[slice]:
-    slices = [slice(None)] * rank
-    for axis, start, stop, step in slice_bounds(node, opset, values, shape):
-        slices[axis] = slice(start, None if stop < 0 else stop, step)
-    return slices
 
 
 def _shape_only(node, opset: int, constants: dict[str, ConstantTensor]) -> ConstantTensor | None:
