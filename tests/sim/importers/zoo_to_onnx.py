@@ -144,6 +144,9 @@ class _Writer:
             swapped = self.node("Transpose", [view], f"{name}_t", perm=[0, 2, 1, 3, 4])
             return self.node("Reshape", [swapped, self.reshape_target(
                 swapped, [-1, shape.height, shape.width])], name)
+        if kind == "lrn":
+            return self.node("LRN", sources, name, size=layer.size, alpha=layer.alpha,
+                             beta=layer.beta, bias=layer.bias)
         raise AssertionError(f"no ONNX form for {kind}")
 
     def slice(self, info, source: str) -> str:
