@@ -3,7 +3,9 @@
 Weights are never loaded: the file is read with ``load_external_data=False`` (so a model whose
 external data files are missing still imports; its initializers keep their ``dims``), and shape
 inference runs on a copy of the graph without the weights' data (weights become typed graph
-inputs there), which costs milliseconds instead of copying every weight. Constants are folded
+inputs there), which costs milliseconds instead of copying every weight. Batch 1 is assumed: a
+symbolic batch dimension of the input (an export with ``dynamic_axes``) is taken as 1, so the
+shape chains that read it fold too. Constants are folded
 first (:mod:`sim.importers.onnx_constants`), then shapes inferred; if the inferred shapes let
 more ``Shape`` chains fold, inference runs once more.
 """
@@ -77,6 +79,9 @@ def load_graph(path: Path) -> LoadedGraph:
                      | _missing_large_files(graph, path.parent))
     nodes = list(graph.node)
     shapes: dict[str, Dims] = _declared_shapes(graph)
+    for value in graph.input:  # batch 1 is assumed: a symbolic batch dimension is 1
+        if value.name not in constants and shapes.get(value.name):
+            shapes[value.name] = (1, *shapes[value.name][1:])
     folded: set[int] = set()
     try:
         fold_constants(nodes, opset, constants, shapes, folded)
@@ -142,6 +147,17 @@ def _declared_shapes(graph) -> dict[str, Dims]:
     return shapes
 
 
+def _batch_of_one(value):
+    """A copy of a graph input's value info whose first (batch) dimension is fixed to 1."""
+    copy = type(value)()
+    copy.CopyFrom(value)
+    dims = copy.type.tensor_type.shape.dim
+    if len(dims) and not dims[0].HasField("dim_value"):
+        dims[0].Clear()
+        dims[0].dim_value = 1
+    return copy
+
+
 def _inferred_shapes(path: Path, model, nodes: list, folded: set[int],
                      constants: dict[str, ConstantTensor]) -> dict[str, Dims]:
     """Shape inference on the unfolded nodes, constants standing in as small initializers
@@ -160,7 +176,7 @@ def _inferred_shapes(path: Path, model, nodes: list, folded: set[int],
         else:
             weight_inputs.append(helper.make_tensor_value_info(name, constant.elem_type,
                                                                list(constant.shape)))
-    inputs = [value for value in graph.input if value.name not in constants]
+    inputs = [_batch_of_one(value) for value in graph.input if value.name not in constants]
     light = helper.make_graph(kept, graph.name or "model", inputs + weight_inputs,
                               list(graph.output), initializers)
     light_model = helper.make_model(light, opset_imports=list(model.opset_import),

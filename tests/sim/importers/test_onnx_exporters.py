@@ -6,6 +6,7 @@ MACs count convolutions and fully connected layers (output pixels x kernel x inp
 group x filters)."""
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -361,3 +362,16 @@ def test_a_symbolic_input_size_is_refused(tmp_path):
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ConfigError, match="fixed NCHW shape"):
         read_onnx(path)
+
+
+def test_a_symbolic_batch_is_one_so_its_shape_chain_folds(tmp_path):
+    """An export with a dynamic batch ('N'): x.view(x.size(0), -1) reads the batch size, which
+    is 1 here; the head then maps as with a fixed batch (same hand count as above)."""
+    path = reduce_mean_head(tmp_path, 13, 1, chain=True)
+    model = onnx.load(str(path))
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    onnx.save(model, str(path))
+    network = read_onnx(path)
+    assert kinds(network) == ["conv2d", "global_avgpool", "fc"]
+    assert network.total_params == 432 + 170 and network.total_macs == 27_648 + 160
