@@ -15,6 +15,12 @@ def _shape(values: tuple[int, int, int]) -> list[int]:
     return list(values)
 
 
+# Where `network show`'s figures come from (under the table's title; ``*_source`` in JSON).
+MACS_SOURCE = ("derived from the layer shapes: multiply-accumulates of conv and fc layers; "
+               "pooling, add, mul, concat, slice, shuffle, LRN and activations count 0")
+PARAMS_SOURCE = "weights and biases, plus a batch norm's scale and shift (as torchvision counts)"
+
+
 def network_summary(network: Network) -> dict[str, Any]:
     """Per-layer shapes (H, W, C elements), parameters and MACs, and the totals, as plain data."""
     return {
@@ -34,6 +40,8 @@ def network_summary(network: Network) -> dict[str, Any]:
         ],
         "total_params": network.total_params,
         "total_macs": network.total_macs,
+        "params_source": PARAMS_SOURCE,
+        "macs_source": MACS_SOURCE,
     }
 
 
@@ -70,7 +78,9 @@ def network_table(network: Network) -> str:
         f"{network.name}: input {'x'.join(map(str, network.input_shape.as_tuple()))}, "
         f"{network.total_params / 1e6:.3f} M params, {network.total_macs / 1e6:.1f} M MACs"
     )
-    return "\n".join([title, line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1])])
+    sources = [f"MACs: {MACS_SOURCE}.", f"params: {PARAMS_SOURCE}."]
+    return "\n".join([title, *sources, line(header), rule, *map(line, rows[:-1]), rule,
+                      line(rows[-1])])
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:

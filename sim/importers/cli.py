@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.output import write_text_atomic, write_texts_atomic
@@ -34,39 +35,55 @@ def add_import_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _import_scalesim(args: argparse.Namespace) -> None:
-    from sim.importers.scalesim import hardware_yaml, read_config, read_rows, topology_of
+    from sim.importers.scalesim import (
+        hardware_yaml,
+        read_config,
+        read_table,
+        topology_of,
+        unmodelled_note,
+    )
     from sim.importers.topology import dump_topology
     from sim.presets import hardware_path
 
     if args.hardware_out and not args.config:
         from sim.config import ConfigError
         raise ConfigError("--hardware-out", "needs --config FILE.cfg to take the hardware from")
-    rows = read_rows(args.topology)
+    table = read_table(args.topology)
+    rows = table.rows
+    notes = list(table.notes)
     topology = topology_of(args.topology, rows)
     hardware = None
     if args.config:
-        hardware = hardware_yaml(read_config(args.config), hardware_path(args.dram_preset))
+        config = read_config(args.config)
+        hardware = hardware_yaml(config, hardware_path(args.dram_preset))
+        notes += [note for note in (unmodelled_note(args.config, config),) if note]
     differing = [row.name for row in rows if row.scalesim_pixels != row.pixels]
     note = f"Imported from {args.topology}."
     if differing:
         note += (f"\nSCALE-Sim's ceil output size counts more pixels for: "
                  f"{', '.join(differing)}.")
+    note += "".join(f"\n{line}" for line in table.notes)
     files: list[tuple[str | Path, str]] = [(args.out, dump_topology(topology, note))]
     if hardware is not None:
         files.append((args.hardware_out or Path(args.out).with_suffix(".hardware.yaml"),
                       hardware))
     write_texts_atomic(files)  # both or neither
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)
     print(f"{topology.name}: {len(rows)} layers, {topology.total_macs:,} MACs -> {args.out}")
 
 
 def _import_onnx(args: argparse.Namespace) -> None:
-    from sim.importers.onnx_model import read_onnx  # onnx is loaded only when importing
+    from sim.importers.onnx_model import import_onnx  # onnx is loaded only when importing
     from sim.workload.io import dump_network
 
-    network = read_onnx(args.model, name=args.name)
+    imported = import_onnx(args.model, name=args.name)
+    network = imported.network
     text = dump_network(network)
     _check_loadable(args.model, text)
     write_text_atomic(args.out, text)
+    for note in imported.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{network.name}: {len(network.layers)} layers, {network.total_params:,} parameters, "
           f"{network.total_macs:,} MACs -> {args.out}")
 

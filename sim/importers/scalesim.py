@@ -16,16 +16,25 @@ Depthwise rows, in both spellings SCALE-Sim has used:
 - SCALE-Sim 3 marks a depthwise layer with ``DP`` in its name and gives its real ``Channels``
   (it then runs one single-channel layer per channel); ``Num Filter`` is the channel multiplier.
 - Older MobileNet topologies write ``Channels = 1, Num Filter = 1`` with ``dw`` in the name,
-  computing the layer as one channel. We read such a row as a depthwise convolution over the
-  previous row's ``Num Filter`` channels (the channels it really has); a first row cannot be one.
+  computing the layer as one channel; some (``mobilnet_paper.csv``) add a ``#dw`` cell after
+  ``Strides``. SCALE-Sim's reader drops every row's last comma-separated field, so the marker
+  never reaches it and it computes the single channel as written. We read such a row as a
+  depthwise convolution over the previous row's ``Num Filter`` channels (the channels it really
+  has); a first row cannot be one.
+
+Dialects accepted as SCALE-Sim's own repository writes them (``topologies/conv_nets``): a UTF-8
+byte-order mark, tab-separated files, blank or all-empty lines, and extra header columns after
+``Strides`` whose cells are ignored with a note (:func:`read_table`).
 """
 
 from __future__ import annotations
 
 import configparser
 import csv
+import dataclasses
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,11 +94,27 @@ def scalesim_output_size(size: int, kernel: int, stride: int) -> int:
     return math.ceil((size - kernel + stride) / stride)
 
 
+@dataclass(frozen=True)
+class TopologyTable:
+    """The rows of a topology CSV and the notes (one line each) about what was ignored."""
+
+    rows: list[Row]
+    notes: tuple[str, ...]
+
+
 def read_rows(path: str | Path) -> list[Row]:
     """Parse and check a topology CSV; every problem names the file, line and column."""
+    return read_table(path).rows
+
+
+def read_table(path: str | Path) -> TopologyTable:
+    """Parse and check a topology CSV as SCALE-Sim's own files are written: a UTF-8 byte-order
+    mark, comma or tab separators (the header decides), a ``#dw`` marker cell after a row's
+    eight values (a depthwise layer, see :func:`_parse_row`), and extra named header columns
+    after ``Strides`` (``Eh, Ew, e2`` in Resnet50.csv), whose cells are ignored with a note."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(path, "file not found") from None
     except UnicodeDecodeError:
@@ -97,7 +122,7 @@ def read_rows(path: str | Path) -> list[Row]:
     except OSError as error:
         raise ConfigError(path, f"cannot be read: {error.strerror}") from None
     try:
-        lines = list(csv.reader(text.splitlines()))
+        lines = list(csv.reader(text.splitlines(), delimiter=_delimiter(text)))
     except csv.Error as error:
         raise ConfigError(path, f"malformed CSV: {error}") from None
     cells = [[cell.strip() for cell in line] for line in lines]
@@ -108,22 +133,64 @@ def read_rows(path: str | Path) -> list[Row]:
                           allowed="a header: " + ", ".join(COLUMNS))
     header_line, header = numbered[0]
     header = _without_trailing_empty(header)
-    if [name.lower() for name in header] != [name.lower() for name in COLUMNS]:
+    if [name.lower() for name in header[:len(COLUMNS)]] != [name.lower() for name in COLUMNS]:
         raise ConfigError(path, f"unexpected header {', '.join(header)!r}", line=header_line,
-                          allowed=", ".join(COLUMNS))
+                          allowed=", ".join(COLUMNS) + " (then columns that are ignored)")
+    extra = [name for name in header[len(COLUMNS):] if name]
+    width = len(header)
     rows: list[Row] = []
     names: set[str] = set()
+    marked = 0
+    renamed: list[str] = []
     for number, line in numbered[1:]:
-        row = _parse_row(path, number, _without_trailing_empty(line), rows)
-        if row.name in names:
-            raise ConfigError(path, f"duplicate layer name {row.name!r}", line=number,
-                              field="Layer name")
+        line, marker = _split_marker(line)
+        line = _without_trailing_empty(line)
+        if len(COLUMNS) < len(line) <= width:
+            line = line[:len(COLUMNS)]  # cells under the ignored columns
+        row = _parse_row(path, number, line, rows, marker == "#dw")
+        marked += marker == "#dw"
+        if row.name in names:  # SCALE-Sim runs rows on their own; names need not differ there
+            name = _unique(row.name, names)
+            renamed.append(f"{row.name} (line {number}) as {name}")
+            row = dataclasses.replace(row, name=name)
         names.add(row.name)
         _check_size(path, row)
         rows.append(row)
     if not rows:
         raise ConfigError(path, "the header has no rows under it", line=header_line)
-    return rows
+    notes = []
+    if extra:
+        notes.append(f"{path}: columns {', '.join(extra)} after Strides are not part of a "
+                     "SCALE-Sim topology row; ignored")
+    if renamed:
+        notes.append(f"{path}: repeated layer names renamed: {', '.join(renamed)}")
+    if marked:
+        notes.append(f"{path}: {marked} rows marked #dw read as depthwise layers over the "
+                     "previous row's filters (SCALE-Sim drops the marker cell and computes one "
+                     "channel)")
+    return TopologyTable(rows, tuple(notes))
+
+
+def _unique(name: str, names: set[str]) -> str:
+    suffix = 2
+    while f"{name}_{suffix}" in names:
+        suffix += 1
+    return f"{name}_{suffix}"
+
+
+def _delimiter(text: str) -> str:
+    """Tab when the first non-empty line has tabs and no commas, else comma."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _split_marker(line: list[str]) -> tuple[list[str], str]:
+    """A row's cells before its first ``#`` cell after the eight values, and that cell
+    (lower case; ``""`` when there is none). Cells from the ``#`` on are a comment."""
+    for index in range(len(COLUMNS), len(line)):
+        if line[index].startswith("#"):
+            return line[:index], line[index].lower()
+    return line, ""
 
 
 def _check_size(path: Path, row: Row) -> None:
@@ -145,7 +212,12 @@ def _without_trailing_empty(line: list[str]) -> list[str]:
     return line
 
 
-def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) -> Row:
+def _parse_row(path: Path, number: int, line: list[str], previous: list[Row],
+               marked_depthwise: bool = False) -> Row:
+    """One row. Depthwise when ``DP`` is in the name (SCALE-Sim 3), when ``dw`` is in the name
+    with ``Channels = Num Filter = 1``, or when the row carries the ``#dw`` marker cell (older
+    MobileNet topologies); ``Channels = Num Filter = 1`` then means the previous row's filters,
+    other values the real channels and the channel multiplier."""
     if len(line) != len(COLUMNS):
         raise ConfigError(path, f"expected {len(COLUMNS)} columns, found {len(line)}",
                           line=number, allowed=", ".join(COLUMNS))
@@ -176,13 +248,15 @@ def _parse_row(path: Path, number: int, line: list[str], previous: list[Row]) ->
                                     f"{values[size]}", line=number, field=kernel,
                               allowed=f"<= {size} ({values[size]})")
     channels, filters = values["Channels"], values["Num Filter"]
-    depthwise = "DP" in name or ("dw" in name.lower() and channels == 1 and filters == 1)
-    if "DP" in name:
+    one_channel = channels == 1 and filters == 1
+    depthwise = "DP" in name or marked_depthwise or ("dw" in name.lower() and one_channel)
+    if "DP" in name or (depthwise and not one_channel):
         filters = channels * filters
     elif depthwise:
         if not previous:
-            raise ConfigError(path, "a depthwise row (dw, Channels = Num Filter = 1) needs a "
-                                    "previous row to take its channel count from", line=number,
+            raise ConfigError(path, "a depthwise row (dw or #dw, Channels = Num Filter = 1) "
+                                    "needs a previous row to take its channel count from",
+                              line=number,
                               field="Channels")
         channels = filters = previous[-1].filters
     return Row(number, name, values["IFMAP Height"], values["IFMAP Width"],
@@ -208,7 +282,11 @@ def topology_of(path: str | Path, rows: list[Row]) -> Topology:
 
 
 def read_topology_csv(path: str | Path) -> Topology:
-    return topology_of(path, read_rows(path))
+    """The topology CSV at ``path``; its notes (ignored columns, #dw rows) go to stderr."""
+    table = read_table(path)
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return topology_of(path, table.rows)
 
 
 # --- .cfg -> hardware ----------------------------------------------------------------------
@@ -270,7 +348,33 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config["bandwidth"] = _positive(path, "bandwidth", section["bandwidth"])
     name = parser.get("general", "run_name", fallback=path.stem).strip().strip('"')
     config["name"] = name or path.stem
+    config["ignored"] = _unmodelled_options(path)
     return config
+
+
+# Options the hardware YAML takes from a .cfg (section, lower-case option). Everything else
+# (SRAM address offsets, request buffers, memory banks, the [layout] SRAM banking, [sparsity],
+# the interface bandwidth mode, Ramulator traces, the topology path) is listed as ignored.
+_MAPPED = {("general", "run_name"), *((_ARCHITECTURE, key) for key in _REQUIRED)}
+
+
+def _unmodelled_options(path: Path) -> list[str]:
+    """``section.Option = value`` for every option of the file the import does not use, in
+    the file's spelling and order (``Bandwidth`` too: the DRAM preset sets the bandwidth)."""
+    spelled = configparser.ConfigParser(interpolation=None)
+    spelled.optionxform = str  # type: ignore[assignment,method-assign]  # keep the spelling
+    with path.open(encoding="utf-8") as handle:
+        spelled.read_file(handle)
+    return [f"{section}.{option} = {value.strip()}" for section in spelled.sections()
+            for option, value in spelled[section].items()
+            if (section, option.lower()) not in _MAPPED]
+
+
+def unmodelled_note(path: str | Path, config: dict[str, Any]) -> str | None:
+    """The one line naming every option of the .cfg at ``path`` that is not modelled."""
+    if not config["ignored"]:
+        return None
+    return f"{path}: not modelled, ignored: {'; '.join(config['ignored'])}"
 
 
 def _spelled(key: str) -> str:
@@ -326,6 +430,8 @@ def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
         f"# SRAMs are kept double-buffered; DRAM and MAC energy come from {preset.name}.",
         "# SCALE-Sim's SRAM sizes in kB are taken as KiB (x 1024 bytes), as SCALE-Sim does.",
     ]
+    if config.get("ignored"):
+        lines.append("# Not modelled, ignored: " + "; ".join(config["ignored"]))
     if bandwidth is not None:
         lines.append(f"# SCALE-Sim Bandwidth = {bandwidth} words/cycle is not a DRAM model; "
                      f"the DRAM above sets it ({preset.dram.peak_bytes_per_s / 1e9:.1f} GB/s).")

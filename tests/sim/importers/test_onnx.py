@@ -8,7 +8,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from sim.cli import main
 from sim.config import ConfigError
-from sim.importers.onnx_model import read_onnx
+from sim.importers.onnx_model import import_onnx, read_onnx
 from sim.workload.io import load_network
 from sim.workload.layers import Activation
 
@@ -114,10 +114,18 @@ def test_conv_pool_gemm(tmp_path):
 
 
 def test_unsupported_operator_names_the_node(tmp_path):
-    path = conv_pool_gemm(tmp_path, helper.make_node("Softmax", ["logits"], ["p"], name="prob"))
+    path = conv_pool_gemm(tmp_path, helper.make_node("Softplus", ["logits"], ["p"], name="prob"))
     with pytest.raises(ConfigError) as error:
         read_onnx(path)
-    assert "node prob (Softmax)" in str(error.value) and "Conv" in str(error.value)
+    assert "node prob (Softplus)" in str(error.value) and "Conv" in str(error.value)
+
+
+def test_softmax_at_the_output_is_dropped_with_a_note(tmp_path):
+    path = conv_pool_gemm(tmp_path, helper.make_node("Softmax", ["logits"], ["p"], name="prob"))
+    imported = import_onnx(path)
+    assert [layer.kind for layer in imported.network.layers] == ["conv2d", "maxpool", "fc"]
+    assert imported.network.total_macs == 16 * 16 * 27 * 8 + 512 * 10
+    assert len(imported.notes) == 1 and "Softmax prob" in imported.notes[0]
 
 
 def test_clip_outside_relu_forms_is_refused(tmp_path):

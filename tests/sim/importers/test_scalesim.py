@@ -12,6 +12,7 @@ from sim.hardware import load_hardware
 from sim.importers.scalesim import (
     read_config,
     read_rows,
+    read_table,
     read_topology_csv,
     row_network,
     scalesim_output_size,
@@ -73,7 +74,7 @@ def test_scalesim3_depthwise_rows_carry_their_channels(tmp_path):
     (HEADER + "a, 8, 8, 3, x, 4, 4, 1,\n", 2, "Filter Width"),
     (HEADER + "a, 8, 8, 3, 3, 4, 0, 1,\n", 2, "Num Filter"),
     (HEADER + "a, 8, 8, 3, 3, 4, 4, 1,\nb, 2, 8, 3, 3, 4, 4, 1,\n", 3, "Filter Height"),
-    (HEADER + "a, 8, 8, 3, 3, 4, 4, 1,\na, 8, 8, 3, 3, 4, 4, 1,\n", 3, "Layer name"),
+    (HEADER + "a, 8, 8, 3, 3, 4, 4, 1, 7,\n", 2, ""),   # a ninth value under no column
     (HEADER + "first_dw, 8, 8, 3, 3, 1, 1, 1,\n", 2, "Channels"),
     (HEADER, 1, ""),
 ])
@@ -158,3 +159,76 @@ def test_network_commands_point_a_csv_to_the_topology_commands(capsys):
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "independent layers" in error
     assert "edgeaccel simulate --network FILE.csv" in error
+
+
+# --- the dialects of SCALE-Sim's own topologies/conv_nets files -------------------------------
+
+ROWS = "pw, 16, 16, 1, 1, 8, 32, 1,\nconv_b, 16, 16, 3, 3, 32, 16, 1,\n"
+# pw: 16 x 16 px x 8 x 32 = 65,536 MACs; conv_b: 14 x 14 px x 9 x 32 x 16 = 903,168 MACs.
+ROWS_MACS = 65_536 + 903_168
+
+
+def test_byte_order_mark_is_skipped(tmp_path):
+    """UNet_2d.csv starts with a UTF-8 byte-order mark."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + ROWS).encode())
+    assert read_topology_csv(path).total_macs == ROWS_MACS
+
+
+def test_tab_separated_file(tmp_path):
+    """UNet_maestro.csv: tabs between cells, a space after each tab, a trailing tab."""
+    text = (HEADER + ROWS).replace(", ", "\t ").replace(",", "\t")
+    assert "," not in text
+    assert read_topology_csv(write(tmp_path, text)).total_macs == ROWS_MACS
+
+
+def test_dw_marker_cell_is_a_depthwise_row(tmp_path):
+    """mobilnet_paper.csv: ``Conv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw``. A marked row with
+    Channels = Num Filter = 1 is a depthwise layer over the previous row's 32 filters, whatever
+    its name: 14 x 14 px x 9 x 32 = 56,448 MACs and 9 x 32 = 288 weights."""
+    path = write(tmp_path, HEADER + "pw, 16, 16, 1, 1, 8, 32, 1,\n"
+                                    "spatial, 16, 16, 3, 3, 1, 1, 1,#dw\n")
+    table = read_table(path)
+    assert table.rows[1].depthwise and table.rows[1].channels == 32
+    (_, depthwise) = read_topology_csv(path).networks
+    assert depthwise.total_macs == 14 * 14 * 9 * 32 and depthwise.total_params == 9 * 32
+    assert len(table.notes) == 1 and "#dw" in table.notes[0]
+
+
+def test_extra_columns_are_ignored_with_a_note(tmp_path, capsys):
+    """Resnet50.csv: ``Strides,,,Eh,Ew,e2`` and rows such as ``Conv1,...,2,,,110,110,12100``."""
+    header = HEADER.rstrip().rstrip(",") + ",,,Eh,Ew,e2\n"
+    path = write(tmp_path, header + ",,,,,,,,,,,,\n"
+                 "pw,16,16,1,1,8,32,1,,,110,110,12100\nconv_b,16,16,3,3,32,16,1,,,,,\n")
+    assert read_topology_csv(path).total_macs == ROWS_MACS
+    note = capsys.readouterr().err
+    assert note.count("\n") == 1 and "Eh, Ew, e2" in note and "ignored" in note
+
+
+def test_repeated_names_are_renamed_with_a_note(tmp_path):
+    """UNet_maestro.csv names two different rows Conv5_1: both are kept, the second renamed."""
+    table = read_table(write(tmp_path, HEADER + "a, 8, 8, 3, 3, 4, 4, 1,\n"
+                                                "a, 10, 10, 3, 3, 4, 4, 1,\n"))
+    assert [row.name for row in table.rows] == ["a", "a_2"]
+    assert "a (line 3) as a_2" in table.notes[0]
+
+
+def test_every_unmodelled_cfg_option_is_named_in_one_line(tmp_path, capsys):
+    """SCALE-Sim 3's sparsity.cfg sections: what the hardware YAML does not take is listed."""
+    config = write(tmp_path, "[general]\nrun_name = sparse\n[architecture_presets]\n"
+                             "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 8\n"
+                             "FilterSramSzkB: 8\nOfmapSramSzkB: 8\nDataflow: ws\n"
+                             "Bandwidth: 10\nMemoryBanks: 2\n[layout]\nIfmapSRAMBankNum: 4\n"
+                             "[sparsity]\nSparsitySupport : true\n"
+                             "[run_presets]\nInterfaceBandwidth: USER\n", "sparse.cfg")
+    topology = write(tmp_path, HEADER + ROWS)
+    assert main(["import", "scalesim", str(topology), "--config", str(config), "--out",
+                 str(tmp_path / "t.yaml")]) == 0
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("note: ")
+    for option in ("architecture_presets.Bandwidth = 10", "architecture_presets.MemoryBanks = 2",
+                   "layout.IfmapSRAMBankNum = 4", "sparsity.SparsitySupport = true",
+                   "run_presets.InterfaceBandwidth = USER"):
+        assert option in error
+    assert "ArrayHeight" not in error and "run_name" not in error
+    assert "sparsity.SparsitySupport = true" in (tmp_path / "t.hardware.yaml").read_text()
