@@ -175,9 +175,9 @@ CASES += [
                       "  - {name: c, kind: conv2d, out_channels: 16, kernel: 3, padding: 1}\n"
                       "  - {name: d, kind: conv2d, out_channels: 16, kernel: 65, padding: 32}\n"}),
     Case("network-tensor-too-large", ["network", "show", "{d}/net.yaml"],
-         ("net.yaml:4: layers[0]", "elements", "allowed: at most 268,435,456"),
+         ("net.yaml:4: layers[0]", "elements", "allowed: at most 1,073,741,824"),
          {"net.yaml": "name: n\ninput: {height: 4096, width: 4096, channels: 3}\nlayers:\n"
-                      "  - {name: c, kind: conv2d, out_channels: 64, kernel: 1}\n"}),
+                      "  - {name: c, kind: conv2d, out_channels: 128, kernel: 1}\n"}),
     Case("network-padding-past-the-window", ["network", "show", "{d}/net.yaml"],
          ("net.yaml:4: layers[0]", "padding 16 reaches past the window",
           "allowed: at most dilation x (kernel - 1) = 2 x 2 per side"),
@@ -342,7 +342,7 @@ CASES += [
          {"t.csv": CSV_HEADER + f"c1, {10**30}, 224, 3, 3, 3, 64, 1,\n"}),
     Case("scalesim-row-huge-ifmap",
          ["import", "scalesim", "{d}/t.csv", "--out", "{d}/t.yaml"],
-         ("t.csv:2: IFMAP Height", "too large", "allowed: at most 268,435,456"),
+         ("t.csv:2: IFMAP Height", "too large", "allowed: at most 1,073,741,824"),
          {"t.csv": CSV_HEADER + "c1, 4096, 4096, 3, 3, 65536, 64, 1,\n"}),
     Case("scalesim-row-bad-name",
          ["import", "scalesim", "{d}/t.csv", "--out", "{d}/t.yaml"],
