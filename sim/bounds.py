@@ -35,7 +35,7 @@ from math import ceil, sqrt
 from sim.hardware import HardwareSpec
 from sim.techniques.receptive import spatial_params
 from sim.techniques.weight_storage import WeightStorage
-from sim.workload.layers import ConvLayer, FullyConnected, LayerError
+from sim.workload.layers import ConvLayer, FullyConnected, LayerError, Mul
 from sim.workload.network import INPUT, LayerInfo, Network
 
 
@@ -70,12 +70,46 @@ def layer_compulsory_bytes(info: LayerInfo, dtype_bytes: int, weights: WeightSto
     return inputs + stored + info.output_shape.elements * dtype_bytes
 
 
+def _needed(network: Network) -> dict[str, tuple[set[int], set[int]]]:
+    """Per tensor, the rows and the columns some element the network output depends on lies
+    in (receptive fields are separable; a stride larger than the kernel, anywhere
+    downstream, leaves rows and columns out)."""
+    out = network.output_shape
+    needed = {network.output_name: (set(range(out.height)), set(range(out.width)))}
+    for info in reversed(network.infos):
+        if info.name not in needed:
+            continue  # nothing the output depends on
+        rows, cols = needed[info.name]
+        try:
+            kernel, stride, padding, dilation = spatial_params(info)
+        except LayerError:
+            kernel = None
+        for position, (name, shape) in enumerate(zip(info.inputs, info.input_shapes,
+                                                     strict=True)):
+            broadcast = isinstance(info.layer, Mul) and info.layer.broadcast_inputs(
+                list(info.input_shapes))[position]
+            if kernel is None or broadcast:
+                wanted = (set(range(shape.height)), set(range(shape.width)))
+            else:
+                wanted = (
+                    {o * stride[0] + k * dilation[0] - padding[0] for o in rows
+                     for k in range(kernel[0])} & set(range(shape.height)),
+                    {o * stride[1] + k * dilation[1] - padding[2] for o in cols
+                     for k in range(kernel[1])} & set(range(shape.width)))
+            have = needed.get(name, (set(), set()))
+            needed[name] = (have[0] | wanted[0], have[1] | wanted[1])
+    return needed
+
+
 def network_compulsory_bytes(network: Network, dtype_bytes: int, weights: WeightStorage) -> int:
-    """The network input (what its most demanding reader reads of it), every layer's weights
-    as stored and the network output, once."""
+    """The network input elements the output depends on, every layer's weights as stored and
+    the network output, once. (A 1x1 layer reads its whole input, but when strides
+    downstream skip rows and columns, a fused schedule never computes the outputs nobody
+    needs, so it need not read their inputs either.)"""
     stored = sum(weights.stored_bytes(info.params, dtype_bytes)
                  for info in network.infos if info.params)
-    source = max(elements_read(info).get(INPUT, 0) for info in network.infos)
+    rows, cols = _needed(network).get(INPUT, (set(), set()))
+    source = len(rows) * len(cols) * network.input_shape.channels
     return (source + network.output_shape.elements) * dtype_bytes + stored
 
 

@@ -269,3 +269,20 @@ def test_feature_map_room_is_recorded():
     fixed = dataclasses.replace(SimulationOptions("buffered"), buffer_channels=room["channels"])
     again = simulate(mobilenet_v2(), nano(), fixed)
     assert again["totals"]["dram_read_bytes"] == result["totals"]["dram_read_bytes"]
+
+
+def test_the_network_bound_counts_only_the_input_the_output_depends_on():
+    """Hand-worked: a 2x4x1 input through 1x1 stride-1, stride-2, stride-2 depthwise layers
+    gives a 1x1 output that depends on input pixel (0, 0) alone: the compulsory traffic is
+    1 input byte + 3 x 2 B of weights and bias + 1 output byte (int8), although the first
+    layer alone reads all 8 input pixels; a fused run fetches just that one pixel."""
+    from sim.bounds import network_compulsory_bytes
+    from sim.techniques.weight_storage import DENSE
+    from sim.workload.layers import DepthwiseConv2d
+
+    network = Network("strided", Shape(2, 4, 1), [
+        DepthwiseConv2d(name="a", kernel=1, stride=1, padding=0),
+        DepthwiseConv2d(name="b", kernel=1, stride=2, padding=0),
+        DepthwiseConv2d(name="c", kernel=1, stride=2, padding=0)])
+    params = sum(info.params for info in network.infos)
+    assert network_compulsory_bytes(network, 1, DENSE) == 1 + params + 1
