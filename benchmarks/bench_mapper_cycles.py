@@ -28,6 +28,7 @@ from sim.techniques.layer_tiles import layer_geometry
 
 TOPOLOGIES = ("Resnet18.csv", "alexnet.csv")
 CONFIGS = ("scale.cfg", "google.cfg", "eyeriss.cfg")
+OBJECTIVE_RUNS = ("latency", "dram_bytes")
 
 
 def fold_cycles(info, pe) -> int:
@@ -54,7 +55,7 @@ def main() -> None:
                             str(hw_yaml)], check=True, capture_output=True)
             layers = read_topology_yaml(topo_yaml)
             hardware = load_hardware(hw_yaml)
-            for objective in ("latency", "dram_bytes"):
+            for objective in OBJECTIVE_RUNS:
                 reference = total = 0
                 ratios = []
                 for network in layers.networks:

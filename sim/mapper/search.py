@@ -235,23 +235,24 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                 best = (key, mapping, traffic)
         assert best is not None
         return Choice(best[1], best[2], emit(info, best[1], hardware, layout, residency))
-    # Energy, latency, EDP: rank by a closed-form estimate, measure the best few.
+    # Energy, latency, EDP: rank by a closed-form estimate, measure the best few; ties go to
+    # fewer compute cycles (a layer bound by DRAM is as fast with a busier array).
     bandwidth = hardware.dram.peak_bytes_per_s / hardware.clock_hz  # bytes per cycle
     scored = []
     for floor, mapping, grid in space:
         cycles = estimate_cycles(info, mapping, grid, hardware)
-        scored.append((max(cycles, floor / bandwidth), floor, mapping))
+        scored.append((max(cycles, floor / bandwidth), cycles, floor, mapping))
     if objective == "latency":
-        scored.sort(key=lambda item: (item[0], item[1]))
+        scored.sort(key=lambda item: (item[0], item[1], item[2]))
     elif objective == "energy":
-        scored.sort(key=lambda item: (item[1], item[0]))
+        scored.sort(key=lambda item: (item[2], item[1]))
     else:
-        scored.sort(key=lambda item: item[0] * item[1])
+        scored.sort(key=lambda item: (item[0] * item[2], item[1]))
     measured = []
-    for _, _, mapping in scored[:ENGINE_CANDIDATES]:
+    for _, cycles, _, mapping in scored[:ENGINE_CANDIDATES]:
         tiles = emit(info, mapping, hardware, layout, residency)
-        measured.append((_measured(tiles, hardware, dtype, objective), mapping, tiles))
-    value, mapping, tiles = min(measured, key=lambda item: (item[0], item[1]))
+        measured.append((_measured(tiles, hardware, dtype, objective), cycles, mapping, tiles))
+    _, _, mapping, tiles = min(measured, key=lambda item: item[:3])
     return Choice(mapping, layer_traffic(info, mapping, layout, residency, burst), tiles)
 
 
