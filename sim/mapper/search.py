@@ -62,23 +62,6 @@ def tile_edges(size: int) -> list[int]:
 EXHAUSTIVE_CANDIDATES = 20_000  # at most this many mappings: search them all
 
 
-def grids(info: LayerInfo, every: bool = False) -> list[tuple[int, int, str]]:
-    """(tile rows, tile cols, split) of every grid in the space (every tile edge with
-    ``every``); one for whole-map layers."""
-    if whole_map(info):
-        return [(info.output_shape.height, info.output_shape.width, "fixed")]
-    height, width = info.output_shape.height, info.output_shape.width
-    heights = range(height, 0, -1) if every else tile_edges(height)
-    widths = range(width, 0, -1) if every else tile_edges(width)
-    shapes = []
-    for rows in heights:
-        for cols in widths:
-            shapes.append((rows, cols, "fixed"))
-            if height % rows or width % cols:  # otherwise both splits cut the same tiles
-                shapes.append((rows, cols, "even"))
-    return shapes
-
-
 def exhaustive(info: LayerInfo) -> bool:
     """Is the layer small enough to search every mapping (every tile edge, block count and
     input-channel block count)?"""
@@ -141,36 +124,75 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     space = []
     seen: set[LayerMapping] = set()
     maker = GridMaker(info)
-    for rows, cols, split in grids(info, every):
-        grid = maker.grid(rows, cols, split)
-        for order in orders(info):
-            found = 0
-            for blocks in counts:
-                if found == keep:
-                    break
-                base = LayerMapping(info.name, rows, cols, split, blocks, order)
-                if order == "output":
-                    trials = [dataclasses.replace(base, input_channel_blocks=k,
-                                                  halo_reuse=False)
-                              for k in _k_blocks(info, every)]
-                else:
-                    trials = [canonical(info, base)]
-                fitting = []
-                for trial in trials:
-                    if overflow_for_grid(info, trial, grid, hardware, dtype,
-                                         layout.accumulator_bytes, residency) is None:
-                        fitting.append(trial)
-                        if not every:
-                            break  # the fewest input-channel blocks that fit
-                fitting = [m for m in fitting if m not in seen]
-                if not fitting:
-                    continue
-                found += 1
-                for mapping in fitting:
+    # A larger tile never fits where a smaller one does not (its window, weights and output
+    # only grow), so per tile height and order the widths are tried from the narrowest up and
+    # the first width where nothing fits ends that order.
+    for rows, widths, split in _grid_rows(info, every):
+        alive = list(orders(info))
+        for cols in widths:
+            grid = maker.grid(rows, cols, split)
+            for order in list(alive):
+                fits, found = _fitting(info, grid, order, rows, cols, split, counts, keep,
+                                       every, hardware, dtype, layout.accumulator_bytes,
+                                       residency, seen)
+                if not fits:
+                    alive.remove(order)
+                for mapping in found:
                     seen.add(mapping)
                     space.append((requested_floor(info, grid, mapping, layout, residency),
                                   mapping, grid))
+            if not alive:
+                break
     return space
+
+
+def _grid_rows(info: LayerInfo, every: bool) -> list[tuple[int, list[int], str]]:
+    """Per tile height and split, the tile widths to try, narrowest first (both splits cut
+    the same tiles where height and width divide evenly, so ``even`` leaves those out)."""
+    if whole_map(info):
+        return [(info.output_shape.height, [info.output_shape.width], "fixed")]
+    height, width = info.output_shape.height, info.output_shape.width
+    heights = range(height, 0, -1) if every else tile_edges(height)
+    widths = sorted(range(1, width + 1) if every else tile_edges(width))
+    result = []
+    for rows in heights:
+        result.append((rows, widths, "fixed"))
+        even = [cols for cols in widths if height % rows or width % cols]
+        if even:
+            result.append((rows, even, "even"))
+    return result
+
+
+def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, split: str,
+             counts: list[int], keep: int, every: bool, hardware: HardwareSpec, dtype: int,
+             accumulator_bytes: int, residency: Residency, seen: set[LayerMapping]
+             ) -> tuple[bool, list[LayerMapping]]:
+    """Whether any mapping of one grid and order fits, and the new ones that do: the ``keep``
+    smallest filter-block counts (each with its fewest input-channel blocks, or every count
+    when ``every``)."""
+    found: list[LayerMapping] = []
+    kept = 0
+    for blocks in counts:
+        if kept == keep:
+            break
+        base = LayerMapping(info.name, rows, cols, split, blocks, order)
+        if order == "output":
+            trials = [dataclasses.replace(base, input_channel_blocks=k, halo_reuse=False)
+                      for k in _k_blocks(info, every)]
+        else:
+            trials = [canonical(info, base)]
+        fitting = []
+        for trial in trials:
+            if overflow_for_grid(info, trial, grid, hardware, dtype, accumulator_bytes,
+                                 residency) is None:
+                fitting.append(trial)
+                if not every:
+                    break  # the fewest input-channel blocks that fit
+        fresh = [m for m in fitting if m not in seen and m not in found]
+        if fitting:
+            kept += 1
+        found += fresh
+    return kept > 0, found
 
 
 def estimate_cycles(info: LayerInfo, mapping: LayerMapping, grid: Grid,
