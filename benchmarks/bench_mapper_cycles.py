@@ -40,8 +40,12 @@ def fold_cycles(info, pe) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scalesim", required=True, type=Path, help="scale-sim-v3 checkout")
+    parser.add_argument("--scalesim", type=Path, help="scale-sim-v3 checkout")
     args = parser.parse_args()
+    if args.scalesim is None:
+        print("bench_mapper_cycles: pass --scalesim PATH, a checkout of "
+              "github.com/scalesim-project/scale-sim-v3 (its topologies and configs)")
+        return
     work = Path(tempfile.mkdtemp())
     print(f"{'topology':12s} {'config':12s} {'objective':10s} {'fold cycles':>12s} "
           f"{'auto cycles':>12s} {'ratio':>6s} {'worst layer':>20s} {'layers > 1.2x'}")
