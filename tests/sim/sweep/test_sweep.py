@@ -49,7 +49,7 @@ def test_grid_expands_to_every_combination():
      "(network='no_such_net'): network: unknown network"),
     ("points:\n  - {dataflow: sideways}\n", ":9: points[0].dataflow: point 1 of 1 "
      "(dataflow='sideways'): dataflow: got 'sideways' (allowed: layerwise, tiled, buffered, "
-     "fused, full)"),
+     "fused, full, auto)"),
 ])
 def test_bad_axes_name_file_line_and_path(tmp_path, text, where):
     base = Path(SMOKE).read_text().split("grid:")[0]
