@@ -19,7 +19,9 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from hls_gen.build import Build, build
+from hls_gen.from_hardware import BufferUse, audit_record, is_hardware_file, load_engine_spec
 from hls_gen.spec import RtlSpec, load_rtl_spec
+from sim.config import read_yaml
 from sim.output import write_texts_atomic
 
 
@@ -42,8 +44,19 @@ def ports(component: wiring.Component) -> list[dict[str, Any]]:
     return listed
 
 
-def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
-    return {
+def load_any_spec(path: str | Path) -> tuple[RtlSpec, list[BufferUse] | None]:
+    """An RTL component spec (``configs/rtl``, it names a ``component``) or a hardware YAML
+    (``configs/hardware``, the file ``simulate`` reads), with the buffer audit of the latter."""
+    data, _ = read_yaml(path)
+    if is_hardware_file(data):
+        spec, _, uses = load_engine_spec(path)
+        return spec, uses
+    return load_rtl_spec(path), None
+
+
+def manifest(spec_path: str | Path, target: Build, text: str,
+             uses: list[BufferUse] | None = None) -> dict[str, Any]:
+    record = {
         "module": target.module_name,
         "component": target.kind,
         "spec": str(spec_path),
@@ -54,15 +67,18 @@ def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
         "ports": ports(target.component),
         "generator": {"amaranth": amaranth.__version__},
     }
+    if uses is not None:
+        record["buffers"] = audit_record(uses)
+    return record
 
 
 def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``, both or neither; return the
-    manifest."""
-    spec: RtlSpec = load_rtl_spec(spec_path)
+    manifest. ``spec_path`` is an RTL component spec or a hardware YAML."""
+    spec, uses = load_any_spec(spec_path)
     target = build(spec)
     text = verilog_text(target)
-    record = manifest(spec_path, target, text)
+    record = manifest(spec_path, target, text, uses)
     out = Path(out_dir)
     write_texts_atomic([(out / record["verilog"], text),
                         (out / "manifest.json", json.dumps(record, indent=2) + "\n")])

@@ -1,0 +1,140 @@
+"""A hardware YAML (the file ``edgeaccel simulate`` reads) as the spec of a generated conv
+engine, with the audit that every on-chip byte the engine builds lies in a declared buffer.
+
+What each declared buffer holds in the generated :class:`accel.conv_engine.ConvEngine`
+(bytes; ``k`` = ``rtl.max_kernel``, ``C`` = ``rtl.max_channels``, ``W`` = ``rtl.max_width``):
+
+- ``ifmap``: the line buffer's ``k - 1`` rows of ``W + 2 (k - 1)`` pixels of ``C`` activations,
+  and the two banks of ``rows`` k x k windows the loader fills while the array reads;
+- ``weight``: the ping-pong weight buffer, two banks of words of ``cols`` int8 weights. The
+  buffer must be ``double_buffered`` (one bank loads while the other computes); each bank gets
+  ``size_bytes / 2 / cols`` words (the engine's ``weight_depth``);
+- ``ofmap``: the ``rows x cols`` accumulator-wide holding registers the results wait in while
+  they are requantized and sent.
+
+With one ``global`` buffer the three parts share it. The PE accumulators are the array's own
+registers, as in the simulator (which counts no buffer bytes for them either).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from hls_gen.spec import ArraySpec, BuffersSpec, DataSpec, KernelSpec, RtlSpec, TileSpec
+from sim.config import error_at, read_yaml, validate
+from sim.hardware import HardwareSpec
+
+
+@dataclass(frozen=True)
+class BufferUse:
+    """Bytes the generated engine puts in one declared buffer, against its size."""
+
+    buffer: str
+    used_bytes: int
+    declared_bytes: int
+    holds: str
+
+
+def is_hardware_file(data: object) -> bool:
+    """A hardware YAML names no ``component`` (an RTL component spec does)."""
+    return isinstance(data, dict) and "component" not in data
+
+
+def load_engine_spec(path: str | Path) -> tuple[RtlSpec, HardwareSpec, list[BufferUse]]:
+    """The conv engine a hardware YAML describes, the hardware itself and the buffer audit.
+
+    Problems raise :class:`sim.config.ConfigError` naming the file, the line and the field.
+    """
+    data, node = read_yaml(path)
+    hardware = validate(path, data, node, HardwareSpec)
+    pe = hardware.pe_array
+    if pe.kind != "systolic":
+        raise error_at(path, node, ("pe_array", "kind"), f"got {pe.kind!r}: the generated "
+                       "engine is a systolic array", allowed="systolic")
+    if pe.dataflow != "os":
+        raise error_at(path, node, ("pe_array", "dataflow"), f"got {pe.dataflow!r}: the "
+                       "generated engine maps convolutions output-stationary", allowed="os")
+    if hardware.rtl is None:
+        raise error_at(path, node, ("rtl",), "rtl generate needs an 'rtl' section with the "
+                       "largest tile (max_height, max_width, max_channels)")
+    weight = hardware.buffers.for_operand("weight")
+    weight_name = hardware.buffers.name_for("weight")
+    if not weight.double_buffered:
+        raise error_at(path, node, ("buffers", weight_name, "double_buffered"),
+                       "got false: the engine's weight buffer is a ping-pong pair of banks",
+                       allowed="true")
+    limits, widths = hardware.rtl, hardware.data
+    word_bytes = pe.cols * widths.weight_bits // 8  # type: ignore[operator]
+    uses = _uses(hardware)
+    # With a global buffer the line buffer, windows and holding registers come out of it first.
+    beside = sum(use.used_bytes for use in uses) if hardware.buffers.shared else 0
+    depth = max(0, weight.size_bytes - beside) // 2 // word_bytes
+    reduction = limits.max_kernel ** 2 * limits.max_channels
+    if depth < reduction:
+        raise error_at(path, node, ("buffers", weight_name, "size_bytes"),
+                       f"got {weight.size_bytes:,}: a weight bank must hold one fold of the "
+                       f"largest reduction ({reduction} words of {word_bytes} B)",
+                       allowed=f"at least {2 * reduction * word_bytes + beside:,}")
+    uses.append(BufferUse(weight_name, 2 * depth * word_bytes, weight.size_bytes,
+                          f"ping-pong weight banks: 2 x {depth} words of {word_bytes} B"))
+    _check_fits(path, node, hardware, uses)
+    try:
+        spec = RtlSpec(
+            component="conv_engine", name=None,
+            array=ArraySpec(rows=pe.rows, cols=pe.cols, dataflow="os"),  # type: ignore[arg-type]
+            data=DataSpec(accumulator_bits=widths.accumulator_bits,
+                          multiplier_bits=widths.multiplier_bits),
+            tile=TileSpec(max_height=limits.max_height, max_width=limits.max_width,
+                          max_channels=limits.max_channels),
+            kernels=KernelSpec(max_kernel=limits.max_kernel, max_stride=limits.max_stride),
+            buffers=BuffersSpec(depth=depth, banks=2))
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        message = str((problem.get("ctx") or {}).get("error", problem["msg"]))
+        where = ("pe_array",) if problem["loc"] and problem["loc"][0] == "array" else ("rtl",)
+        raise error_at(path, node, where, message) from None
+    return spec, hardware, uses
+
+
+def _uses(hardware: HardwareSpec) -> list[BufferUse]:
+    """Bytes of the line buffer + window banks (ifmap) and of the holding registers (ofmap)."""
+    pe, limits, widths = hardware.pe_array, hardware.rtl, hardware.data
+    assert limits is not None and pe.rows is not None and pe.cols is not None
+    kernel, channels = limits.max_kernel, limits.max_channels
+    pixel_bytes = channels * widths.activation_bits // 8
+    line_bytes = (kernel - 1) * (limits.max_width + 2 * (kernel - 1)) * pixel_bytes
+    window_bytes = 2 * pe.rows * kernel * kernel * pixel_bytes
+    holding_bytes = pe.rows * pe.cols * widths.accumulator_bits // 8
+    buffers = hardware.buffers
+    return [
+        BufferUse(buffers.name_for("ifmap"), line_bytes + window_bytes,
+                  buffers.for_operand("ifmap").size_bytes,
+                  f"line buffer {line_bytes} B + 2 banks of {pe.rows} windows {window_bytes} B"),
+        BufferUse(buffers.name_for("ofmap"), holding_bytes,
+                  buffers.for_operand("ofmap").size_bytes,
+                  f"holding registers {pe.rows} x {pe.cols} x "
+                  f"{widths.accumulator_bits // 8} B"),
+    ]
+
+
+def _check_fits(path: str | Path, node, hardware: HardwareSpec, uses: list[BufferUse]) -> None:
+    totals: dict[str, int] = {}
+    for use in uses:
+        totals[use.buffer] = totals.get(use.buffer, 0) + use.used_bytes
+    for name, used in totals.items():
+        declared = hardware.buffers.declared()[name].size_bytes
+        if used > declared:
+            holds = "; ".join(use.holds for use in uses if use.buffer == name)
+            raise error_at(path, node, ("buffers", name, "size_bytes"),
+                           f"got {declared:,}: the engine puts {used:,} B in it ({holds})",
+                           allowed=f"at least {used:,}")
+
+
+def audit_record(uses: list[BufferUse]) -> list[dict[str, object]]:
+    """The audit as plain data for the manifest."""
+    return [{"buffer": use.buffer, "used_bytes": use.used_bytes,
+             "declared_bytes": use.declared_bytes, "holds": use.holds} for use in uses]
+
