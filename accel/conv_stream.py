@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.golden.ops import conv2d
 from sim.golden.quant import requantize
-from sim.mapping import systolic_cycles
+from sim.mapping import overlapped_os_cycles
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,38 @@ def golden_output(job: ConvJob) -> np.ndarray:
 
 
 def compute_cycles(job: ConvJob, rows: int, cols: int) -> int:
-    """Cycles the engine's array is busy: ``sim.mapping``'s os model plus its constant 1.
+    """Cycles the engine feeds its array (its ``compute_cycles`` counter): each of the
+    ceil(P / rows) * ceil(M / cols) folds streams its K-long reduction in K cycles, and the
+    skewed drain of the array overlaps the next fold (``sim.mapping.overlapped_os_cycles``
+    less the last fold's ``rows + cols - 2`` drain)."""
+    height, width = job.output_size
+    return (overlapped_os_cycles(rows, cols, height * width, job.reduction, job.filters)
+            - (rows + cols - 2))
 
-    SCALE-Sim's total is ``folds * fold - 1``; the engine runs every fold for the full
-    ``fold`` cycles, so it measures ``folds * fold``.
+
+def full_rate_cycles(job: ConvJob, rows: int, cols: int) -> int:
+    """The engine's ``cycles`` for ``job`` when every stream is always ready and the weights
+    are offered from the cycle ``start`` is taken (cycle 0), provided the line buffer has the
+    first group of windows before the weights are in (true when the weight words outnumber
+    the padded pixels up to the first group's last window).
+
+    Built from the simulator's ``os-overlap`` model and the engine's documented stages, not
+    from its counters:
+
+    - the weight words, one per cycle (cycles 0 .. W - 1);
+    - 1: a ping-pong bank is readable the cycle after its last word (``PingPongBuffer``);
+    - ``sim.mapping.overlapped_os_cycles``: from the first feed cycle until every sum is final;
+    - 1: the operand register between the buffers and the array;
+    - 1: the result register that captures the last fold's sums;
+    - 1 + (G - 1): the output register, then one word per cycle for the last group's other
+      G - 1 pixels (G = P - rows * (ceil(P / rows) - 1)).
     """
     height, width = job.output_size
-    return systolic_cycles("os", rows, cols, height * width, job.reduction, job.filters) + 1
+    pixels = height * width
+    last_group = pixels - rows * (ceil(pixels / rows) - 1)
+    registers = 4   # bank commit, operand register, result register, output register
+    return (len(weight_words(job, cols)) + registers + (last_group - 1)
+            + overlapped_os_cycles(rows, cols, pixels, job.reduction, job.filters))
 
 
 def random_job(rng: np.random.Generator, height: int, width: int, channels: int,

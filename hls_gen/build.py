@@ -23,9 +23,10 @@ LATENCY = {
                         "after read_addr; 1 word per cycle each way",
     "line_buffer": "a window 1 cycle after the pixel that completes it; "
                    "(H + 2p) * (W + 2p) cycles per frame at full rate",
-    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * (K + rows + cols - 2) "
-                   "with P = output pixels, K = k * k * C, M = filters: "
-                   "sim.mapping.systolic_cycles('os', rows, cols, P, K, M) + 1",
+    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * K feed cycles "
+                   "with P = output pixels, K = k * k * C, M = filters; every sum final "
+                   "sim.mapping.overlapped_os_cycles(rows, cols, P, K, M) cycles after the "
+                   "first fold starts (each fold's drain overlaps the next fold's fill)",
 }
 
 

@@ -9,8 +9,8 @@ What each declared buffer holds in the generated :class:`accel.conv_engine.ConvE
 - ``weight``: the ping-pong weight buffer, two banks of words of ``cols`` int8 weights. The
   buffer must be ``double_buffered`` (one bank loads while the other computes); each bank gets
   ``size_bytes / 2 / cols`` words (the engine's ``weight_depth``);
-- ``ofmap``: the ``rows x cols`` accumulator-wide holding registers the results wait in while
-  they are requantized and sent.
+- ``ofmap``: two banks of ``rows x cols`` accumulator-wide result registers: one captures a
+  finished fold's sums while the other is requantized and sent.
 
 With one ``global`` buffer the three parts share it. The PE accumulators are the array's own
 registers, as in the simulator (which counts no buffer bytes for them either).
@@ -107,7 +107,7 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
     pixel_bytes = channels * widths.activation_bits // 8
     line_bytes = (kernel - 1) * (limits.max_width + 2 * (kernel - 1)) * pixel_bytes
     window_bytes = 2 * pe.rows * kernel * kernel * pixel_bytes
-    holding_bytes = pe.rows * pe.cols * widths.accumulator_bits // 8
+    holding_bytes = 2 * pe.rows * pe.cols * widths.accumulator_bits // 8
     buffers = hardware.buffers
     return [
         BufferUse(buffers.name_for("ifmap"), line_bytes + window_bytes,
@@ -115,7 +115,7 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
                   f"line buffer {line_bytes} B + 2 banks of {pe.rows} windows {window_bytes} B"),
         BufferUse(buffers.name_for("ofmap"), holding_bytes,
                   buffers.for_operand("ofmap").size_bytes,
-                  f"holding registers {pe.rows} x {pe.cols} x "
+                  f"result registers 2 banks x {pe.rows} x {pe.cols} x "
                   f"{widths.accumulator_bits // 8} B"),
     ]
 

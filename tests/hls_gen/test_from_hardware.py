@@ -40,13 +40,13 @@ def test_preset_is_generated_clean_and_simulated(preset, tmp_path, capsys):
 def test_fpga_preset_sizes_by_hand(tmp_path, capsys):
     """4x4 array, tiles 16 wide x 8 channels, 3x3: line buffer 2 rows x (16 + 4) pixels x 8 B
     = 320 B; windows 2 banks x 4 rows x 9 pixels x 8 B = 576 B; weight banks 2,304 B / 2 /
-    4 B per word = 288 words; holding registers 4 x 4 x 4 B = 64 B. The same engine as the
+    4 B per word = 288 words; result registers 2 banks x 4 x 4 x 4 B = 128 B. The same engine as the
     component spec configs/rtl/conv_engine_4x4.yaml (depth 288), so the same module."""
     main(["rtl", "generate", str(HARDWARE / "fpga_4x4_os.yaml"), "--out", str(tmp_path / "a"),
           "--json"])
     manifest = json.loads(capsys.readouterr().out)
     used = {use["buffer"]: use["used_bytes"] for use in manifest["buffers"]}
-    assert used == {"ifmap": 320 + 576, "weight": 2 * 288 * 4, "ofmap": 64}
+    assert used == {"ifmap": 320 + 576, "weight": 2 * 288 * 4, "ofmap": 2 * 4 * 4 * 4}
     assert manifest["parameters"]["weight_depth"] == 288
     main(["rtl", "generate", str(ROOT / "configs/rtl/conv_engine_4x4.yaml"), "--out",
           str(tmp_path / "b"), "--json"])
