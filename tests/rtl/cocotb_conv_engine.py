@@ -3,7 +3,8 @@ random backpressure on every stream, outputs bit-exact with ``sim.golden`` and K
 per fold; a reset in mid-stream; total cycles and PE utilization at full rate.
 
 Settings come from the environment: ENGINE_ROWS, ENGINE_COLS, ENGINE_REPORT (a JSON file the
-measured figures are written to).
+measured figures are written to) and ENGINE_LAYERS (JSON: name -> height, width, channels,
+filters, kernel, stride, padding; the three layers below when unset).
 """
 
 import json
@@ -34,6 +35,8 @@ LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "3x3_s2_pad": (15, 15, 8, 6, 3, 2, 1),
     "1x1": (12, 12, 8, 12, 1, 1, 0),
 }
+if "ENGINE_LAYERS" in os.environ:
+    LAYERS = {name: tuple(shape) for name, shape in json.loads(os.environ["ENGINE_LAYERS"]).items()}
 
 
 async def reset(dut, cycles: int = 2) -> None:
@@ -161,11 +164,12 @@ async def reset_in_mid_stream(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await reset(dut)
     rng = np.random.default_rng(2)
-    interrupted = random_job(rng, *LAYERS["3x3_s1"])
+    shapes = list(LAYERS.values())
+    interrupted = random_job(rng, *shapes[0])
     streams = Streams(dut, rate=0.8, seed=2)
     streams.queue_weights(interrupted)
     await streams.begin(interrupted)
-    for _ in range(700):             # part of the weights, the pixels and the outputs
+    for _ in range(full_rate_cycles(interrupted, ROWS, COLS) // 2):
         await streams.cycle()
     assert streams.outputs and streams.pixels, "reset must fall in the middle of the tile"
     await reset(dut, cycles=3)
@@ -173,7 +177,7 @@ async def reset_in_mid_stream(dut):
     assert not dut.busy.value and not dut.outputs__valid.value
     await RisingEdge(dut.clk)      # leave the read-only phase; the stream inputs are all low
     streams = Streams(dut, rate=0.8, seed=3)
-    for shape in (LAYERS["3x3_s2_pad"], LAYERS["1x1"]):
+    for shape in shapes[1:] or shapes:
         job = random_job(rng, *shape)
         streams.queue_weights(job)
         words, _, busy_cycles = await streams.run(job)

@@ -34,3 +34,23 @@ def test_conv_engine_4x4_on_icarus(tmp_path, capsys):
         assert run["compute_cycles"] < run["scalesim_cycles"]
     # A 3x3 layer with 8 channels and 8 filters fills the 4x4 array.
     assert measured["full_rate_3x3_s1"]["utilization"] >= 0.90
+
+
+def test_pointwise_engine_with_64_channels_on_icarus(tmp_path, capsys):
+    """A 1x1 layer with 64 input channels on a 4x4 array: K = 64, 16 filters."""
+    figures = tmp_path / "figures.json"
+    layers = {"1x1_c64": (8, 8, 64, 16, 1, 1, 0), "1x1_c64_m6": (7, 5, 40, 6, 1, 1, 0)}
+    _, counts = run_cocotb("conv_engine_4x4_1x1_c64.yaml", "cocotb_conv_engine", tmp_path,
+                           {"ENGINE_ROWS": "4", "ENGINE_COLS": "4",
+                            "ENGINE_REPORT": str(figures),
+                            "ENGINE_LAYERS": json.dumps(layers)})
+    assert counts == {"passed": 3, "failed": 0, "skipped": 0}
+    measured = json.loads(figures.read_text())
+    for name in layers:
+        run = measured[f"full_rate_{name}"]
+        with capsys.disabled():
+            print(f"\nConvEngine 4x4 {name}: {run['macs']} MACs in {run['cycles']} cycles "
+                  f"(predicted {run['predicted_cycles']}): PE utilization "
+                  f"{run['utilization']:.1%}")
+        assert run["cycles"] == run["counted_cycles"] - 1 == run["predicted_cycles"], name
+    assert measured["full_rate_1x1_c64"]["utilization"] >= 0.80
