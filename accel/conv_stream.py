@@ -16,6 +16,7 @@ import numpy as np
 from sim.golden.ops import conv2d
 from sim.golden.quant import requantize
 from sim.mapping import overlapped_os_cycles
+from sim.rtl_schedule import EngineLayer, engine_cycles
 
 
 @dataclass(frozen=True)
@@ -124,27 +125,13 @@ def compute_cycles(job: ConvJob, rows: int, cols: int) -> int:
 
 def full_rate_cycles(job: ConvJob, rows: int, cols: int) -> int:
     """The engine's ``cycles`` for ``job`` when every stream is always ready and the weights
-    are offered from the cycle ``start`` is taken (cycle 0), provided the line buffer has the
-    first group of windows before the weights are in (true when the weight words outnumber
-    the padded pixels up to the first group's last window).
-
-    Built from the simulator's ``os-overlap`` model and the engine's documented stages, not
-    from its counters:
-
-    - the weight words, one per cycle (cycles 0 .. W - 1);
-    - 1: a ping-pong bank is readable the cycle after its last word (``PingPongBuffer``);
-    - ``sim.mapping.overlapped_os_cycles``: from the first feed cycle until every sum is final;
-    - 1: the operand register between the buffers and the array;
-    - 1: the result register that captures the last fold's sums;
-    - 1 + (G - 1): the output register, then one word per cycle for the last group's other
-      G - 1 pixels (G = P - rows * (ceil(P / rows) - 1)).
-    """
-    height, width = job.output_size
-    pixels = height * width
-    last_group = pixels - rows * (ceil(pixels / rows) - 1)
-    registers = 4   # bank commit, operand register, result register, output register
-    return (len(weight_words(job, cols)) + registers + (last_group - 1)
-            + overlapped_os_cycles(rows, cols, pixels, job.reduction, job.filters))
+    are offered from the cycle ``start`` is taken: ``sim.rtl_schedule.engine_cycles``, built
+    from the simulator's ``os-overlap`` model and the engine's documented stages (the weight
+    words one per cycle; the weight bank readable the cycle after its last word; the operand,
+    result and output registers; one cycle per further word of the last pixel group)."""
+    height, width, channels = job.x.shape
+    return engine_cycles(EngineLayer(height, width, channels, job.filters, job.kernel,
+                                     job.stride, job.padding), rows, cols)
 
 
 def random_job(rng: np.random.Generator, height: int, width: int, channels: int,
