@@ -46,10 +46,9 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _synth(args: argparse.Namespace) -> None:
-    from hls_gen.build import build  # Amaranth is loaded only for RTL commands
-    from hls_gen.generate import load_any_spec, verilog_text
+    from hls_gen.generate import load_target, verilog_text  # Amaranth only for RTL commands
 
-    target = build(load_any_spec(args.config)[0])
+    target = load_target(args.config)[0]
     targets = args.target or ["generic", "xilinx"]
     source = verilog_text(target)
     reports = {}

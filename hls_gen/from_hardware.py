@@ -1,19 +1,24 @@
-"""A hardware YAML (the file ``edgeaccel simulate`` reads) as the spec of a generated conv
-engine, with the audit that every on-chip byte the engine builds lies in a declared buffer.
+"""A hardware YAML (the file ``edgeaccel simulate`` reads) as the spec of the generated layer
+engine (:class:`accel.dram_engine.DramConvEngine`: a memory port, tile memories and a
+:class:`accel.conv_engine.ConvEngine`), with the audit that every on-chip byte it builds lies
+in a declared buffer.
 
-What each declared buffer holds in the generated :class:`accel.conv_engine.ConvEngine`
-(bytes; ``k`` = ``rtl.max_kernel``, ``C`` = ``rtl.max_channels``, ``W`` = ``rtl.max_width``):
+What each declared buffer holds (bytes; ``k`` = ``rtl.max_kernel``, ``C`` =
+``rtl.max_channels``, ``H`` x ``W`` = ``rtl.max_height`` x ``rtl.max_width``):
 
-- ``ifmap``: the line buffer's ``k - 1`` rows of ``W + 2 (k - 1)`` pixels of ``C`` activations,
-  and the two banks of ``rows`` k x k windows the loader fills while the array reads;
+- ``ifmap``: the input tile memory of H x W pixels of ``C`` activations, the pixel being
+  assembled from the port's beats and the tile reader's queue of 3 pixels; the line buffer's
+  ``k - 1`` rows of ``W + 2 (k - 1)`` pixels and the two banks of ``rows`` k x k windows the
+  loader fills while the array reads;
 - ``weight``: the ping-pong weight buffer, two banks of words of ``cols`` int8 weights. The
   buffer must be ``double_buffered`` (one bank loads while the other computes); each bank gets
   ``size_bytes / 2 / cols`` words (the engine's ``weight_depth``);
-- ``ofmap``: two banks of ``rows x cols`` accumulator-wide result registers: one captures a
-  finished fold's sums while the other is requantized and sent.
+- ``ofmap``: two banks of ``rows x cols`` accumulator-wide result registers (one captures a
+  finished fold's sums while the other is requantized and sent), the output reader's queue of
+  3 words, and the output tile memory: every byte left, in words of ``cols`` int8 outputs.
 
-With one ``global`` buffer the three parts share it. The PE accumulators are the array's own
-registers, as in the simulator (which counts no buffer bytes for them either).
+The buffers must be split (``ifmap``/``weight``/``ofmap``). The PE accumulators are the array's
+own registers, as in the simulator (which counts no buffer bytes for them either).
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hls_gen.spec import ArraySpec, BuffersSpec, DataSpec, KernelSpec, RtlSpec, TileSpec
+from hls_gen.spec import (
+    MAX_STORAGE_BITS,
+    ArraySpec,
+    BuffersSpec,
+    DataSpec,
+    KernelSpec,
+    RtlSpec,
+    TileSpec,
+)
+from accel.memory_reader import QUEUE_DEPTH
 from sim.config import error_at, read_yaml, validate
 from sim.hardware import HardwareSpec
 
@@ -43,8 +57,17 @@ def is_hardware_file(data: object) -> bool:
     return isinstance(data, dict) and "component" not in data
 
 
-def load_engine_spec(path: str | Path) -> tuple[RtlSpec, HardwareSpec, list[BufferUse]]:
-    """The conv engine a hardware YAML describes, the hardware itself and the buffer audit.
+@dataclass(frozen=True)
+class LayerEngineSpec:
+    """The layer engine's parameters: its conv engine's spec and the tile memories' depths."""
+
+    engine: RtlSpec
+    input_depth: int    # pixels
+    output_depth: int   # words of ``cols`` int8 outputs
+
+
+def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, list[BufferUse]]:
+    """The layer engine a hardware YAML describes, the hardware itself and the buffer audit.
 
     Problems raise :class:`sim.config.ConfigError` naming the file, the line and the field.
     """
@@ -60,6 +83,13 @@ def load_engine_spec(path: str | Path) -> tuple[RtlSpec, HardwareSpec, list[Buff
     if hardware.rtl is None:
         raise error_at(path, node, ("rtl",), "rtl generate needs an 'rtl' section with the "
                        "largest tile (max_height, max_width, max_channels)")
+    if hardware.buffers.shared:
+        raise error_at(path, node, ("buffers", "global"), "the generated engine has split "
+                       "buffers: give ifmap, weight and ofmap instead of one global buffer")
+    if hardware.rtl.max_channels % pe.cols:  # type: ignore[operator]
+        raise error_at(path, node, ("rtl", "max_channels"), f"got {hardware.rtl.max_channels}: "
+                       f"a pixel must be whole memory-port beats of pe_array.cols = {pe.cols} "
+                       "bytes", allowed=f"a multiple of {pe.cols}")
     weight = hardware.buffers.for_operand("weight")
     weight_name = hardware.buffers.name_for("weight")
     if not weight.double_buffered:
@@ -69,18 +99,35 @@ def load_engine_spec(path: str | Path) -> tuple[RtlSpec, HardwareSpec, list[Buff
     limits, widths = hardware.rtl, hardware.data
     word_bytes = pe.cols * widths.weight_bits // 8  # type: ignore[operator]
     uses = _uses(hardware)
-    # With a global buffer the line buffer, windows and holding registers come out of it first.
-    beside = sum(use.used_bytes for use in uses) if hardware.buffers.shared else 0
-    depth = max(0, weight.size_bytes - beside) // 2 // word_bytes
+    depth = weight.size_bytes // 2 // word_bytes
     reduction = limits.max_kernel ** 2 * limits.max_channels
     if depth < reduction:
         raise error_at(path, node, ("buffers", weight_name, "size_bytes"),
                        f"got {weight.size_bytes:,}: a weight bank must hold one fold of the "
                        f"largest reduction ({reduction} words of {word_bytes} B)",
-                       allowed=f"at least {2 * reduction * word_bytes + beside:,}")
+                       allowed=f"at least {2 * reduction * word_bytes:,}")
     uses.append(BufferUse(weight_name, 2 * depth * word_bytes, weight.size_bytes,
                           f"ping-pong weight banks: 2 x {depth} words of {word_bytes} B"))
     _check_fits(path, node, hardware, uses)
+    ofmap = hardware.buffers.for_operand("ofmap")
+    registers = sum(use.used_bytes for use in uses if use.buffer == "ofmap")
+    output_depth = (ofmap.size_bytes - registers) // word_bytes
+    rows = pe.rows
+    assert rows is not None
+    if output_depth < rows:
+        least = registers + rows * word_bytes
+        raise error_at(path, node, ("buffers", "ofmap", "size_bytes"),
+                       f"got {ofmap.size_bytes:,}: no room for an output tile memory of one "
+                       f"pixel group ({rows} words of {word_bytes} B) beside the result "
+                       "registers", allowed=f"at least {least:,}")
+    uses.append(BufferUse("ofmap", output_depth * word_bytes, ofmap.size_bytes,
+                          f"output tile memory: {output_depth} words of {word_bytes} B"))
+    input_depth = limits.max_height * limits.max_width
+    memory_bits = 8 * sum(use.used_bytes for use in uses)
+    if memory_bits > MAX_STORAGE_BITS:
+        raise error_at(path, node, ("buffers",), f"the engine would hold {memory_bits:,} bits "
+                       "on chip, more than one module may",
+                       allowed=f"at most {MAX_STORAGE_BITS:,} bits")
     try:
         spec = RtlSpec(
             component="conv_engine", name=None,
@@ -96,7 +143,7 @@ def load_engine_spec(path: str | Path) -> tuple[RtlSpec, HardwareSpec, list[Buff
         message = str((problem.get("ctx") or {}).get("error", problem["msg"]))
         where = ("pe_array",) if problem["loc"] and problem["loc"][0] == "array" else ("rtl",)
         raise error_at(path, node, where, message) from None
-    return spec, hardware, uses
+    return LayerEngineSpec(spec, input_depth, output_depth), hardware, uses
 
 
 def _uses(hardware: HardwareSpec) -> list[BufferUse]:
@@ -107,16 +154,22 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
     pixel_bytes = channels * widths.activation_bits // 8
     line_bytes = (kernel - 1) * (limits.max_width + 2 * (kernel - 1)) * pixel_bytes
     window_bytes = 2 * pe.rows * kernel * kernel * pixel_bytes
+    tile_bytes = limits.max_height * limits.max_width * pixel_bytes
+    pixel_registers = (1 + QUEUE_DEPTH) * pixel_bytes
     holding_bytes = 2 * pe.rows * pe.cols * widths.accumulator_bits // 8
-    buffers = hardware.buffers
+    queue_bytes = QUEUE_DEPTH * pe.cols * widths.activation_bits // 8
+    ifmap = hardware.buffers.for_operand("ifmap").size_bytes
+    ofmap = hardware.buffers.for_operand("ofmap").size_bytes
     return [
-        BufferUse(buffers.name_for("ifmap"), line_bytes + window_bytes,
-                  buffers.for_operand("ifmap").size_bytes,
+        BufferUse("ifmap", tile_bytes, ifmap, f"input tile memory: {limits.max_height} x "
+                  f"{limits.max_width} pixels of {pixel_bytes} B"),
+        BufferUse("ifmap", pixel_registers, ifmap,
+                  f"pixel registers: 1 being assembled + {QUEUE_DEPTH} queued, {pixel_bytes} B"),
+        BufferUse("ifmap", line_bytes + window_bytes, ifmap,
                   f"line buffer {line_bytes} B + 2 banks of {pe.rows} windows {window_bytes} B"),
-        BufferUse(buffers.name_for("ofmap"), holding_bytes,
-                  buffers.for_operand("ofmap").size_bytes,
-                  f"result registers 2 banks x {pe.rows} x {pe.cols} x "
-                  f"{widths.accumulator_bits // 8} B"),
+        BufferUse("ofmap", holding_bytes, ofmap, f"result registers 2 banks x {pe.rows} x "
+                  f"{pe.cols} x {widths.accumulator_bits // 8} B"),
+        BufferUse("ofmap", queue_bytes, ofmap, f"output queue: {QUEUE_DEPTH} words"),
     ]
 
 

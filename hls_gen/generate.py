@@ -18,7 +18,7 @@ from amaranth import Shape, Value
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from hls_gen.build import Build, build
+from hls_gen.build import Build, build, build_layer_engine
 from hls_gen.from_hardware import BufferUse, audit_record, is_hardware_file, load_engine_spec
 from hls_gen.spec import RtlSpec, load_rtl_spec
 from sim.config import read_yaml
@@ -44,14 +44,16 @@ def ports(component: wiring.Component) -> list[dict[str, Any]]:
     return listed
 
 
-def load_any_spec(path: str | Path) -> tuple[RtlSpec, list[BufferUse] | None]:
-    """An RTL component spec (``configs/rtl``, it names a ``component``) or a hardware YAML
-    (``configs/hardware``, the file ``simulate`` reads), with the buffer audit of the latter."""
+def load_target(path: str | Path) -> tuple[Build, list[BufferUse] | None]:
+    """The module an RTL component spec (``configs/rtl``, it names a ``component``) or a
+    hardware YAML (``configs/hardware``, the file ``simulate`` reads: its layer engine)
+    describes, with the buffer audit of the latter."""
     data, _ = read_yaml(path)
     if is_hardware_file(data):
         spec, _, uses = load_engine_spec(path)
-        return spec, uses
-    return load_rtl_spec(path), None
+        return build_layer_engine(spec), uses
+    spec: RtlSpec = load_rtl_spec(path)
+    return build(spec), None
 
 
 def manifest(spec_path: str | Path, target: Build, text: str,
@@ -75,8 +77,7 @@ def manifest(spec_path: str | Path, target: Build, text: str,
 def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``, both or neither; return the
     manifest. ``spec_path`` is an RTL component spec or a hardware YAML."""
-    spec, uses = load_any_spec(spec_path)
-    target = build(spec)
+    target, uses = load_target(spec_path)
     text = verilog_text(target)
     record = manifest(spec_path, target, text, uses)
     out = Path(out_dir)
