@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from accel.memory_reader import QUEUE_DEPTH
 from hls_gen.spec import (
     MAX_STORAGE_BITS,
     ArraySpec,
@@ -37,7 +38,6 @@ from hls_gen.spec import (
     RtlSpec,
     TileSpec,
 )
-from accel.memory_reader import QUEUE_DEPTH
 from sim.config import error_at, read_yaml, validate
 from sim.hardware import HardwareSpec
 
