@@ -6,10 +6,10 @@ in a declared buffer.
 What each declared buffer holds (bytes; ``k`` = ``rtl.max_kernel``, ``C`` =
 ``rtl.max_channels``, ``H`` x ``W`` = ``rtl.max_height`` x ``rtl.max_width``):
 
-- ``ifmap``: the input tile memory of H x W pixels of ``C`` activations, the pixel being
-  assembled from the port's beats and the tile reader's queue of 3 pixels; the line buffer's
-  ``k - 1`` rows of ``W + 2 (k - 1)`` pixels and the two banks of ``rows`` k x k windows the
-  loader fills while the array reads;
+- ``ifmap``: the pixel being assembled from the port's beats and the tile reader's queue of 3
+  pixels; the line buffer's ``k - 1`` rows of ``W + 2 (k - 1)`` pixels and the two banks of
+  ``rows`` k x k windows the loader fills while the array reads; and, in every byte left, the
+  input tile memory, in pixels of ``C`` activations (at least one row of ``W``);
 - ``weight``: the ping-pong weight buffer, two banks of words of ``cols`` int8 weights. The
   buffer must be ``double_buffered`` (one bank loads while the other computes); each bank gets
   ``size_bytes / 2 / cols`` words (the engine's ``weight_depth``);
@@ -122,7 +122,18 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
                        "registers", allowed=f"at least {least:,}")
     uses.append(BufferUse("ofmap", output_depth * word_bytes, ofmap.size_bytes,
                           f"output tile memory: {output_depth} words of {word_bytes} B"))
-    input_depth = limits.max_height * limits.max_width
+    ifmap = hardware.buffers.for_operand("ifmap")
+    pixel_bytes = limits.max_channels * widths.activation_bits // 8
+    beside_input = sum(use.used_bytes for use in uses if use.buffer == "ifmap")
+    input_depth = (ifmap.size_bytes - beside_input) // pixel_bytes
+    if input_depth < limits.max_width:
+        least = beside_input + limits.max_width * pixel_bytes
+        raise error_at(path, node, ("buffers", "ifmap", "size_bytes"),
+                       f"got {ifmap.size_bytes:,}: no room for an input tile memory of one "
+                       f"row ({limits.max_width} pixels of {pixel_bytes} B) beside the line "
+                       "buffer and windows", allowed=f"at least {least:,}")
+    uses.insert(0, BufferUse("ifmap", input_depth * pixel_bytes, ifmap.size_bytes,
+                             f"input tile memory: {input_depth} pixels of {pixel_bytes} B"))
     memory_bits = 8 * sum(use.used_bytes for use in uses)
     if memory_bits > MAX_STORAGE_BITS:
         raise error_at(path, node, ("buffers",), f"the engine would hold {memory_bits:,} bits "
@@ -154,15 +165,12 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
     pixel_bytes = channels * widths.activation_bits // 8
     line_bytes = (kernel - 1) * (limits.max_width + 2 * (kernel - 1)) * pixel_bytes
     window_bytes = 2 * pe.rows * kernel * kernel * pixel_bytes
-    tile_bytes = limits.max_height * limits.max_width * pixel_bytes
     pixel_registers = (1 + QUEUE_DEPTH) * pixel_bytes
     holding_bytes = 2 * pe.rows * pe.cols * widths.accumulator_bits // 8
     queue_bytes = QUEUE_DEPTH * pe.cols * widths.activation_bits // 8
     ifmap = hardware.buffers.for_operand("ifmap").size_bytes
     ofmap = hardware.buffers.for_operand("ofmap").size_bytes
     return [
-        BufferUse("ifmap", tile_bytes, ifmap, f"input tile memory: {limits.max_height} x "
-                  f"{limits.max_width} pixels of {pixel_bytes} B"),
         BufferUse("ifmap", pixel_registers, ifmap,
                   f"pixel registers: 1 being assembled + {QUEUE_DEPTH} queued, {pixel_bytes} B"),
         BufferUse("ifmap", line_bytes + window_bytes, ifmap,

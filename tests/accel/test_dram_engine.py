@@ -13,16 +13,21 @@ from accel.conv_stream import golden_output, random_job
 from accel.dram_engine import DramConvEngine
 from accel.dram_image import input_bytes, output_size_bytes, unpack_output, weight_bytes
 from sim.hardware import PeArraySpec, load_hardware
-from sim.rtl_schedule import EngineLayer, layer_schedule, predict_cycles
+from sim.rtl_schedule import EngineLayer, EngineLimits, engine_tiling, predict_cycles
 from tests.rtl.timed_memory import TimedMemory
 
 INPUT, WEIGHTS, OUTPUT = 0x0000, 0x1000, 0x2000   # page-aligned regions (4 KiB apart)
 
 
+SMALL = {"rows": 2, "cols": 2, "max_width": 9, "max_height": 9, "max_channels": 4,
+         "max_kernel": 3, "max_stride": 2, "weight_depth": 128, "input_depth": 49,
+         "output_depth": 128}
+LIMITS = EngineLimits(rows=2, cols=2, max_height=9, max_width=9, max_channels=4,
+                      input_depth=49, output_depth=128, weight_depth=128)
+
+
 def small_engine() -> DramConvEngine:
-    return DramConvEngine(rows=2, cols=2, max_width=7, max_height=7, max_channels=4,
-                          max_kernel=3, max_stride=2, weight_depth=128, input_depth=49,
-                          output_depth=128)
+    return DramConvEngine(**SMALL)
 
 
 def small_hardware():
@@ -32,7 +37,8 @@ def small_hardware():
                                                                 dataflow="os")})
 
 
-def run(engine: DramConvEngine, hardware, job, rate: float, seed: int) -> tuple[np.ndarray, int]:
+def run(engine: DramConvEngine, hardware, job, rate: float, seed: int, tiling
+        ) -> tuple[np.ndarray, int]:
     memory = TimedMemory(hardware, 1 << 14, engine.cols)
     image = input_bytes(job, engine.max_channels)
     memory.image[INPUT:INPUT + len(image)] = image
@@ -82,7 +88,9 @@ def run(engine: DramConvEngine, hardware, job, rate: float, seed: int) -> tuple[
                             ("stride", job.stride), ("padding", job.padding),
                             ("multiplier", job.multiplier), ("shift", job.shift),
                             ("zero_point", job.zero_point), ("qmin", job.qmin),
-                            ("qmax", job.qmax), ("input_address", INPUT),
+                            ("qmax", job.qmax), ("band_rows", tiling.band_rows),
+                            ("block_filters", tiling.block_filters),
+                            ("input_address", INPUT),
                             ("weight_address", WEIGHTS), ("output_address", OUTPUT)):
             ctx.set(getattr(engine, port), value)
         ctx.set(engine.start, 1)
@@ -110,22 +118,36 @@ SHAPES = [   # height, width, channels, filters, kernel, stride, padding
     (5, 5, 3, 3, 3, 1, 1),     # 3x3 s1 same padding, two column folds, channels padded to 4
     (7, 6, 4, 5, 3, 2, 1),     # 3x3 s2 with padding
     (4, 5, 4, 4, 1, 1, 0),     # 1x1
+    (13, 7, 4, 18, 3, 1, 1),   # 3 bands (5 + 5 + 3 rows) x 3 filter blocks of 6 filters
 ]
+
+
+def test_tiling_of_the_large_layer_by_hand():
+    """13 x 7 x 4 -> 18 filters, 3x3 s1 p1 on the small engine: K = 36, a bank of 128 words
+    holds 3 column folds (108 words) of 2 filters: blocks of 6 filters. A band of 6 output
+    rows needs 8 padded rows, 8 x 7 = 56 input pixels > 49; 5 rows need at most 7 x 7 = 49,
+    and 5 x 7 pixels x 3 folds = 105 output words <= 128."""
+    tiling = engine_tiling(EngineLayer(13, 7, 4, 18, 3, 1, 1), LIMITS)
+    assert tiling.block_filters == 3 * 2 and tiling.band_rows == 5
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_full_rate_cycles_are_the_predicted_ones(shape):
     job = random_job(np.random.default_rng(1), *shape)
     engine, hardware = small_engine(), small_hardware()
-    out, cycles = run(engine, hardware, job, 1.0, 1)
-    np.testing.assert_array_equal(out, golden_output(job))
     layer = EngineLayer(*shape)
-    schedule = layer_schedule(layer, engine.cols, engine.max_channels, INPUT, WEIGHTS, OUTPUT)
-    assert cycles == predict_cycles(hardware, layer, schedule).cycles
+    tiling = engine_tiling(layer, LIMITS)
+    out, cycles = run(engine, hardware, job, 1.0, 1, tiling)
+    np.testing.assert_array_equal(out, golden_output(job))
+    predicted = predict_cycles(hardware, layer, LIMITS, tiling,
+                               (INPUT, WEIGHTS, OUTPUT))
+    assert cycles == predicted.cycles
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_outputs_exact_under_memory_backpressure(shape):
     job = random_job(np.random.default_rng(2), *shape)
-    out, _ = run(small_engine(), small_hardware(), job, 0.6, 2)
+    engine = small_engine()
+    tiling = engine_tiling(EngineLayer(*shape), LIMITS)
+    out, _ = run(engine, small_hardware(), job, 0.6, 2, tiling)
     np.testing.assert_array_equal(out, golden_output(job))

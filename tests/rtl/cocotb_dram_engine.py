@@ -7,8 +7,9 @@ model of ``sim.memory`` with the same preset and address mapping.
 - random backpressure on every memory stream: outputs bit-exact;
 - a reset in mid-layer, then a layer runs correctly.
 
-Settings from the environment: HARDWARE (the YAML file), ENGINE_REPORT (a JSON file the
-measured figures go to).
+Settings from the environment: HARDWARE (the YAML file), ENGINE_LIMITS (JSON: the generated
+engine's ``sim.rtl_schedule.EngineLimits``), ENGINE_REPORT (a JSON file the measured figures go
+to).
 """
 
 import json
@@ -25,20 +26,22 @@ from accel.dram_image import input_bytes, output_size_bytes, unpack_output, weig
 from sim.golden.ops import conv2d
 from sim.golden.quant import requantize
 from sim.hardware import load_hardware
-from sim.rtl_schedule import EngineLayer, layer_schedule, predict_cycles
+from sim.rtl_schedule import EngineLayer, EngineLimits, engine_tiling, predict_cycles
 from tests.rtl.timed_memory import TimedMemory
 
 HARDWARE = load_hardware(os.environ["HARDWARE"])
 ROWS, COLS = HARDWARE.pe_array.rows, HARDWARE.pe_array.cols
 MAX_CHANNELS = HARDWARE.rtl.max_channels
+LIMITS = EngineLimits(**json.loads(os.environ["ENGINE_LIMITS"]))
 INPUT, WEIGHTS, OUTPUT = 0x0000, 0x1000, 0x2000   # page-aligned regions, 4 KiB apart
-MEMORY_BYTES = 0x4000
+MEMORY_BYTES = 0x8000
 
 LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "3x3_s1": (16, 16, 8, 8, 3, 1, 1),
     "3x3_s2_pad": (15, 15, 8, 8, 3, 2, 1),
     "1x1": (12, 12, 8, 12, 1, 1, 0),
     "depthwise_3x3": (16, 16, 8, 8, 3, 1, 1),
+    "tiled_3x3": (24, 16, 8, 24, 3, 1, 1),   # several bands and filter blocks
 }
 
 
@@ -134,6 +137,9 @@ class Port:
 
     async def begin(self, job: ConvJob) -> None:
         self.load(job)
+        height, width, channels = job.x.shape
+        tiling = engine_tiling(EngineLayer(height, width, channels, job.filters, job.kernel,
+                                           job.stride, job.padding), LIMITS)
         height, width, _ = job.x.shape
         dut = self.dut
         for port, value in (("height", height), ("width", width), ("channels", job.channels),
@@ -141,7 +147,8 @@ class Port:
                             ("stride", job.stride), ("padding", job.padding),
                             ("multiplier", job.multiplier), ("shift", job.shift),
                             ("zero_point", job.zero_point), ("qmin", job.qmin),
-                            ("qmax", job.qmax), ("input_address", INPUT),
+                            ("qmax", job.qmax), ("band_rows", tiling.band_rows),
+                            ("block_filters", tiling.block_filters), ("input_address", INPUT),
                             ("weight_address", WEIGHTS), ("output_address", OUTPUT)):
             getattr(dut, port).value = value
         self.cycle_count = 0               # cycle 0: the one start is taken in
@@ -189,11 +196,12 @@ async def layers_at_full_rate(dut):
         out, cycles, counted = await port.run(job)
         check(out, expected, name)
         layer = EngineLayer(*LAYERS[name])
-        schedule = layer_schedule(layer, COLS, MAX_CHANNELS, INPUT, WEIGHTS, OUTPUT)
-        predicted = predict_cycles(HARDWARE, layer, schedule)
+        tiling = engine_tiling(layer, LIMITS)
+        predicted = predict_cycles(HARDWARE, layer, LIMITS, tiling, (INPUT, WEIGHTS, OUTPUT))
         report(name, {"macs": job.macs, "cycles": cycles, "counted_cycles": counted,
-                      "predicted_cycles": predicted.cycles,
-                      "input_loaded": predicted.input_loaded, "computed": predicted.computed,
+                      "predicted_cycles": predicted.cycles, "tiles": predicted.tiles,
+                      "band_rows": tiling.band_rows, "block_filters": tiling.block_filters,
+                      "computed": predicted.computed,
                       "utilization": job.macs / (ROWS * COLS * cycles)})
 
 
