@@ -2,31 +2,34 @@
 
 One run (a *tile*) computes a whole int8 convolution of an ``height`` x ``width`` x
 ``channels`` input with ``filters`` k x k filters (k = 1..``max_kernel``), stride and zero
-padding set at run time, accumulating in int32 and requantizing to int8 exactly as
-``sim.golden.quant.requantize`` does.
+padding set at run time, accumulating in int32, adding each filter's int32 bias and
+requantizing to int8 exactly as ``sim.golden.quant.requantize`` does.
 
 Mapping (SCALE-Sim's output-stationary mapping of the im2col GEMM): the array's ``rows`` hold
 ``rows`` consecutive output pixels (raster order), its ``cols`` hold ``cols`` filters, and the
 K = k * k * channels reduction streams through, one element per cycle. A *fold* is one such
-block. Unlike SCALE-Sim's fold (``K + rows + cols - 2`` cycles, drained alone), the next fold
-starts streaming the cycle after this one's last element: its fill overlaps this fold's
-skewed drain. Each PE's sum is captured into one of two banks of result registers in the one
-cycle between its last product and the next fold's first (PE (i, j) i + j cycles after
-PE (0, 0)); the other bank is requantized and sent meanwhile. Folds therefore take K cycles
-each (``compute_cycles`` counts the cycles the array is fed) and the array finishes
-``sim.mapping.overlapped_os_cycles`` cycles after the first fold started, the simulator's
-``os-overlap`` model. A fold waits when the bank its sums go to has not been sent yet.
+block; it first reads its filters' biases (``bias_words`` words through the weight port, not
+multiplied), then streams K elements. Unlike SCALE-Sim's fold (``K + rows + cols - 2`` cycles,
+drained alone), the next fold starts the cycle after this one's last element: its fill overlaps
+this fold's skewed drain. Each PE's sum is captured into one of two banks of result registers
+in the one cycle between its last product and the next fold's first (PE (i, j) i + j cycles
+after PE (0, 0)); the other bank gets its biases added, is requantized and sent meanwhile.
+Folds therefore take K + ``bias_words`` cycles each (``compute_cycles`` counts them) and the
+array finishes ``sim.mapping.overlapped_os_cycles`` (with K + ``bias_words`` words per fold)
+cycles after the first fold started, the simulator's ``os-overlap`` model. A fold waits when
+the bank its sums go to has not been sent yet.
 
 Streams:
 - ``activations``: one pixel per transfer, channel c in bits ``[8c, 8c + 8)``, row by row.
 - ``weights``: words of ``cols`` int8 lanes, lane j = filter ``g * cols + j``; for each column
-  fold g, K words in im2col order (ky, kx, c); ``last`` on the final word of the tile. They go
+  fold g, ``bias_words`` words of biases (word b holds byte b of each lane's bias), then K
+  words in im2col order (ky, kx, c); ``last`` on the final word of the tile. They go
   to a ping-pong buffer: the next tile's weights may load while this tile computes.
 - ``outputs``: for each group of ``rows`` output pixels, for each column fold g, one word per
   pixel with ``cols`` int8 lanes (filters ``g * cols + j``; lanes past ``filters`` are 0).
 
 Counters: ``cycles`` counts from the cycle after ``start`` to the last output accepted;
-``compute_cycles`` counts the cycles the array is fed (K per fold).
+``compute_cycles`` counts the cycles of the folds (K + ``bias_words`` each).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ COUNTER_BITS = 32
 class ConvEngine(wiring.Component):
     """``rows`` x ``cols`` int8 conv engine for inputs up to ``max_height`` x ``max_width`` x
     ``max_channels`` and k <= ``max_kernel``; ``weight_depth`` words per weight bank (at least
-    ``ceil(filters / cols) * k * k * channels`` for every layer it runs)."""
+    ``ceil(filters / cols) * (k * k * channels + bias_words)`` for every layer it runs)."""
 
     def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
@@ -88,9 +91,14 @@ class ConvEngine(wiring.Component):
         })
 
     def fold_cycles(self, k: int) -> int:
-        """Cycles one fold of a K-long reduction is fed; its ``rows + cols - 2`` cycles of
-        drain overlap the next fold."""
-        return k
+        """Cycles one fold of a K-long reduction takes: its bias words, then K weight words;
+        its ``rows + cols - 2`` cycles of drain overlap the next fold."""
+        return k + self.bias_words
+
+    @property
+    def bias_words(self) -> int:
+        """Words per column fold that carry its filters' biases (one byte per lane each)."""
+        return -(-self.acc_width // 8)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -158,10 +166,11 @@ class ConvEngine(wiring.Component):
         # through the skewed array (its drain overlaps the next fold's fill).
         compute_bank = Signal()
         fold_active = Signal()
-        fold_cycle = Signal(range(self.max_kernel ** 2 * self.max_channels + 1))
-        fold_end = fold_active & (fold_cycle == config.reduction - 1)
+        bias_words = self.bias_words
+        fold_cycle = Signal(range(self.max_kernel ** 2 * self.max_channels + bias_words + 1))
+        fold_end = fold_active & (fold_cycle == config.reduction + bias_words - 1)
         filter_base = Signal(range(self.weight_depth * cols + cols + 1))
-        weight_base = Signal(range(2 * self.weight_depth + 1))
+        weight_base = Signal(range(2 * self.weight_depth + bias_words + 1))
         last_column_fold = filter_base + cols >= config.filters
         # A fold starting in the last cycle of another sees the state that fold leaves.
         switching = fold_end & last_column_fold
@@ -180,6 +189,8 @@ class ConvEngine(wiring.Component):
         held = [Signal(range(rows + 1), name=f"held{b}") for b in range(2)]
         capturing = Signal(2)
         held_lanes = [Signal(range(cols + 1), name=f"held_lanes{b}") for b in range(2)]
+        held_bias = [[Signal(signed(self.acc_width), name=f"held_bias{b}_{j}")
+                      for j in range(cols)] for b in range(2)]
         result_free = [(held[b] == 0) & ~capturing[b] for b in range(2)]
         fold_result_bank = Signal()          # the result bank of the fold being fed
         pending = Signal()                   # a fed fold whose sums are not yet captured
@@ -194,10 +205,25 @@ class ConvEngine(wiring.Component):
         fold_lanes = Signal(range(cols + 1))
         pending_rows = Signal.like(fold_rows)
         pending_lanes = Signal.like(fold_lanes)
+        # Biases: word b of a fold (read in its cycle b) is on the read data in cycle b + 1 and
+        # shifted in from the top, so after the last one lane j holds its bias.
+        bias_bits = 8 * bias_words
+        bias_shift = [Signal(bias_bits, name=f"bias_shift{j}") for j in range(cols)]
+        bias_next = [Signal(bias_bits, name=f"bias_next{j}") for j in range(cols)]
+        pending_bias = [Signal(signed(self.acc_width), name=f"pending_bias{j}")
+                        for j in range(cols)]
+        shifting = fold_active & (fold_cycle >= 1) & (fold_cycle <= bias_words)
+        for j in range(cols):
+            byte = weights.read_data.word_select(j, 8)
+            m.d.comb += bias_next[j].eq(Mux(shifting, Cat(bias_shift[j][8:], byte),
+                                            bias_shift[j]))
+            m.d.sync += bias_shift[j].eq(bias_next[j])
         with m.If(fold_end):
             m.d.sync += [pending.eq(1), pending_bank.eq(fold_result_bank),
                          pending_rows.eq(fold_rows), pending_lanes.eq(fold_lanes),
                          fold_result_bank.eq(~fold_result_bank)]
+            m.d.sync += [pending_bias[j].eq(bias_next[j][:self.acc_width])
+                         for j in range(cols)]
         with m.Elif(fire):
             m.d.sync += pending.eq(0)
 
@@ -221,10 +247,11 @@ class ConvEngine(wiring.Component):
                              weight_base.eq(0)]
             with m.Else():
                 m.d.sync += [filter_base.eq(filter_base + cols),
-                             weight_base.eq(weight_base + config.reduction)]
+                             weight_base.eq(weight_base + config.reduction + bias_words)]
 
-        # Feed: element t of the reduction for every row, and weight word t.
-        feeding = fold_active
+        # Feed: the fold's bias words (read, not multiplied), then element t of the reduction
+        # for every row with weight word bias_words + t.
+        feeding = fold_active & (fold_cycle >= bias_words)
         channel = Signal(range(self.max_channels))
         column = Signal(range(kmax))
         pixel = Signal(range(kmax * kmax))
@@ -249,7 +276,8 @@ class ConvEngine(wiring.Component):
         # row i is delayed i more cycles and column j j more cycles (the systolic skew).
         for i in range(rows):
             a, valid, first = _delayed(m, i + 1, f"row{i}", a_now[i],
-                                       feeding & (i < fold_rows), feeding & (fold_cycle == 0))
+                                       feeding & (i < fold_rows),
+                                       feeding & (fold_cycle == bias_words))
             m.d.comb += [array.a_in[i].eq(a), array.valid_in[i].eq(valid),
                          array.first_in[i].eq(first)]
         for j in range(cols):
@@ -278,6 +306,7 @@ class ConvEngine(wiring.Component):
                 with m.If(pending_bank == b):
                     m.d.sync += [capture_rows[b].eq(pending_rows),
                                  held_lanes[b].eq(pending_lanes)]
+                    m.d.sync += [held_bias[b][j].eq(pending_bias[j]) for j in range(cols)]
         m.d.sync += capturing.eq((capturing | set_capturing) & ~done_capturing)
 
         # Send: requantize and send one word (one pixel, ``cols`` filters) per transfer, bank
@@ -300,8 +329,9 @@ class ConvEngine(wiring.Component):
             lanes = Mux(send_bank, held_lanes[1], held_lanes[0])
             for j in range(cols):
                 value = Signal(self.acc_width, name=f"selected{j}")
-                m.d.comb += value.eq(Mux(send_bank, _select(results[1], out_index, j),
-                                         _select(results[0], out_index, j)))
+                m.d.comb += value.eq(Mux(send_bank, _select(results[1], out_index, j)
+                                         + held_bias[1][j],
+                                         _select(results[0], out_index, j) + held_bias[0][j]))
                 quantized = _requantize(m, value.as_signed(), config, f"q{j}")
                 words.append(Mux(j < lanes, quantized, 0))
             m.d.sync += [out_valid.eq(1), self.outputs.payload.eq(Cat(*words))]

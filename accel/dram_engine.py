@@ -21,8 +21,8 @@ DRAM layout (bytes, little-endian words of the port's ``8 * cols`` bits):
 
 - input: NHWC, each pixel's channels padded to ``max_channels`` (``max_channels / cols`` beats
   per pixel; plain NHWC when the layer has ``max_channels`` channels);
-- weights: for each group of ``cols`` filters, K = k * k * C words in (ky, kx, c) order, lane j =
-  filter j of the group (``accel.conv_stream.weight_words``);
+- weights: for each group of ``cols`` filters, 4 words of their int32 biases, then K = k * k * C
+  words in (ky, kx, c) order, lane j = filter j of the group (``accel.conv_stream.weight_words``);
 - output: NHWC, filters padded to a multiple of ``cols`` (plain NHWC when ``cols`` divides M).
 
 Memory port: ``read_request`` and ``write_request`` carry ``{address, beats}`` (bytes, words);
@@ -63,9 +63,10 @@ class DramConvEngine(wiring.Component):
 
     A layer runs when a band's padded rows fit ``max_height`` and its padded width
     ``max_width``, a band's in-bounds input rows fit ``input_depth``, its output words (band
-    pixels x the block's column folds) fit ``output_depth`` and a block's weight words fit
-    ``weight_depth``; ``block_filters`` is a multiple of ``cols`` unless it covers every
-    filter (``sim.rtl_schedule.engine_tiling`` chooses band and block and checks all this).
+    pixels x the block's column folds) fit ``output_depth`` and a block's weight words (bias
+    words included) fit ``weight_depth``; ``block_filters`` is a multiple of ``cols`` unless
+    it covers every filter (``sim.rtl_schedule.engine_tiling`` chooses band and block and
+    checks all this).
     """
 
     def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
@@ -136,6 +137,7 @@ class DramConvEngine(wiring.Component):
         rows, cols, kmax = self.rows, self.cols, self.max_kernel
         pixel_bits = 8 * self.max_channels
         n = self.beats_per_pixel
+        bias_words = engine.bias_words
         m.submodules.inputs = inputs = Memory(shape=unsigned(pixel_bits),
                                               depth=self.input_depth, init=[])
         m.submodules.outputs = outputs = Memory(shape=unsigned(self.port_bits),
@@ -223,7 +225,7 @@ class DramConvEngine(wiring.Component):
         pixel_index = Signal(range(self.input_depth + 1))
         load_beats = Signal(range(self.input_depth * n + 1))
         beats_seen = Signal(range(max(self.input_depth * n, 2 * self.weight_depth) + 1))
-        weight_words = Signal(range(2 * self.weight_depth + 1))
+        weight_words = Signal(range(2 * (self.weight_depth + bias_words) + 1))
         engine_started = Signal()
         # Output word placement: band pixel p0 + i, fold g -> word (p0 + i) * block_folds + g.
         word_range = range(self.output_depth + rows * self.weight_depth + 1)
@@ -287,12 +289,13 @@ class DramConvEngine(wiring.Component):
             with m.State("block"):
                 folds_now = (block_now + cols - 1) // cols
                 m.d.sync += [block_count.eq(block_now), block_folds.eq(folds_now),
-                             weight_words.eq(folds_now * reduction)]
+                             weight_words.eq(folds_now * (reduction + bias_words))]
                 m.next = "request_weights"
             with m.State("request_weights"):
                 m.d.comb += [self.read_request.valid.eq(1),
                              self.read_request.payload.address.eq(
-                                 cfg["weight_address"] + fold_start * reduction * cols),
+                                 cfg["weight_address"]
+                                 + fold_start * (reduction + bias_words) * cols),
                              self.read_request.payload.beats.eq(weight_words),
                              engine.start.eq(~engine_started),
                              pixel_reader.start.eq(~engine_started)]

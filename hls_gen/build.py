@@ -25,9 +25,10 @@ LATENCY = {
                         "after read_addr; 1 word per cycle each way",
     "line_buffer": "a window 1 cycle after the pixel that completes it; "
                    "(H + 2p) * (W + 2p) cycles per frame at full rate",
-    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * K feed cycles "
-                   "with P = output pixels, K = k * k * C, M = filters; every sum final "
-                   "sim.mapping.overlapped_os_cycles(rows, cols, P, K, M) cycles after the "
+    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * (K + B) with "
+                   "P = output pixels, K = k * k * C, M = filters, B = bias words per fold "
+                   "(accumulator bytes); every sum final "
+                   "sim.mapping.overlapped_os_cycles(rows, cols, P, K + B, M) cycles after the "
                    "first fold starts (each fold's drain overlaps the next fold's fill)",
 }
 

@@ -14,8 +14,10 @@ What each declared buffer holds (bytes; ``k`` = ``rtl.max_kernel``, ``C`` =
   buffer must be ``double_buffered`` (one bank loads while the other computes); each bank gets
   ``size_bytes / 2 / cols`` words (the engine's ``weight_depth``);
 - ``ofmap``: two banks of ``rows x cols`` accumulator-wide result registers (one captures a
-  finished fold's sums while the other is requantized and sent), the output reader's queue of
-  3 words, and the output tile memory: every byte left, in words of ``cols`` int8 outputs.
+  finished fold's sums while the other gets its biases, is requantized and sent), four sets of
+  ``cols`` accumulator-wide bias registers (being read, waiting for capture, one per result
+  bank), the output reader's queue of 3 words, and the output tile memory: every byte left, in
+  words of ``cols`` int8 outputs.
 
 The buffers must be split (``ifmap``/``weight``/``ofmap``). The PE accumulators are the array's
 own registers, as in the simulator (which counts no buffer bytes for them either).
@@ -100,11 +102,13 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
     word_bytes = pe.cols * widths.weight_bits // 8  # type: ignore[operator]
     uses = _uses(hardware)
     depth = weight.size_bytes // 2 // word_bytes
-    reduction = limits.max_kernel ** 2 * limits.max_channels
+    bias_words = -(-widths.accumulator_bits // 8)
+    reduction = limits.max_kernel ** 2 * limits.max_channels + bias_words
     if depth < reduction:
         raise error_at(path, node, ("buffers", weight_name, "size_bytes"),
                        f"got {weight.size_bytes:,}: a weight bank must hold one fold of the "
-                       f"largest reduction ({reduction} words of {word_bytes} B)",
+                       f"largest reduction and its biases ({reduction} words of "
+                       f"{word_bytes} B)",
                        allowed=f"at least {2 * reduction * word_bytes:,}")
     uses.append(BufferUse(weight_name, 2 * depth * word_bytes, weight.size_bytes,
                           f"ping-pong weight banks: 2 x {depth} words of {word_bytes} B"))
@@ -167,6 +171,7 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
     window_bytes = 2 * pe.rows * kernel * kernel * pixel_bytes
     pixel_registers = (1 + QUEUE_DEPTH) * pixel_bytes
     holding_bytes = 2 * pe.rows * pe.cols * widths.accumulator_bits // 8
+    bias_bytes = 4 * pe.cols * -(-widths.accumulator_bits // 8)
     queue_bytes = QUEUE_DEPTH * pe.cols * widths.activation_bits // 8
     ifmap = hardware.buffers.for_operand("ifmap").size_bytes
     ofmap = hardware.buffers.for_operand("ofmap").size_bytes
@@ -177,6 +182,8 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
                   f"line buffer {line_bytes} B + 2 banks of {pe.rows} windows {window_bytes} B"),
         BufferUse("ofmap", holding_bytes, ofmap, f"result registers 2 banks x {pe.rows} x "
                   f"{pe.cols} x {widths.accumulator_bits // 8} B"),
+        BufferUse("ofmap", bias_bytes, ofmap, f"bias registers: {pe.cols} lanes x 4 (being "
+                  "read, waiting, 2 result banks)"),
         BufferUse("ofmap", queue_bytes, ofmap, f"output queue: {QUEUE_DEPTH} words"),
     ]
 

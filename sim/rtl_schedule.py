@@ -6,8 +6,9 @@ register stages for the rest. Nothing here reads the RTL or its counters.
 
 The engine cuts a layer as the simulator's layer tiles do: output row bands, each loading its
 input rows (halo included) once, and inside each band the filter blocks in order, each
-computing while its weights stream in and then storing its outputs (the whole band with one
-block; one request per pixel, its channel slice, with several). Nothing overlaps: each phase
+computing while its weights (each column fold's biases first) stream in and then storing
+its outputs (the whole band with one block; one request per pixel, its channel slice, with
+several). Nothing overlaps: each phase
 waits for the previous one. Requests go out on a memory port of ``cols`` bytes per beat; the
 memory answers a read with its beats from the cycle the DRAM model's last data beat of the
 request is in (never earlier than the cycle after the request), one beat per cycle, and
@@ -44,6 +45,9 @@ from sim.schedule import Transfer
 # Conv engine stages beyond the fold model: the weight bank is readable the cycle after its
 # last word, the operand register before the array, the result register, the output register.
 ENGINE_REGISTERS = 4
+# Each column fold starts with its filters' biases: int32, one byte per lane in each of 4
+# words, read through the weight port before the K weight words.
+BIAS_WORDS = 4
 FIRST_INPUT_REQUEST = 3    # descriptor, sizes, the first band's geometry
 BLOCK_SETUP = 1            # a block's sizes, before its weight request
 STORE_START = 2            # from the last output word to the output reader's start
@@ -77,23 +81,27 @@ class EngineLayer:
         return self.kernel * self.kernel * self.channels
 
 
-def engine_cycles(layer: EngineLayer, rows: int, cols: int, weight_delay: int = 0) -> int:
+def engine_cycles(layer: EngineLayer, rows: int, cols: int, weight_delay: int = 0,
+                  bias_words: int = BIAS_WORDS) -> int:
     """Cycles of the conv engine from ``start`` (cycle 0) to its last output word, when its
     first weight word comes ``weight_delay`` cycles after ``start`` and one per cycle after it,
     outputs are always taken, and the line buffer has its first group of windows before the
     last weight word (true when the weight words outnumber the padded positions up to the first
     group's last window).
 
-    Weight words (ceil(M / cols) x K, one per cycle), then the ``os-overlap`` cycles, then the
-    engine's ``ENGINE_REGISTERS`` stages and one cycle for each further word of the last pixel
-    group (G = P - rows * (ceil(P / rows) - 1) words).
+    Weight words (ceil(M / cols) folds of ``bias_words`` + K, one per cycle), then the
+    ``os-overlap`` cycles of folds that stream ``bias_words`` + K words each (the bias words
+    first, so every sum is final ``rows + cols - 2`` cycles after the last fold's last word),
+    then the engine's ``ENGINE_REGISTERS`` stages and one cycle for each further word of the
+    last pixel group (G = P - rows * (ceil(P / rows) - 1) words).
     """
     height, width = layer.output_size
     pixels = height * width
     last_group = pixels - rows * (ceil(pixels / rows) - 1)
-    weight_words = ceil(layer.filters / cols) * layer.reduction
+    fold_words = layer.reduction + bias_words
+    weight_words = ceil(layer.filters / cols) * fold_words
     return (weight_delay + weight_words + ENGINE_REGISTERS + (last_group - 1)
-            + overlapped_os_cycles(rows, cols, pixels, layer.reduction, layer.filters))
+            + overlapped_os_cycles(rows, cols, pixels, fold_words, layer.filters))
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class EngineLimits:
     input_depth: int     # pixels of the input tile memory
     output_depth: int    # words of the output tile memory
     weight_depth: int    # words of one weight bank
+    bias_words: int = BIAS_WORDS   # per column fold, before its K weight words
 
 
 @dataclass(frozen=True)
@@ -130,9 +139,10 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
         raise ValueError(f"{layer.channels} channels are more than the engine's "
                          f"{limits.max_channels}")
     folds = ceil(layer.filters / cols)
-    block_folds = min(folds, limits.weight_depth // layer.reduction)
+    fold_words = layer.reduction + limits.bias_words
+    block_folds = min(folds, limits.weight_depth // fold_words)
     if block_folds == 0:
-        raise ValueError(f"one column fold of {layer.reduction} weight words does not fit a "
+        raise ValueError(f"one column fold of {fold_words} weight words does not fit a "
                          f"bank of {limits.weight_depth}")
     for band_rows in range(min(out_height, limits.max_height), 0, -1):
         padded = (band_rows - 1) * layer.stride + layer.kernel
@@ -169,7 +179,8 @@ class Block:
 
 
 def bands_and_blocks(layer: EngineLayer, tiling: Tiling, cols: int, max_channels: int,
-                     input_address: int, weight_address: int) -> tuple[list[Band], list[Block]]:
+                     input_address: int, weight_address: int, bias_words: int = BIAS_WORDS
+                     ) -> tuple[list[Band], list[Block]]:
     """The bands (with their input loads, halo rows included) and the filter blocks."""
     out_height, _ = layer.output_size
     bands = []
@@ -186,10 +197,10 @@ def bands_and_blocks(layer: EngineLayer, tiling: Tiling, cols: int, max_channels
     for first in range(0, layer.filters, tiling.block_filters):
         count = min(tiling.block_filters, layer.filters - first)
         first_fold, folds = first // cols, ceil(count / cols)
+        fold_bytes = (layer.reduction + bias_words) * cols
         blocks.append(Block(first, count, first_fold, folds,
-                            Transfer("weight", weight_address
-                                     + first_fold * layer.reduction * cols,
-                                     folds * layer.reduction * cols)))
+                            Transfer("weight", weight_address + first_fold * fold_bytes,
+                                     folds * fold_bytes)))
     return bands, blocks
 
 
@@ -262,7 +273,7 @@ def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLim
         return max(arrival + 1, clock.to_accelerator(result.end_cycle))
 
     bands, blocks = bands_and_blocks(layer, tiling, cols, limits.max_channels, input_address,
-                                     weight_address)
+                                     weight_address, limits.bias_words)
     _, out_width = layer.output_size
     request = FIRST_INPUT_REQUEST    # the first band's input request
     computed = taken = 0
@@ -281,7 +292,8 @@ def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLim
             if windows > weights_first - now + weight_words:
                 raise ValueError("the first windows would come after the weights: the "
                                  "prediction does not cover this layer")
-            computed = now + engine_cycles(piece, rows, cols, weights_first - now)
+            computed = now + engine_cycles(piece, rows, cols, weights_first - now,
+                                           limits.bias_words)
             reader_start = computed + STORE_START
             first_request = reader_start + 1
             first_word = reader_start + READER_LATENCY

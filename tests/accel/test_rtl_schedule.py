@@ -46,28 +46,29 @@ def test_tiles_cover_the_layer_and_fit(layer):
         assert band.load.address == low * layer.width * 8
         assert band.load.size_bytes == (high - low) * layer.width * 8 <= 256 * 8
         for block in blocks:
-            assert block.folds * layer.reduction <= FPGA.weight_depth
+            assert block.folds * (layer.reduction + FPGA.bias_words) <= FPGA.weight_depth
             assert band.output_rows * out_width * block.folds <= FPGA.output_depth
     assert all(block.first_filter % 4 == 0 for block in blocks)
 
 
 def test_a_tiled_layer_by_hand():
-    """24 x 16 x 8 -> 24 filters, 3x3 s1 p1 on fpga_4x4_os: K = 72; a 288-word bank holds 4
-    column folds (16 filters), so blocks of 16 + 8; the 512-word output memory holds
-    512 / (16 pixels x 4 folds) = 8 output rows; 8 rows need 10 padded input rows (16 x 10 =
-    160 <= 256 pixels). Bands: rows 0-7 load input rows 0-8 (the top one is padding), 8-15 load
-    7-16, 16-23 load 15-23 (the bottom one is padding). With two blocks the outputs are stored
-    per pixel: 128 requests of 4 folds x 4 B = 16 B, then 128 of 2 x 4 B = 8 B, per band."""
+    """24 x 16 x 8 -> 24 filters, 3x3 s1 p1 on fpga_4x4_os: a column fold is 4 bias words + K =
+    72 weight words; a 288-word bank holds 3 folds (228 words, 12 filters), so blocks of
+    12 + 12; the 512-word output memory holds 512 // (16 pixels x 3 folds) = 10 output rows;
+    10 rows need 12 padded input rows (16 x 12 = 192 <= 256 pixels). Bands: rows 0-9 load input
+    rows 0-10 (the top padded row is not loaded), 10-19 load 9-20, 20-23 load 19-23 (the bottom
+    one is padding). With two blocks the outputs are stored per pixel: 160 requests of 3 folds
+    x 4 B = 12 B per block of a 10-row band."""
     layer = EngineLayer(24, 16, 8, 24, 3, 1, 1)
     tiling = engine_tiling(layer, FPGA)
-    assert (tiling.band_rows, tiling.block_filters) == (8, 16)
+    assert (tiling.band_rows, tiling.block_filters) == (10, 12)
     bands, blocks = bands_and_blocks(layer, tiling, 4, 8, 0, 0x1000)
     row = 16 * 8
     assert [(band.load.address // row, band.load.size_bytes // row) for band in bands] == [
-        (0, 9), (7, 10), (15, 9)]
-    assert [(block.first_fold, block.folds) for block in blocks] == [(0, 4), (4, 2)]
-    assert blocks[1].weights.address == 0x1000 + 4 * 72 * 4
+        (0, 11), (9, 12), (19, 5)]
+    assert [(block.first_fold, block.folds) for block in blocks] == [(0, 3), (3, 3)]
+    assert blocks[1].weights.address == 0x1000 + 3 * (4 + 72) * 4
     stores = output_stores(layer, bands[1], blocks[1], True, 4, 0x2000)
     pixel_bytes = ceil(24 / 4) * 4
-    assert len(stores) == 128 and {store.size_bytes for store in stores} == {8}
-    assert stores[0].address == 0x2000 + 8 * 16 * pixel_bytes + 4 * 4
+    assert len(stores) == 160 and {store.size_bytes for store in stores} == {12}
+    assert stores[0].address == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4

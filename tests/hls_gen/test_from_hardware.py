@@ -42,8 +42,8 @@ def test_fpga_preset_sizes_by_hand(tmp_path, capsys):
     (1 assembled + 3 queued) x 8 B = 32 B + line buffer 2 rows x (18 + 4) pixels x 8 B = 352 B
     + windows 2 banks x 4 rows x 9 pixels x 8 B = 576 B, and the input tile memory in the
     3,008 - 960 = 2,048 B left: 256 pixels; weight banks 2,304 B / 2 / 4 B per word = 288
-    words; ofmap = result registers 2 x 4 x 4 x 4 B = 128 B + output queue 3 x 4 B = 12 B +
-    output tile memory (2,188 - 140) / 4 = 512 words."""
+    words; ofmap = result registers 2 x 4 x 4 x 4 B = 128 B + bias registers 4 x 4 lanes x 4 B
+    = 64 B + output queue 3 x 4 B = 12 B + output tile memory (2,252 - 204) / 4 = 512 words."""
     main(["rtl", "generate", str(HARDWARE / "fpga_4x4_os.yaml"), "--out", str(tmp_path / "a"),
           "--json"])
     manifest = json.loads(capsys.readouterr().out)
@@ -51,7 +51,7 @@ def test_fpga_preset_sizes_by_hand(tmp_path, capsys):
     for use in manifest["buffers"]:
         used[use["buffer"]] = used.get(use["buffer"], 0) + use["used_bytes"]
     assert used == {"ifmap": 32 + 352 + 576 + 256 * 8, "weight": 2 * 288 * 4,
-                    "ofmap": 128 + 12 + 512 * 4}
+                    "ofmap": 128 + 64 + 12 + 512 * 4}
     assert manifest["component"] == "dram_conv_engine"
     parameters = manifest["parameters"]
     assert (parameters["input_depth"], parameters["output_depth"],
@@ -86,8 +86,8 @@ def _small_ifmap(data):   # 960 B beside the tile memory, which needs one row of
     data["buffers"]["ifmap"]["size_bytes"] = 960 + 18 * 8 - 1
 
 
-def _small_ofmap(data):      # 128 + 12 B of registers and 4 words of 4 B at least
-    data["buffers"]["ofmap"]["size_bytes"] = 128 + 12 + 4 * 4 - 1
+def _small_ofmap(data):      # 128 + 64 + 12 B of registers and 4 words of 4 B at least
+    data["buffers"]["ofmap"]["size_bytes"] = 128 + 64 + 12 + 4 * 4 - 1
 
 
 def _odd_channels(data):
@@ -98,8 +98,8 @@ def _single_weight(data):
     data["buffers"]["weight"]["double_buffered"] = False
 
 
-def _small_weight(data):   # one bank must hold 3 x 3 x 8 = 72 words of 4 B
-    data["buffers"]["weight"]["size_bytes"] = 2 * 72 * 4 - 1
+def _small_weight(data):   # one bank must hold 4 bias words + 3 x 3 x 8 = 72 words of 4 B
+    data["buffers"]["weight"]["size_bytes"] = 2 * 76 * 4 - 1
 
 
 def _big_kernel(data):
@@ -111,10 +111,10 @@ BAD = [
     ("eyeriss", None, "pe_array.dataflow", "os"),
     ("fpga_4x4_os", _drop_rtl, "rtl", "max_height"),
     ("fpga_4x4_os", _small_ifmap, "buffers.ifmap.size_bytes", "at least 1,104"),
-    ("fpga_4x4_os", _small_ofmap, "buffers.ofmap.size_bytes", "at least 156"),
+    ("fpga_4x4_os", _small_ofmap, "buffers.ofmap.size_bytes", "at least 220"),
     ("fpga_4x4_os", _odd_channels, "rtl.max_channels", "a multiple of 4"),
     ("fpga_4x4_os", _single_weight, "buffers.weight.double_buffered", "true"),
-    ("fpga_4x4_os", _small_weight, "buffers.weight.size_bytes", "at least 576"),
+    ("fpga_4x4_os", _small_weight, "buffers.weight.size_bytes", "at least 608"),
     ("fpga_4x4_os", _big_kernel, "rtl.max_kernel", "1..7"),
 ]
 
