@@ -26,6 +26,7 @@ from accel.conv_stream import (
     weight_words,
 )
 from sim.mapping import overlapped_os_cycles, systolic_cycles
+from sim.rtl_schedule import BIAS_WORDS
 
 ROWS = int(os.environ["ENGINE_ROWS"])
 COLS = int(os.environ["ENGINE_COLS"])
@@ -211,7 +212,7 @@ async def utilization_at_full_rate(dut):
             "macs": job.macs, "cycles": cycles, "counted_cycles": counted_to_output,
             "compute_cycles": busy_cycles, "weight_words": len(weight_words(job, COLS)),
             "overlapped_cycles": overlapped_os_cycles(ROWS, COLS, height * width,
-                                                      job.reduction, job.filters),
+                                                      job.reduction + BIAS_WORDS, job.filters),
             "scalesim_cycles": systolic_cycles("os", ROWS, COLS, height * width,
                                                job.reduction, job.filters),
             "predicted_cycles": full_rate_cycles(job, ROWS, COLS),

@@ -24,7 +24,7 @@ def test_conv_engine_4x4_on_icarus(tmp_path, capsys):
         for name in ("3x3_s1", "3x3_s2_pad", "1x1"):
             run = measured[f"full_rate_{name}"]
             print(f"\nConvEngine 4x4 {name}: {run['macs']} MACs in {run['cycles']} cycles "
-                  f"(predicted {run['predicted_cycles']}; array fed {run['compute_cycles']}, "
+                  f"(predicted {run['predicted_cycles']}; folds {run['compute_cycles']}, "
                   f"os-overlap {run['overlapped_cycles']}, SCALE-Sim os "
                   f"{run['scalesim_cycles']}): PE utilization {run['utilization']:.1%}")
     for name in ("3x3_s1", "3x3_s2_pad", "1x1"):
