@@ -23,6 +23,7 @@ from hls_gen.from_hardware import BufferUse, audit_record, is_hardware_file, loa
 from hls_gen.spec import RtlSpec, load_rtl_spec
 from sim.config import read_yaml
 from sim.output import write_texts_atomic
+from sim.presets import hardware_path
 
 
 def verilog_text(target: Build) -> str:
@@ -47,7 +48,9 @@ def ports(component: wiring.Component) -> list[dict[str, Any]]:
 def load_target(path: str | Path) -> tuple[Build, list[BufferUse] | None]:
     """The module an RTL component spec (``configs/rtl``, it names a ``component``) or a
     hardware YAML (``configs/hardware``, the file ``simulate`` reads: its layer engine)
-    describes, with the buffer audit of the latter."""
+    describes, with the buffer audit of the latter. A hardware preset may be named
+    (``fpga_4x4_os``), as ``simulate --hardware`` takes it."""
+    path = hardware_path(str(path))
     data, _ = read_yaml(path)
     if is_hardware_file(data):
         spec, _, uses = load_engine_spec(path)
@@ -79,7 +82,7 @@ def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     manifest. ``spec_path`` is an RTL component spec or a hardware YAML."""
     target, uses = load_target(spec_path)
     text = verilog_text(target)
-    record = manifest(spec_path, target, text, uses)
+    record = manifest(hardware_path(str(spec_path)), target, text, uses)
     out = Path(out_dir)
     write_texts_atomic([(out / record["verilog"], text),
                         (out / "manifest.json", json.dumps(record, indent=2) + "\n")])

@@ -129,3 +129,10 @@ def test_hardware_the_engine_cannot_be_is_one_line(preset, edit, field, hint, tm
     assert error.count("\n") == 1 and error.startswith(f"error: {path}")
     assert f": {field}: " in error and hint in error
     assert not out.exists()
+
+
+def test_a_preset_is_named_as_simulate_names_it(tmp_path, capsys):
+    assert main(["rtl", "generate", "fpga_4x4_os", "--out", str(tmp_path), "--json"]) == 0
+    by_name = json.loads(capsys.readouterr().out)
+    assert by_name["spec"] == str(HARDWARE / "fpga_4x4_os.yaml")
+    assert by_name["component"] == "dram_conv_engine"
