@@ -2,26 +2,34 @@
 
 One run (a *tile*) computes a whole int8 convolution of an ``height`` x ``width`` x
 ``channels`` input with ``filters`` k x k filters (k = 1..``max_kernel``), stride and zero
-padding set at run time, accumulating in int32 and requantizing to int8 exactly as
-``sim.golden.quant.requantize`` does.
+padding set at run time, accumulating in int32, adding each filter's int32 bias and
+requantizing to int8 exactly as ``sim.golden.quant.requantize`` does.
 
 Mapping (SCALE-Sim's output-stationary mapping of the im2col GEMM): the array's ``rows`` hold
 ``rows`` consecutive output pixels (raster order), its ``cols`` hold ``cols`` filters, and the
 K = k * k * channels reduction streams through, one element per cycle. A *fold* is one such
-block; it occupies the array for ``K + rows + cols - 2`` cycles, the SCALE-Sim os fold, and
-folds follow each other back to back, so the array is busy for exactly
-``sim.mapping.systolic_cycles("os", ...) + 1`` cycles per tile (``compute_cycles``).
+block; it first reads its filters' biases (``bias_words`` words through the weight port, not
+multiplied), then streams K elements. Unlike SCALE-Sim's fold (``K + rows + cols - 2`` cycles,
+drained alone), the next fold starts the cycle after this one's last element: its fill overlaps
+this fold's skewed drain. Each PE's sum is captured into one of two banks of result registers
+in the one cycle between its last product and the next fold's first (PE (i, j) i + j cycles
+after PE (0, 0)); the other bank gets its biases added, is requantized and sent meanwhile.
+Folds therefore take K + ``bias_words`` cycles each (``compute_cycles`` counts them) and the
+array finishes ``sim.mapping.overlapped_os_cycles`` (with K + ``bias_words`` words per fold)
+cycles after the first fold started, the simulator's ``os-overlap`` model. A fold waits when
+the bank its sums go to has not been sent yet.
 
 Streams:
 - ``activations``: one pixel per transfer, channel c in bits ``[8c, 8c + 8)``, row by row.
 - ``weights``: words of ``cols`` int8 lanes, lane j = filter ``g * cols + j``; for each column
-  fold g, K words in im2col order (ky, kx, c); ``last`` on the final word of the tile. They go
+  fold g, ``bias_words`` words of biases (word b holds byte b of each lane's bias), then K
+  words in im2col order (ky, kx, c); ``last`` on the final word of the tile. They go
   to a ping-pong buffer: the next tile's weights may load while this tile computes.
 - ``outputs``: for each group of ``rows`` output pixels, for each column fold g, one word per
   pixel with ``cols`` int8 lanes (filters ``g * cols + j``; lanes past ``filters`` are 0).
 
 Counters: ``cycles`` counts from the cycle after ``start`` to the last output accepted;
-``compute_cycles`` counts the cycles a fold occupies the array.
+``compute_cycles`` counts the cycles of the folds (K + ``bias_words`` each).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ COUNTER_BITS = 32
 class ConvEngine(wiring.Component):
     """``rows`` x ``cols`` int8 conv engine for inputs up to ``max_height`` x ``max_width`` x
     ``max_channels`` and k <= ``max_kernel``; ``weight_depth`` words per weight bank (at least
-    ``ceil(filters / cols) * k * k * channels`` for every layer it runs)."""
+    ``ceil(filters / cols) * (k * k * channels + bias_words)`` for every layer it runs)."""
 
     def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
@@ -83,8 +91,14 @@ class ConvEngine(wiring.Component):
         })
 
     def fold_cycles(self, k: int) -> int:
-        """Cycles one fold occupies the array: SCALE-Sim's os fold for a K-long reduction."""
-        return k + self.rows + self.cols - 2
+        """Cycles one fold of a K-long reduction takes: its bias words, then K weight words;
+        its ``rows + cols - 2`` cycles of drain overlap the next fold."""
+        return k + self.bias_words
+
+    @property
+    def bias_words(self) -> int:
+        """Words per column fold that carry its filters' biases (one byte per lane each)."""
+        return -(-self.acc_width // 8)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -147,16 +161,16 @@ class ConvEngine(wiring.Component):
                     m.d.sync += bank_count[bank].eq(load_slot)
         m.d.sync += bank_full.eq((bank_full | set_full) & ~clear_full)
 
-        # Fold sequencing.
+        # Fold sequencing. A fold feeds its K-long reduction for K cycles; the next fold's
+        # feed may begin in the very next cycle, while this fold's products still travel
+        # through the skewed array (its drain overlaps the next fold's fill).
         compute_bank = Signal()
         fold_active = Signal()
-        fold_cycle = Signal(range(self._max_fold() + 1))
-        fold_end = fold_active & (fold_cycle == config.fold_cycles - 1)
-        ending = Signal()             # the cycle after a fold's last cycle
-        capture_pending = Signal()    # accumulators final, not yet captured
-        holding = Signal(range(rows + 1))   # captured words still to send
+        bias_words = self.bias_words
+        fold_cycle = Signal(range(self.max_kernel ** 2 * self.max_channels + bias_words + 1))
+        fold_end = fold_active & (fold_cycle == config.reduction + bias_words - 1)
         filter_base = Signal(range(self.weight_depth * cols + cols + 1))
-        weight_base = Signal(range(2 * self.weight_depth + 1))
+        weight_base = Signal(range(2 * self.weight_depth + bias_words + 1))
         last_column_fold = filter_base + cols >= config.filters
         # A fold starting in the last cycle of another sees the state that fold leaves.
         switching = fold_end & last_column_fold
@@ -164,20 +178,54 @@ class ConvEngine(wiring.Component):
         next_filter_base = Mux(fold_end, Mux(last_column_fold, 0, filter_base + cols),
                                filter_base)
         bank_ready = bank_full.bit_select(next_bank, 1)
-        free_to_start = Mux(fold_active, fold_end & (holding == 0),
-                            ~ending) & ~capture_pending
-        start_fold = busy & bank_ready & weights.read_ready & free_to_start
-        m.d.sync += ending.eq(fold_end)
 
-        # Metadata of the fold being computed and of the fold being captured.
+        # Result banks: two sets of rows x cols holding registers. A finished fold's sums are
+        # captured into one (PE (i, j) one cycle per diagonal later than PE (0, 0), just
+        # before the next fold's first product overwrites its accumulator) while the other
+        # is requantized and sent.
+        chain_length = rows + cols - 1
+        results = [[[Signal(signed(self.acc_width), name=f"result{b}_{i}_{j}")
+                     for j in range(cols)] for i in range(rows)] for b in range(2)]
+        held = [Signal(range(rows + 1), name=f"held{b}") for b in range(2)]
+        capturing = Signal(2)
+        held_lanes = [Signal(range(cols + 1), name=f"held_lanes{b}") for b in range(2)]
+        held_bias = [[Signal(signed(self.acc_width), name=f"held_bias{b}_{j}")
+                      for j in range(cols)] for b in range(2)]
+        result_free = [(held[b] == 0) & ~capturing[b] for b in range(2)]
+        fold_result_bank = Signal()          # the result bank of the fold being fed
+        pending = Signal()                   # a fed fold whose sums are not yet captured
+        pending_bank = Signal()
+        fire = pending & Mux(pending_bank, result_free[1], result_free[0])
+        ending_free = Mux(fold_result_bank, result_free[1], result_free[0])
+        free_to_start = (Mux(fold_active, fold_end & ending_free, 1)
+                         & (~pending | fire))
+        start_fold = busy & bank_ready & weights.read_ready & free_to_start
+
         fold_rows = Signal(range(rows + 1))
         fold_lanes = Signal(range(cols + 1))
-        captured_rows = Signal.like(fold_rows)
-        captured_lanes = Signal.like(fold_lanes)
+        pending_rows = Signal.like(fold_rows)
+        pending_lanes = Signal.like(fold_lanes)
+        # Biases: word b of a fold (read in its cycle b) is on the read data in cycle b + 1 and
+        # shifted in from the top, so after the last one lane j holds its bias.
+        bias_bits = 8 * bias_words
+        bias_shift = [Signal(bias_bits, name=f"bias_shift{j}") for j in range(cols)]
+        bias_next = [Signal(bias_bits, name=f"bias_next{j}") for j in range(cols)]
+        pending_bias = [Signal(signed(self.acc_width), name=f"pending_bias{j}")
+                        for j in range(cols)]
+        shifting = fold_active & (fold_cycle >= 1) & (fold_cycle <= bias_words)
+        for j in range(cols):
+            byte = weights.read_data.word_select(j, 8)
+            m.d.comb += bias_next[j].eq(Mux(shifting, Cat(bias_shift[j][8:], byte),
+                                            bias_shift[j]))
+            m.d.sync += bias_shift[j].eq(bias_next[j])
         with m.If(fold_end):
-            m.d.sync += [captured_rows.eq(fold_rows), captured_lanes.eq(fold_lanes)]
-        with m.If(ending):
-            m.d.sync += capture_pending.eq(1)
+            m.d.sync += [pending.eq(1), pending_bank.eq(fold_result_bank),
+                         pending_rows.eq(fold_rows), pending_lanes.eq(fold_lanes),
+                         fold_result_bank.eq(~fold_result_bank)]
+            m.d.sync += [pending_bias[j].eq(bias_next[j][:self.acc_width])
+                         for j in range(cols)]
+        with m.Elif(fire):
+            m.d.sync += pending.eq(0)
 
         with m.If(start_fold):
             remaining = config.filters - next_filter_base
@@ -199,10 +247,11 @@ class ConvEngine(wiring.Component):
                              weight_base.eq(0)]
             with m.Else():
                 m.d.sync += [filter_base.eq(filter_base + cols),
-                             weight_base.eq(weight_base + config.reduction)]
+                             weight_base.eq(weight_base + config.reduction + bias_words)]
 
-        # Feed: element t of the reduction for every row, and weight word t.
-        feeding = fold_active & (fold_cycle < config.reduction)
+        # Feed: the fold's bias words (read, not multiplied), then element t of the reduction
+        # for every row with weight word bias_words + t.
+        feeding = fold_active & (fold_cycle >= bias_words)
         channel = Signal(range(self.max_channels))
         column = Signal(range(kmax))
         pixel = Signal(range(kmax * kmax))
@@ -227,50 +276,81 @@ class ConvEngine(wiring.Component):
         # row i is delayed i more cycles and column j j more cycles (the systolic skew).
         for i in range(rows):
             a, valid, first = _delayed(m, i + 1, f"row{i}", a_now[i],
-                                       feeding & (i < fold_rows), feeding & (fold_cycle == 0))
+                                       feeding & (i < fold_rows),
+                                       feeding & (fold_cycle == bias_words))
             m.d.comb += [array.a_in[i].eq(a), array.valid_in[i].eq(valid),
                          array.first_in[i].eq(first)]
         for j in range(cols):
             b = _delay(m, j, f"col{j}", weights.read_data.word_select(j, 8).as_signed())
             m.d.comb += array.b_in[j].eq(b)
 
-        # Capture the accumulators into the output holding registers, then requantize and send
-        # one word (one pixel, ``cols`` filters) per transfer.
-        results = [[Signal(signed(self.acc_width), name=f"result{i}_{j}") for j in range(cols)]
-                   for i in range(rows)]
-        result_lanes = Signal.like(captured_lanes)
-        out_index = Signal(range(rows))
-        capture = capture_pending & (holding == 0)
-        with m.If(capture):
-            m.d.sync += [capture_pending.eq(0), holding.eq(captured_rows), out_index.eq(0),
-                         result_lanes.eq(captured_lanes)]
+        # Capture: ``fire`` in cycle t (no earlier than the cycle after the fold's last feed
+        # cycle, no later than the next fold's first) reaches PE (i, j) at t + 1 + i + j, the
+        # cycle its accumulator holds the final sum (its last product arrived at feed cycle
+        # K - 1 + 1 + i + j) and before the next fold's first product (feed cycle >= K).
+        chain = [Signal(2, name=f"capture_d{stage}") for stage in range(chain_length + 1)]
+        m.d.comb += chain[0].eq(Mux(fire, Mux(pending_bank, 0b10, 0b01), 0))
+        for stage in range(chain_length):
+            m.d.sync += chain[stage + 1].eq(chain[stage])
+        for b in range(2):
             for i in range(rows):
                 for j in range(cols):
-                    m.d.sync += results[i][j].eq(array.acc[i * cols + j])
+                    with m.If(chain[1 + i + j][b]):
+                        m.d.sync += results[b][i][j].eq(array.acc[i * cols + j])
+        set_capturing = Signal(2)
+        done_capturing = chain[chain_length]
+        capture_rows = [Signal.like(fold_rows, name=f"capture_rows{b}") for b in range(2)]
+        with m.If(fire):
+            m.d.comb += set_capturing.eq(Mux(pending_bank, 0b10, 0b01))
+            for b in range(2):
+                with m.If(pending_bank == b):
+                    m.d.sync += [capture_rows[b].eq(pending_rows),
+                                 held_lanes[b].eq(pending_lanes)]
+                    m.d.sync += [held_bias[b][j].eq(pending_bias[j]) for j in range(cols)]
+        m.d.sync += capturing.eq((capturing | set_capturing) & ~done_capturing)
 
+        # Send: requantize and send one word (one pixel, ``cols`` filters) per transfer, bank
+        # after bank in fold order.
+        send_bank = Signal()
+        out_index = Signal(range(rows))
         out_valid = Signal()
         room = ~out_valid | self.outputs.ready
-        send = room & (holding != 0)
+        sending_held = Mux(send_bank, held[1], held[0])
+        send = room & (sending_held != 0) & ~Mux(send_bank, done_capturing[1],
+                                                 done_capturing[0])
         m.d.comb += self.outputs.valid.eq(out_valid)
         with m.If(self.outputs.ready):
             m.d.sync += out_valid.eq(0)
+        for b in range(2):
+            with m.If(done_capturing[b]):
+                m.d.sync += held[b].eq(capture_rows[b])
         with m.If(send):
             words = []
+            lanes = Mux(send_bank, held_lanes[1], held_lanes[0])
             for j in range(cols):
                 value = Signal(self.acc_width, name=f"selected{j}")
-                m.d.comb += value.eq(_select(results, out_index, j))
+                m.d.comb += value.eq(Mux(send_bank, _select(results[1], out_index, j)
+                                         + held_bias[1][j],
+                                         _select(results[0], out_index, j) + held_bias[0][j]))
                 quantized = _requantize(m, value.as_signed(), config, f"q{j}")
-                words.append(Mux(j < result_lanes, quantized, 0))
-            m.d.sync += [out_valid.eq(1), self.outputs.payload.eq(Cat(*words)),
-                         out_index.eq(out_index + 1), holding.eq(holding - 1)]
+                words.append(Mux(j < lanes, quantized, 0))
+            m.d.sync += [out_valid.eq(1), self.outputs.payload.eq(Cat(*words))]
+            with m.If(sending_held == 1):
+                m.d.sync += [out_index.eq(0), send_bank.eq(~send_bank)]
+            with m.Else():
+                m.d.sync += out_index.eq(out_index + 1)
+            for b in range(2):
+                with m.If(send_bank == b):
+                    m.d.sync += held[b].eq(held[b] - 1)
 
         # End of the tile: every window used, every fold captured and sent.
         tile_done = (busy & frame_done & (load_slot == 0) & (bank_full == 0) & ~fold_active
-                     & ~ending & ~capture_pending & (holding == 0)
+                     & ~pending & (capturing == 0) & (held[0] == 0) & (held[1] == 0)
                      & (~out_valid | self.outputs.ready))
         m.d.comb += weights.read_done.eq(tile_done)
         with m.If(tile_done):
-            m.d.sync += busy.eq(0)
+            m.d.sync += [busy.eq(0), send_bank.eq(0), out_index.eq(0),
+                         fold_result_bank.eq(0)]
 
         cycles, compute_cycles = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
         m.d.comb += [self.cycles.eq(cycles), self.compute_cycles.eq(compute_cycles)]
@@ -281,9 +361,6 @@ class ConvEngine(wiring.Component):
             with m.If(fold_active):
                 m.d.sync += compute_cycles.eq(compute_cycles + 1)
         return m
-
-    def _max_fold(self) -> int:
-        return self.fold_cycles(self.max_kernel ** 2 * self.max_channels)
 
 
 class _Config:
@@ -301,11 +378,8 @@ class _Config:
         self.qmin = Signal.like(engine.qmin, name="cfg_qmin")
         self.qmax = Signal.like(engine.qmax, name="cfg_qmax")
         self.reduction = Signal(range(max_reduction + 1), name="cfg_reduction")
-        self.fold_cycles = Signal(range(engine.fold_cycles(max_reduction) + 1),
-                                  name="cfg_fold_cycles")
         self.first_pixel = Signal(range(kmax * kmax), name="cfg_first_pixel")
         self.row_step = Signal(range(kmax + 1), name="cfg_row_step")
-        self._offset = engine.rows + engine.cols - 2
         self._kmax = kmax
 
     def latch(self, ports: ConvEngine) -> list:
@@ -319,7 +393,6 @@ class _Config:
             self.shift.eq(ports.shift), self.zero_point.eq(ports.zero_point),
             self.qmin.eq(ports.qmin), self.qmax.eq(ports.qmax),
             self.reduction.eq(reduction),
-            self.fold_cycles.eq(reduction + self._offset),
             self.first_pixel.eq(offset * kmax + offset),
             self.row_step.eq(offset + 1),
         ]

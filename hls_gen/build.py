@@ -10,8 +10,10 @@ from amaranth.lib import wiring
 from accel.array import SystolicArray
 from accel.buffer import PingPongBuffer
 from accel.conv_engine import ConvEngine
+from accel.dram_engine import DramConvEngine
 from accel.line_buffer import LineBuffer
 from accel.pe import MacPE
+from hls_gen.from_hardware import LayerEngineSpec
 from hls_gen.spec import RtlSpec
 
 # Expected latency of each component, as the manifest states it (cycles).
@@ -23,9 +25,11 @@ LATENCY = {
                         "after read_addr; 1 word per cycle each way",
     "line_buffer": "a window 1 cycle after the pixel that completes it; "
                    "(H + 2p) * (W + 2p) cycles per frame at full rate",
-    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * (K + rows + cols - 2) "
-                   "with P = output pixels, K = k * k * C, M = filters: "
-                   "sim.mapping.systolic_cycles('os', rows, cols, P, K, M) + 1",
+    "conv_engine": "compute_cycles = ceil(P / rows) * ceil(M / cols) * (K + B) with "
+                   "P = output pixels, K = k * k * C, M = filters, B = bias words per fold "
+                   "(accumulator bytes); every sum final "
+                   "sim.mapping.overlapped_os_cycles(rows, cols, P, K + B, M) cycles after the "
+                   "first fold starts (each fold's drain overlaps the next fold's fill)",
 }
 
 
@@ -74,7 +78,8 @@ _CONSTRUCTORS = {"mac_pe": MacPE, "systolic_array": SystolicArray,
 _TAGS = {"rows": "r", "cols": "c", "dataflow": "", "data_width": "d", "acc_width": "a",
          "depth": "n", "width": "w", "banks": "b", "max_width": "w", "max_height": "h",
          "max_kernel": "k", "max_stride": "s", "pixel_width": "p", "max_channels": "ch",
-         "weight_depth": "wd", "multiplier_width": "m"}
+         "weight_depth": "wd", "multiplier_width": "m", "input_depth": "in",
+         "output_depth": "out"}
 
 
 def module_name(spec: RtlSpec, parameters: dict[str, Any]) -> str:
@@ -91,3 +96,21 @@ def build(spec: RtlSpec) -> Build:
     component = _CONSTRUCTORS[spec.component](**parameters)
     return Build(component, module_name(spec, parameters), spec.component, parameters,
                  LATENCY[spec.component])
+
+
+LAYER_ENGINE_LATENCY = (
+    "one layer from start to its write acknowledgement: input loaded through the memory "
+    "port, then weights streamed while the conv engine computes (every sum final "
+    "sim.mapping.overlapped_os_cycles after its first fold starts), then the outputs "
+    "written; sim.rtl_schedule.predict_cycles gives the total from the DRAM model")
+
+
+def build_layer_engine(spec: LayerEngineSpec) -> Build:
+    """The layer engine a hardware YAML describes (``hls_gen.from_hardware``), named by every
+    parameter like the component specs' modules."""
+    parameters = {**parameters_of(spec.engine), "input_depth": spec.input_depth,
+                  "output_depth": spec.output_depth}
+    tags = [f"{_TAGS.get(key, key)}{value}" for key, value in parameters.items()]
+    module = "_".join(["dram_conv_engine", *tags])
+    return Build(DramConvEngine(**parameters), module, "dram_conv_engine", parameters,
+                 LAYER_ENGINE_LATENCY)

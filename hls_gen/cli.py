@@ -13,7 +13,8 @@ EXIT_TOOL_FAILURE = 1
 
 
 def add_rtl_commands(commands: argparse._SubParsersAction) -> None:
-    rtl = commands.add_parser("rtl", help="generate and synthesize hardware from RTL specs")
+    rtl = commands.add_parser("rtl", help="generate and synthesize hardware from a hardware "
+                                          "YAML or an RTL component spec")
     rtl_commands = rtl.add_subparsers(dest="rtl_command", required=True,
                                       parser_class=type(rtl))
     generate_parser = rtl_commands.add_parser("generate", help="write Verilog and a manifest")
@@ -45,11 +46,9 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _synth(args: argparse.Namespace) -> None:
-    from hls_gen.build import build  # Amaranth is loaded only for RTL commands
-    from hls_gen.generate import verilog_text
-    from hls_gen.spec import load_rtl_spec
+    from hls_gen.generate import load_target, verilog_text  # Amaranth only for RTL commands
 
-    target = build(load_rtl_spec(args.config))
+    target = load_target(args.config)[0]
     targets = args.target or ["generic", "xilinx"]
     source = verilog_text(target)
     reports = {}

@@ -18,9 +18,12 @@ from amaranth import Shape, Value
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from hls_gen.build import Build, build
+from hls_gen.build import Build, build, build_layer_engine
+from hls_gen.from_hardware import BufferUse, audit_record, is_hardware_file, load_engine_spec
 from hls_gen.spec import RtlSpec, load_rtl_spec
+from sim.config import read_yaml
 from sim.output import write_texts_atomic
+from sim.presets import hardware_path
 
 
 def verilog_text(target: Build) -> str:
@@ -42,8 +45,23 @@ def ports(component: wiring.Component) -> list[dict[str, Any]]:
     return listed
 
 
-def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
-    return {
+def load_target(path: str | Path) -> tuple[Build, list[BufferUse] | None]:
+    """The module an RTL component spec (``configs/rtl``, it names a ``component``) or a
+    hardware YAML (``configs/hardware``, the file ``simulate`` reads: its layer engine)
+    describes, with the buffer audit of the latter. A hardware preset may be named
+    (``fpga_4x4_os``), as ``simulate --hardware`` takes it."""
+    path = hardware_path(str(path))
+    data, _ = read_yaml(path)
+    if is_hardware_file(data):
+        spec, _, uses = load_engine_spec(path)
+        return build_layer_engine(spec), uses
+    spec: RtlSpec = load_rtl_spec(path)
+    return build(spec), None
+
+
+def manifest(spec_path: str | Path, target: Build, text: str,
+             uses: list[BufferUse] | None = None) -> dict[str, Any]:
+    record = {
         "module": target.module_name,
         "component": target.kind,
         "spec": str(spec_path),
@@ -54,15 +72,17 @@ def manifest(spec_path: str | Path, target: Build, text: str) -> dict[str, Any]:
         "ports": ports(target.component),
         "generator": {"amaranth": amaranth.__version__},
     }
+    if uses is not None:
+        record["buffers"] = audit_record(uses)
+    return record
 
 
 def generate(spec_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Write ``MODULE.v`` and ``manifest.json`` into ``out_dir``, both or neither; return the
-    manifest."""
-    spec: RtlSpec = load_rtl_spec(spec_path)
-    target = build(spec)
+    manifest. ``spec_path`` is an RTL component spec or a hardware YAML."""
+    target, uses = load_target(spec_path)
     text = verilog_text(target)
-    record = manifest(spec_path, target, text)
+    record = manifest(hardware_path(str(spec_path)), target, text, uses)
     out = Path(out_dir)
     write_texts_atomic([(out / record["verilog"], text),
                         (out / "manifest.json", json.dumps(record, indent=2) + "\n")])

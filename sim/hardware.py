@@ -29,6 +29,14 @@ DramChannels = lim.bounded_int(1, lim.MAX_DRAM_CHANNELS)
 DataRateMtps = lim.bounded_float(0, lim.MAX_DATA_RATE_MTPS, low_open=True)
 BurstLength = lim.bounded_int(1, lim.MAX_BURST_LENGTH)
 PageBytes = lim.bounded_int(1, lim.MAX_PAGE_BYTES)
+# RTL-only fields (``data`` and ``rtl``): the same limits as the component specs of
+# ``configs/rtl`` (hls_gen.spec), where generation time bounds them.
+AccumulatorBits = lim.bounded_int(16, 64)
+MultiplierBits = lim.bounded_int(1, 32)
+TileEdge = lim.bounded_int(1, 4096)
+TileChannels = lim.bounded_int(1, 64)
+KernelEdge = lim.bounded_int(1, 7)
+Stride = lim.bounded_int(1, 4)
 
 
 class _Spec(BaseModel):
@@ -228,13 +236,42 @@ class EnergySpec(_Spec):
     static_mw: PowerMw = 0.0
 
 
+class DataWidthsSpec(_Spec):
+    """Data widths in bits of the generated RTL (``edgeaccel rtl generate``). Activations and
+    weights are int8, the golden model's integer path; the accumulator and the requantization
+    multiplier are sizable. The simulator takes its data type from the run's options instead."""
+
+    activation_bits: Literal[8] = 8
+    weight_bits: Literal[8] = 8
+    accumulator_bits: AccumulatorBits = 32
+    multiplier_bits: MultiplierBits = 16
+
+
+class RtlLimitsSpec(_Spec):
+    """What one run of the generated engine may ask: the largest input tile (pixels, padding
+    included, and channels) and every square kernel up to ``max_kernel`` with strides up to
+    ``max_stride``. RTL only: the simulator tiles layers from the buffer sizes."""
+
+    max_height: TileEdge
+    max_width: TileEdge
+    max_channels: TileChannels
+    max_kernel: KernelEdge = 3
+    max_stride: Stride = 2
+
+
 class HardwareSpec(_Spec):
+    """The accelerator: the simulator reads every field but ``data`` and ``rtl``, which only
+    ``edgeaccel rtl generate`` reads (they are optional and left out of the simulation config,
+    so a preset without them simulates exactly as before)."""
+
     name: str
     clock_hz: ClockHz
     pe_array: PeArraySpec
     buffers: BuffersSpec
     dram: DramSpec
     energy: EnergySpec
+    data: DataWidthsSpec = Field(default_factory=DataWidthsSpec, exclude=True)
+    rtl: RtlLimitsSpec | None = Field(default=None, exclude=True)
 
 
 def load_hardware(path: str | Path) -> HardwareSpec:

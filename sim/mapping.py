@@ -82,3 +82,17 @@ def tile_compute(pe: PeArraySpec, pixels: int, k: int, filters: int, groups: int
         writes = pixels * filters * k_folds
     return TileCompute(macs, cycles, groups * reads[0], groups * reads[1], groups * reads[2],
                        groups * writes)
+
+
+def overlapped_os_cycles(rows: int, cols: int, pixels: int, k: int, filters: int) -> int:
+    """Output-stationary compute cycles when a fold's drain overlaps the next fold's fill
+    (timing name ``os-overlap``, beside SCALE-Sim's ``os`` of :func:`systolic_cycles`).
+
+    Each of the ceil(P/AR) * ceil(M/AC) folds streams its K-long reduction in K cycles and the
+    next fold starts streaming in the following cycle; only the last fold's skew drains alone,
+    so every sum is final after ``folds * K + AR + AC - 2`` cycles (one fold alone: K + AR +
+    AC - 2, SCALE-Sim's fold). Each accumulator must hand its sum on in the one cycle between
+    its last product and the next fold's first, so the array needs a result register per PE.
+    """
+    folds = ceil(pixels / rows) * ceil(filters / cols)
+    return folds * k + rows + cols - 2

@@ -55,7 +55,7 @@ def test_conv_engine_manifest_states_its_parameters(tmp_path, capsys):
     assert ports["outputs__payload"]["width"] == 4 * 8       # 4 int8 filters per word
     assert ports["weights__payload"]["width"] == 4 * 8 + 1   # 4 int8 lanes + last
     assert ports["zero_point"]["signed"]
-    assert "systolic_cycles" in manifest["latency"]
+    assert "overlapped_os_cycles" in manifest["latency"]
 
 
 BAD_SPECS = [

@@ -1,9 +1,10 @@
 """cocotb tests of the generated ConvEngine on Icarus Verilog: three random conv layers with
-random backpressure on every stream, outputs bit-exact with ``sim.golden`` and array cycles
-equal to ``sim.mapping``'s os model + 1; a reset in mid-stream; PE utilization at full rate.
+random backpressure on every stream, outputs bit-exact with ``sim.golden`` and K feed cycles
+per fold; a reset in mid-stream; total cycles and PE utilization at full rate.
 
 Settings come from the environment: ENGINE_ROWS, ENGINE_COLS, ENGINE_REPORT (a JSON file the
-measured figures are written to).
+measured figures are written to) and ENGINE_LAYERS (JSON: name -> height, width, channels,
+filters, kernel, stride, padding; the three layers below when unset).
 """
 
 import json
@@ -18,11 +19,14 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from accel.conv_stream import (
     activation_words,
     compute_cycles,
+    full_rate_cycles,
     golden_output,
     random_job,
     unpack_outputs,
     weight_words,
 )
+from sim.mapping import overlapped_os_cycles, systolic_cycles
+from sim.rtl_schedule import BIAS_WORDS
 
 ROWS = int(os.environ["ENGINE_ROWS"])
 COLS = int(os.environ["ENGINE_COLS"])
@@ -32,6 +36,8 @@ LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "3x3_s2_pad": (15, 15, 8, 6, 3, 2, 1),
     "1x1": (12, 12, 8, 12, 1, 1, 0),
 }
+if "ENGINE_LAYERS" in os.environ:
+    LAYERS = {name: tuple(shape) for name, shape in json.loads(os.environ["ENGINE_LAYERS"]).items()}
 
 
 async def reset(dut, cycles: int = 2) -> None:
@@ -159,11 +165,12 @@ async def reset_in_mid_stream(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await reset(dut)
     rng = np.random.default_rng(2)
-    interrupted = random_job(rng, *LAYERS["3x3_s1"])
+    shapes = list(LAYERS.values())
+    interrupted = random_job(rng, *shapes[0])
     streams = Streams(dut, rate=0.8, seed=2)
     streams.queue_weights(interrupted)
     await streams.begin(interrupted)
-    for _ in range(700):             # part of the weights, the pixels and the outputs
+    for _ in range(full_rate_cycles(interrupted, ROWS, COLS) // 2):
         await streams.cycle()
     assert streams.outputs and streams.pixels, "reset must fall in the middle of the tile"
     await reset(dut, cycles=3)
@@ -171,7 +178,7 @@ async def reset_in_mid_stream(dut):
     assert not dut.busy.value and not dut.outputs__valid.value
     await RisingEdge(dut.clk)      # leave the read-only phase; the stream inputs are all low
     streams = Streams(dut, rate=0.8, seed=3)
-    for shape in (LAYERS["3x3_s2_pad"], LAYERS["1x1"]):
+    for shape in shapes[1:] or shapes:
         job = random_job(rng, *shape)
         streams.queue_weights(job)
         words, _, busy_cycles = await streams.run(job)
@@ -180,7 +187,9 @@ async def reset_in_mid_stream(dut):
 
 @cocotb.test()
 async def utilization_at_full_rate(dut):
-    """Every stream always ready: MACs / (PEs x cycles) for each layer."""
+    """Every stream always ready: MACs / (PEs x cycles) for each layer, with the cycles both
+    from the engine's counter and counted here, from the cycle ``start`` is taken to the one
+    the last output word is."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await reset(dut)
     rng = np.random.default_rng(4)
@@ -188,9 +197,23 @@ async def utilization_at_full_rate(dut):
     for name, shape in LAYERS.items():
         job = random_job(rng, *shape)
         streams.queue_weights(job)
-        words, cycles, busy_cycles = await streams.run(job)
+        await streams.begin(job)
+        counted = 1                      # the cycle start was taken in
+        last_output = 0
+        while await streams.cycle():
+            counted += 1
+            if len(streams.outputs) > last_output:
+                last_output, counted_to_output = len(streams.outputs), counted
+        words, cycles, busy_cycles = streams.outputs, int(dut.cycles.value), \
+            int(dut.compute_cycles.value)
         check(job, words, busy_cycles, name)
+        height, width = job.output_size
         report(f"full_rate_{name}", {
-            "macs": job.macs, "cycles": cycles, "compute_cycles": busy_cycles,
-            "model_cycles": compute_cycles(job, ROWS, COLS) - 1,
+            "macs": job.macs, "cycles": cycles, "counted_cycles": counted_to_output,
+            "compute_cycles": busy_cycles, "weight_words": len(weight_words(job, COLS)),
+            "overlapped_cycles": overlapped_os_cycles(ROWS, COLS, height * width,
+                                                      job.reduction + BIAS_WORDS, job.filters),
+            "scalesim_cycles": systolic_cycles("os", ROWS, COLS, height * width,
+                                               job.reduction, job.filters),
+            "predicted_cycles": full_rate_cycles(job, ROWS, COLS),
             "utilization": job.macs / (ROWS * COLS * cycles)})

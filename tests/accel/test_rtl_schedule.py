@@ -1,0 +1,74 @@
+"""sim.rtl_schedule's tiling and requests: properties that hold for every layer it accepts
+(bands cover the output rows once, every band and block fits the engine's memories, the loads
+cover exactly each band's in-bounds input rows), and a schedule worked by hand."""
+
+from math import ceil
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.rtl_schedule import (
+    EngineLayer,
+    EngineLimits,
+    bands_and_blocks,
+    engine_tiling,
+    output_stores,
+)
+
+FPGA = EngineLimits(rows=4, cols=4, max_height=18, max_width=18, max_channels=8,
+                    input_depth=256, output_depth=512, weight_depth=288)
+
+
+@st.composite
+def layers(draw):
+    kernel = draw(st.sampled_from([1, 3]))
+    stride = draw(st.sampled_from([1, 2]))
+    padding = draw(st.integers(0, kernel - 1))
+    width = draw(st.integers(kernel, 18 - 2 * padding))
+    height = draw(st.integers(kernel, 60))
+    return EngineLayer(height, width, draw(st.integers(1, 8)), draw(st.integers(1, 40)),
+                       kernel, stride, padding)
+
+
+@given(layers())
+def test_tiles_cover_the_layer_and_fit(layer):
+    tiling = engine_tiling(layer, FPGA)
+    bands, blocks = bands_and_blocks(layer, tiling, 4, 8, 0, 1 << 20)
+    out_height, out_width = layer.output_size
+    assert [band.first_output_row for band in bands] == list(
+        range(0, out_height, tiling.band_rows))
+    assert sum(band.output_rows for band in bands) == out_height
+    assert sum(block.filters for block in blocks) == layer.filters
+    for band in bands:
+        assert band.padded_rows <= FPGA.max_height
+        low = max(0, band.first_row)
+        high = min(layer.height, band.first_row + band.padded_rows)
+        assert band.load.address == low * layer.width * 8
+        assert band.load.size_bytes == (high - low) * layer.width * 8 <= 256 * 8
+        for block in blocks:
+            assert block.folds * (layer.reduction + FPGA.bias_words) <= FPGA.weight_depth
+            assert band.output_rows * out_width * block.folds <= FPGA.output_depth
+    assert all(block.first_filter % 4 == 0 for block in blocks)
+
+
+def test_a_tiled_layer_by_hand():
+    """24 x 16 x 8 -> 24 filters, 3x3 s1 p1 on fpga_4x4_os: a column fold is 4 bias words + K =
+    72 weight words; a 288-word bank holds 3 folds (228 words, 12 filters), so blocks of
+    12 + 12; the 512-word output memory holds 512 // (16 pixels x 3 folds) = 10 output rows;
+    10 rows need 12 padded input rows (16 x 12 = 192 <= 256 pixels). Bands: rows 0-9 load input
+    rows 0-10 (the top padded row is not loaded), 10-19 load 9-20, 20-23 load 19-23 (the bottom
+    one is padding). With two blocks the outputs are stored per pixel: 160 requests of 3 folds
+    x 4 B = 12 B per block of a 10-row band."""
+    layer = EngineLayer(24, 16, 8, 24, 3, 1, 1)
+    tiling = engine_tiling(layer, FPGA)
+    assert (tiling.band_rows, tiling.block_filters) == (10, 12)
+    bands, blocks = bands_and_blocks(layer, tiling, 4, 8, 0, 0x1000)
+    row = 16 * 8
+    assert [(band.load.address // row, band.load.size_bytes // row) for band in bands] == [
+        (0, 11), (9, 12), (19, 5)]
+    assert [(block.first_fold, block.folds) for block in blocks] == [(0, 3), (3, 3)]
+    assert blocks[1].weights.address == 0x1000 + 3 * (4 + 72) * 4
+    stores = output_stores(layer, bands[1], blocks[1], True, 4, 0x2000)
+    pixel_bytes = ceil(24 / 4) * 4
+    assert len(stores) == 160 and {store.size_bytes for store in stores} == {12}
+    assert stores[0].address == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4
