@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("simulate", help="cycle-level run of a network on a hardware spec")
     _add_network_arguments(run, flag=True)
     run.add_argument("--hardware", required=True, metavar="NAME|FILE",
-                     help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
+                     help="hardware preset (a name in configs/hardware/) or YAML file")
     run.add_argument("--dataflow", choices=DATAFLOWS, default=None,
                      help="a fixed dataflow, or auto: the mapper's best schedule "
                           "(default: layerwise)")
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapper = commands.add_parser("map", help="search the best mapping of a network and write it")
     _add_network_arguments(mapper, flag=True)
     mapper.add_argument("--hardware", required=True, metavar="NAME|FILE",
-                        help="hardware preset (jetson_nano, diannao, eyeriss) or YAML file")
+                        help="hardware preset (a name in configs/hardware/) or YAML file")
     mapper.add_argument("--objective", choices=OBJECTIVES, default="dram_bytes",
                         help="what to minimize (default: dram_bytes)")
     mapper.add_argument("--dtype", choices=DTYPE_CHOICES, default="int8")
