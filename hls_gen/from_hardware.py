@@ -79,9 +79,10 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
     if pe.kind != "systolic":
         raise error_at(path, node, ("pe_array", "kind"), f"got {pe.kind!r}: the generated "
                        "engine is a systolic array", allowed="systolic")
-    if pe.dataflow != "os":
+    if pe.dataflow not in ("os", "os-overlap"):
         raise error_at(path, node, ("pe_array", "dataflow"), f"got {pe.dataflow!r}: the "
-                       "generated engine maps convolutions output-stationary", allowed="os")
+                       "generated engine maps convolutions output-stationary",
+                       allowed="os, os-overlap")
     if hardware.rtl is None:
         raise error_at(path, node, ("rtl",), "rtl generate needs an 'rtl' section with the "
                        "largest tile (max_height, max_width, max_channels)")

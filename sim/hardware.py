@@ -53,14 +53,17 @@ class PeArraySpec(_Spec):
     kind: Literal["systolic", "vector"]
     rows: ArrayEdge | None = None
     cols: ArrayEdge | None = None
-    dataflow: Literal["os", "ws", "is"] | None = None
+    # os-overlap: output-stationary with each fold's drain overlapping the next fold's fill
+    # (the generated RTL engine; sim.mapping.overlapped_os_cycles)
+    dataflow: Literal["os", "ws", "is", "os-overlap"] | None = None
     vector_inputs: ArrayEdge | None = None
     vector_outputs: ArrayEdge | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> PeArraySpec:
         if self.kind == "systolic" and None in (self.rows, self.cols, self.dataflow):
-            raise ValueError("a systolic array needs rows, cols and dataflow (os, ws or is)")
+            raise ValueError("a systolic array needs rows, cols and dataflow (os, ws, is or "
+                             "os-overlap)")
         if self.kind == "vector" and None in (self.vector_inputs, self.vector_outputs):
             raise ValueError("a vector engine needs vector_inputs and vector_outputs")
         return self

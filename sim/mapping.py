@@ -9,6 +9,9 @@ of M = 1). Counts are in elements.
   os: Sr = P, Sc = M, fold = K + AR + AC - 2;  ws: Sr = K, Sc = M, fold = 2AR + AC + P - 2;
   is: Sr = K, Sc = P, fold = 2AR + AC + M - 2. Operand reads count what each fold streams in;
   ws/is fold over K, so partial sums are written per K fold and read back for all but the first.
+  ``os-overlap`` (the generated RTL engine) streams the same operands as os, but each fold's
+  drain overlaps the next fold's fill: folds * K + AR + AC - 2 - 1 cycles
+  (:func:`overlapped_os_cycles`).
 - A vector engine (DianNao's NFU: Tin inputs x Tout outputs per cycle with an adder tree) takes
   ceil(K/Tin) * ceil(M/Tout) cycles per output pixel and group; each cycle reads Tin inputs and
   Tin x Tout weights; outputs are written once.
@@ -37,6 +40,8 @@ class TileCompute:
 def systolic_cycles(dataflow: str, rows: int, cols: int, pixels: int, k: int, filters: int
                     ) -> int:
     """SCALE-Sim compute cycles of one GEMM (P pixels, K-long dot products, M filters)."""
+    if dataflow == "os-overlap":  # one fold alone takes what SCALE-Sim's os fold takes
+        return overlapped_os_cycles(rows, cols, pixels, k, filters) - 1
     if dataflow == "os":
         sr, sc, fold = pixels, filters, k + rows + cols - 2
     elif dataflow == "ws":
@@ -44,7 +49,7 @@ def systolic_cycles(dataflow: str, rows: int, cols: int, pixels: int, k: int, fi
     elif dataflow == "is":
         sr, sc, fold = k, pixels, 2 * rows + cols + filters - 2
     else:
-        raise ValueError(f"dataflow must be os, ws or is, not {dataflow!r}")
+        raise ValueError(f"dataflow must be os, ws, is or os-overlap, not {dataflow!r}")
     return ceil(sr / rows) * ceil(sc / cols) * fold - 1
 
 
@@ -69,7 +74,7 @@ def tile_compute(pe: PeArraySpec, pixels: int, k: int, filters: int, groups: int
     rows, cols, dataflow = pe.rows, pe.cols, pe.dataflow
     assert rows is not None and cols is not None and dataflow is not None
     cycles = groups * systolic_cycles(dataflow, rows, cols, pixels, k, filters)
-    if dataflow == "os":
+    if dataflow in ("os", "os-overlap"):  # the same operands stream in either timing
         reads = (pixels * k * ceil(filters / cols), filters * k * ceil(pixels / rows), 0)
         writes = pixels * filters
     elif dataflow == "ws":
