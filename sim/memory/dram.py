@@ -21,6 +21,12 @@ Per run, in one channel:
   first and last bursts.
 
 Not modelled: command-bus conflicts, write recovery before precharge, power-down.
+
+Two ways in, with identical results: :meth:`DramModel.access` serves one contiguous request
+(the reference), :meth:`DramModel.access_rows` a descriptor of equal requests a fixed pitch
+apart (a schedule's strided transfer) as if each were given to ``access`` in turn, without
+building a request per row; where consecutive requests hit the row a bank has open, with no
+refresh due, their command times follow in closed form.
 """
 
 from __future__ import annotations
@@ -123,6 +129,119 @@ class DramModel:
         stats.activates += activates
         stats.last_end_cycle = max(stats.last_end_cycle, end)
         return AccessResult(start, end, bursts, hits, misses, activates, busy)
+
+    def access_rows(self, address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                    write: bool, arrival_cycle: int) -> AccessResult:
+        """Serve ``rows`` requests of ``row_bytes`` at ``address + i * pitch_bytes``, all
+        arriving at ``arrival_cycle``, in order: the same as ``rows`` calls of :meth:`access`,
+        their results combined (earliest start, latest end, counts added)."""
+        if arrival_cycle < self._last_arrival:
+            raise ValueError(f"arrivals must not decrease: {arrival_cycle} after "
+                             f"{self._last_arrival}")
+        self._last_arrival = arrival_cycle
+        if row_bytes <= 0 or rows <= 0:
+            return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
+        spec = self.spec
+        unit, channel_count = spec.interleave_bytes, spec.channels
+        page, burst, bank_count = spec.page_bytes, spec.burst_bytes, spec.banks
+        serve = self._serve_one
+        start = end = -1
+        bursts = misses = 0
+        for index in range(rows):
+            row_address = address + index * pitch_bytes
+            first_unit = row_address // unit
+            if first_unit == (row_address + row_bytes - 1) // unit:
+                local = (first_unit // channel_count) * unit + row_address - first_unit * unit
+                page_index = local // page
+                first = (local % page) // burst
+                count = ((local + row_bytes - 1) % page) // burst - first + 1
+                first_command, last_beat, missed = serve(
+                    first_unit % channel_count, page_index % bank_count,
+                    page_index // bank_count, count, write, arrival_cycle)
+                if start < 0 or first_command < start:
+                    start = first_command
+                if last_beat > end:
+                    end = last_beat
+                bursts += count
+                misses += missed
+                continue
+            for run in split(spec, row_address, row_bytes):
+                first_command, last_beat, missed = serve(run.channel, run.bank, run.row,
+                                                         run.bursts, write, arrival_cycle)
+                if start < 0 or first_command < start:
+                    start = first_command
+                if last_beat > end:
+                    end = last_beat
+                bursts += run.bursts
+                misses += missed
+        stats = self.stats
+        if write:
+            stats.bursts_written += bursts
+            stats.bytes_written += row_bytes * rows
+        else:
+            stats.bursts_read += bursts
+            stats.bytes_read += row_bytes * rows
+        stats.row_hits += bursts - misses
+        stats.row_misses += misses
+        stats.activates += misses
+        if end > stats.last_end_cycle:
+            stats.last_end_cycle = end
+        return AccessResult(start, end, bursts, bursts - misses, misses, misses,
+                            bursts * self._burst_cycles)
+
+    def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
+                   write: bool, arrival: int) -> tuple[int, int, int]:
+        """:meth:`_serve` written out for one run given by its location (the fast path)."""
+        timing = self.spec.timing
+        channel = self.channels[channel_index]
+        bank = channel.banks[bank_index]
+        latency = timing.wl if write else timing.rl
+        ready = bank.next_column
+        if arrival > ready:
+            ready = arrival
+        lead = channel.bus_free - latency - timing.rcd - timing.rp
+        if lead > ready:
+            ready = lead
+        offset = bank_index * timing.refi // self.spec.banks
+        if ready >= offset:
+            count = (ready - offset) // timing.refi + 1
+            if count > bank.refreshes_seen:
+                self.stats.refreshes += count - bank.refreshes_seen
+                bank.refreshes_seen = count
+                bank.open_row = None
+                latest = offset + (count - 1) * timing.refi + timing.rfc
+                if latest > ready:
+                    ready = latest
+        missed = 0
+        if bank.open_row != row:
+            missed = 1
+            activate = ready
+            if bank.open_row is not None:
+                activate = max(ready, bank.activated_at + timing.ras) + timing.rp
+            activate = max(activate, channel.last_activate + timing.rrd)
+            if len(channel.activates) == 4:
+                activate = max(activate, channel.activates[0] + timing.faw)
+            channel.last_activate = activate
+            channel.activates.append(activate)
+            bank.activated_at = activate
+            bank.open_row = row
+            ready = activate + timing.rcd
+        bus_ready = channel.bus_free
+        if write:
+            bus_ready = max(bus_ready, channel.last_read_end + timing.rtw)
+        command = max(ready, bus_ready - latency)
+        if not write:
+            command = max(command, channel.last_write_end + timing.wtr)
+        last_command = command + (bursts - 1) * timing.ccd
+        data_end = last_command + latency + self._burst_cycles
+        channel.bus_free = data_end
+        if write:
+            channel.last_write_end = data_end
+        else:
+            channel.last_read_end = data_end
+        bank.next_column = last_command + timing.ccd
+        self.stats.busy_cycles[channel_index] += bursts * self._burst_cycles
+        return command, data_end, missed
 
     def _refresh(self, bank_index: int, bank: _Bank, ready: int) -> int:
         """Apply refreshes due up to ``ready``; returns when the bank can be used."""

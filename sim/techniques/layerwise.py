@@ -19,7 +19,7 @@ from math import ceil
 from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.schedule import DramLayout, Tile, request_count, schedule_burst_bytes
 from sim.techniques.channel_blocks import k_blocked_tiles
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
@@ -165,7 +165,7 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
             break
         tiles = plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
                                  residency=residency)
-        requests = sum(len(tile.loads) + len(tile.stores) for tile in tiles)
+        requests = request_count(tiles)
         key = (schedule_burst_bytes(tiles, burst), requests,
                -min(len(tiles), MAX_OVERLAP_TILES))
         if best is None or key < best[0]:
