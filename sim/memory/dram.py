@@ -142,8 +142,19 @@ class DramModel:
         if row_bytes <= 0 or rows <= 0:
             return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
         spec = self.spec
+        timing = spec.timing
         unit, channel_count = spec.interleave_bytes, spec.channels
         page, burst, bank_count = spec.page_bytes, spec.burst_bytes, spec.banks
+        ccd, burst_cycles = timing.ccd, self._burst_cycles
+        latency = timing.wl if write else timing.rl
+        # A hit in the row the previous request of the channel opened, same direction, no
+        # refresh due: the column command follows the last one by ``gap``, and the bank is
+        # ready ``ready_gap`` after it (derived in the module docstring's rules).
+        gap = max(ccd, burst_cycles)
+        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        # Per channel, the streak of hits in progress: [bank, row, last command, next refresh].
+        streaks: list[list[int] | None] = [None] * channel_count
+        busy = [0] * channel_count
         serve = self._serve_one
         start = end = -1
         bursts = misses = 0
@@ -151,13 +162,29 @@ class DramModel:
             row_address = address + index * pitch_bytes
             first_unit = row_address // unit
             if first_unit == (row_address + row_bytes - 1) // unit:
+                channel = first_unit % channel_count
                 local = (first_unit // channel_count) * unit + row_address - first_unit * unit
                 page_index = local // page
+                bank, dram_row = page_index % bank_count, page_index // bank_count
                 first = (local % page) // burst
                 count = ((local + row_bytes - 1) % page) // burst - first + 1
-                first_command, last_beat, missed = serve(
-                    first_unit % channel_count, page_index % bank_count,
-                    page_index // bank_count, count, write, arrival_cycle)
+                streak = streaks[channel]
+                if (streak is not None and streak[0] == bank and streak[1] == dram_row
+                        and streak[2] + ready_gap < streak[3]):
+                    last_command = streak[2] + gap + (count - 1) * ccd
+                    streak[2] = last_command
+                    busy[channel] += count
+                    bursts += count
+                    beat = last_command + latency + burst_cycles
+                    if beat > end:
+                        end = beat
+                    continue
+                if streak is not None:
+                    self._end_streak(channel, streak, busy, write)
+                first_command, last_beat, missed = serve(channel, bank, dram_row, count, write,
+                                                         arrival_cycle)
+                streaks[channel] = [bank, dram_row, last_beat - latency - burst_cycles,
+                                    self._next_refresh(bank, self.channels[channel].banks[bank])]
                 if start < 0 or first_command < start:
                     start = first_command
                 if last_beat > end:
@@ -166,6 +193,10 @@ class DramModel:
                 misses += missed
                 continue
             for run in split(spec, row_address, row_bytes):
+                streak = streaks[run.channel]
+                if streak is not None:
+                    self._end_streak(run.channel, streak, busy, write)
+                    streaks[run.channel] = None
                 first_command, last_beat, missed = serve(run.channel, run.bank, run.row,
                                                          run.bursts, write, arrival_cycle)
                 if start < 0 or first_command < start:
@@ -174,6 +205,9 @@ class DramModel:
                     end = last_beat
                 bursts += run.bursts
                 misses += missed
+        for channel, streak in enumerate(streaks):
+            if streak is not None:
+                self._end_streak(channel, streak, busy, write)
         stats = self.stats
         if write:
             stats.bursts_written += bursts
@@ -188,6 +222,27 @@ class DramModel:
             stats.last_end_cycle = end
         return AccessResult(start, end, bursts, bursts - misses, misses, misses,
                             bursts * self._burst_cycles)
+
+    def _next_refresh(self, bank_index: int, bank: _Bank) -> int:
+        """The cycle from which a bank whose ready time reaches it gets its next refresh."""
+        timing = self.spec.timing
+        return bank_index * timing.refi // self.spec.banks + bank.refreshes_seen * timing.refi
+
+    def _end_streak(self, channel_index: int, streak: list[int], busy: list[int],
+                    write: bool) -> None:
+        """Write a streak of hits back into the channel and bank state."""
+        timing = self.spec.timing
+        channel = self.channels[channel_index]
+        last_command = streak[2]
+        data_end = last_command + (timing.wl if write else timing.rl) + self._burst_cycles
+        channel.bus_free = data_end
+        if write:
+            channel.last_write_end = data_end
+        else:
+            channel.last_read_end = data_end
+        channel.banks[streak[0]].next_column = last_command + timing.ccd
+        self.stats.busy_cycles[channel_index] += busy[channel_index] * self._burst_cycles
+        busy[channel_index] = 0
 
     def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
                    write: bool, arrival: int) -> tuple[int, int, int]:
