@@ -3,10 +3,11 @@
 A schedule is a list of tiles in execution order. Each tile loads operands from DRAM into the
 on-chip buffer, computes, and stores results back. A transfer is a descriptor: ``rows``
 requests of equal size, ``pitch_bytes`` apart (a region's map rows, or a channel slice pixel by
-pixel), served in that order; it stays one object from the planner to the DRAM model. Addresses come from a :class:`DramLayout`
-that gives every tensor and every layer's weights its own page-aligned region. Tensors are NHWC
-row-major in DRAM (a map row of all its channels is contiguous); weights are stored
-output-channel-major, so a block of filters is one contiguous range.
+pixel), served in that order; it stays one object from the planner to the DRAM model.
+Addresses come from a :class:`DramLayout` that gives every tensor and every layer's weights its
+own page-aligned region. Tensors are NHWC row-major in DRAM (a map row of all its channels is
+contiguous); weights are stored output-channel-major, so a block of filters is one contiguous
+range.
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ class DramLayout:
         self._next = 0
         self._align = align_bytes
         self.network = network
+        # Results that depend only on this layout (and the keys they are stored under), kept
+        # for planners that score the same candidate more than once.
+        self.memo: dict[tuple, object] = {}
         self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
         for info in network.infos:
             self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
