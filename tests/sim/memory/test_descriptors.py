@@ -68,13 +68,41 @@ def test_a_descriptor_is_its_requests_one_by_one(stream, preset, mapping):
         assert engine_state(fast) == engine_state(reference)
 
 
-def test_long_hit_streams_cross_refreshes_exactly():
+small_descriptors = st.lists(
+    st.tuples(st.integers(0, 1 << 20), st.integers(1, 64), st.integers(8, 1500),
+              st.integers(1, 700), st.booleans(), st.sampled_from([0, 0, 5, 2000, 9000])),
+    min_size=1, max_size=6)
+
+
+@given(stream=small_descriptors, preset=st.sampled_from(PRESETS),
+       mapping=st.sampled_from([None, (1, 64), (2, 32), (4, 128), (3, 64)]))
+@settings(max_examples=100, deadline=None)
+def test_small_requests_served_page_by_page_are_their_requests(stream, preset, mapping):
+    """Pixel-by-pixel channel slices: many requests inside one interleave unit each, served a
+    page of every channel at a time."""
+    spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
+    fast, reference = DramModel(spec), DramModel(spec)
+    arrival = 0
+    for address, size, rows, pitch, write, gap in stream:
+        arrival += gap
+        got = fast.access_rows(address, size, rows, pitch, write, arrival)
+        singles = [reference.access(address + i * pitch, size, write, arrival)
+                   for i in range(rows)]
+        assert (got.start_cycle, got.end_cycle) == (min(r.start_cycle for r in singles),
+                                                    max(r.end_cycle for r in singles))
+        assert got.bursts == sum(r.bursts for r in singles)
+        assert got.row_misses == sum(r.row_misses for r in singles)
+        assert engine_state(fast) == engine_state(reference)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_long_hit_streams_cross_refreshes_exactly(preset):
     """Thousands of small requests in one open row and across many refresh windows: the
     closed form must stop at every refresh the reference applies."""
-    spec = SPECS["eyeriss"]
+    spec = SPECS[preset]
     fast, reference = DramModel(spec), DramModel(spec)
     for rows, pitch, size in ((5000, 32, 16), (3000, 64, 32), (4000, 2048 * 8, 8),
-                              (2000, 96, 40)):
+                              (2000, 96, 40), (6000, 24, 1), (5000, 144, 1)):
         arrival = max(fast.stats.last_end_cycle - 100, 0)
         got = fast.access_rows(4096, size, rows, pitch, False, arrival)
         ends = [reference.access(4096 + i * pitch, size, False, arrival).end_cycle
