@@ -213,20 +213,41 @@ class DramModel:
         for index in range(rows):
             row_address = address + index * pitch_bytes
             first_unit = row_address // unit
-            if first_unit == (row_address + row_bytes - 1) // unit:
-                channel = first_unit % channel_count
+            last_unit = (row_address + row_bytes - 1) // unit
+            if first_unit == last_unit:  # one interleave unit: one run
                 local = (first_unit // channel_count) * unit + row_address - first_unit * unit
                 page_index = local // page
-                bank, dram_row = page_index % bank_count, page_index // bank_count
                 first = (local % page) // burst
-                count = ((local + row_bytes - 1) % page) // burst - first + 1
+                runs = [(first_unit % channel_count, page_index % bank_count,
+                         page_index // bank_count,
+                         ((local + row_bytes - 1) % page) // burst - first + 1)]
+            else:  # per channel its contiguous local range, a run per page (as ``split``)
+                runs = []
+                for channel in range(channel_count):
+                    start_unit = first_unit + (channel - first_unit) % channel_count
+                    end_unit = last_unit - (last_unit - channel) % channel_count
+                    if start_unit > last_unit or end_unit < first_unit:
+                        continue
+                    low = row_address if start_unit == first_unit else start_unit * unit
+                    high = (row_address + row_bytes if end_unit == last_unit
+                            else (end_unit + 1) * unit)
+                    low = (start_unit // channel_count) * unit + low - start_unit * unit
+                    high = (end_unit // channel_count) * unit + high - 1 - end_unit * unit + 1
+                    while low < high:
+                        page_index = low // page
+                        stop = min(high, (page_index + 1) * page)
+                        first = (low % page) // burst
+                        runs.append((channel, page_index % bank_count, page_index // bank_count,
+                                     ((stop - 1) % page) // burst - first + 1))
+                        low = stop
+            for channel, bank, dram_row, count in runs:
+                bursts += count
                 streak = streaks[channel]
                 if (streak is not None and streak[0] == bank and streak[1] == dram_row
                         and streak[2] + ready_gap < streak[3]):
                     last_command = streak[2] + gap + (count - 1) * ccd
                     streak[2] = last_command
                     busy[channel] += count
-                    bursts += count
                     beat = last_command + latency + burst_cycles
                     if beat > end:
                         end = beat
@@ -241,21 +262,6 @@ class DramModel:
                     start = first_command
                 if last_beat > end:
                     end = last_beat
-                bursts += count
-                misses += missed
-                continue
-            for run in split(spec, row_address, row_bytes):
-                streak = streaks[run.channel]
-                if streak is not None:
-                    self._end_streak(run.channel, streak, busy, write)
-                    streaks[run.channel] = None
-                first_command, last_beat, missed = serve(run.channel, run.bank, run.row,
-                                                         run.bursts, write, arrival_cycle)
-                if start < 0 or first_command < start:
-                    start = first_command
-                if last_beat > end:
-                    end = last_beat
-                bursts += run.bursts
                 misses += missed
         for channel, streak in enumerate(streaks):
             if streak is not None:
