@@ -162,11 +162,12 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
     # full: reorder the blocks that fit, keep what fits resident, tile the rest.
+    memo = layout.memo
     blocks = [block for block in find_bottlenecks(network)
-              if plan_reorder(block, hardware, dtype, Residency()) is not None]
+              if plan_reorder(block, hardware, dtype, Residency(), memo) is not None]
     never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
     never |= {block.project.name for block in blocks if block.add is not None}
-    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
+    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes, memo)
                  for block in blocks for info in block.infos}
     units = [(block.expand.index, block.infos[-1].index) for block in blocks]
     residency = plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
@@ -176,7 +177,7 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
     # whether they are the reordered ones.
     chosen: dict[int, tuple[list[Tile], bool]] = {}
     for block in blocks:
-        plan = plan_reorder(block, hardware, dtype, residency)
+        plan = plan_reorder(block, hardware, dtype, residency, memo)
         if plan is None:
             continue
         # Reorder only where it puts no more on the bus than the block's layers tiled (tiny

@@ -118,16 +118,29 @@ def _fits(budget: Budget, sizes: BandSizes, resident_bytes: int) -> bool:
 
 
 def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
-                 residency: Residency) -> ReorderPlan | None:
+                 residency: Residency, memo: dict | None = None) -> ReorderPlan | None:
     """The plan of least DRAM traffic (then fewest tiles) that fits, or None.
 
     For each band count (1 up to the output height, at most ``MAX_BANDS``) the largest chunk
-    that fits is taken: a larger chunk only saves tiles, never traffic.
+    that fits is taken: a larger chunk only saves tiles, never traffic. ``memo`` (one per
+    network, hardware and dtype) keeps plans under what they depend on.
     """
-    budget = Budget(hardware)
     input_resident = block.source in residency.on_chip
     output_resident = block.output in residency.on_chip
     resident = residency.bytes_across(block.expand.index, block.infos[-1].index)
+    if memo is None:
+        return _plan_reorder(block, hardware, dtype, input_resident, output_resident, resident)
+    key = ("reorder plan", block.name, input_resident, output_resident, resident)
+    if key not in memo:
+        memo[key] = _plan_reorder(block, hardware, dtype, input_resident, output_resident,
+                                  resident)
+    return memo[key]
+
+
+def _plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
+                  input_resident: bool, output_resident: bool, resident: int
+                  ) -> ReorderPlan | None:
+    budget = Budget(hardware)
     channels = block.expand.output_shape.channels
     height = block.project.output_shape.height
     weight_bytes = ceil(channels * _weights_per_channel(block, dtype))
@@ -153,11 +166,21 @@ def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
     return best
 
 
-def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
-                      ) -> int:
+def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int,
+                      memo: dict | None = None) -> int:
     """The most resident bytes (up to ``limit``) beside which the block still runs reordered
     in its smallest form (the most bands, one channel per chunk), its input counted in the
-    working set."""
+    working set. ``memo`` as for :func:`plan_reorder`."""
+    if memo is None:
+        return _reorder_tolerance(block, hardware, dtype, limit)
+    key = ("reorder tolerance", block.name, limit)
+    if key not in memo:
+        memo[key] = _reorder_tolerance(block, hardware, dtype, limit)
+    return memo[key]
+
+
+def _reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
+                       ) -> int:
     budget = Budget(hardware)
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
