@@ -34,7 +34,7 @@ from sim.techniques.layer_tiles import (
     tile_fits,
 )
 from sim.techniques.receptive import Region
-from sim.workload.layers import FullyConnected, GlobalAvgPool
+from sim.workload.layers import Add, FullyConnected, GlobalAvgPool, Mul
 from sim.workload.network import LayerInfo, Network
 
 MAX_OVERLAP_TILES = 8
@@ -339,9 +339,41 @@ def band_profiles(info: LayerInfo) -> list[tuple[tuple[str, int], WindowProfile]
     """Each band candidate with its profile, computed once per layer in a process."""
     profiles = _BAND_PROFILES.get(info)
     if profiles is None:
-        profiles = _BAND_PROFILES[info] = [(spec, window_profile(info, band_regions(info, spec)))
+        profiles = _BAND_PROFILES[info] = [(spec, band_profile(info, spec))
                                            for spec in band_specs(info)]
     return profiles
+
+
+def band_profile(info: LayerInfo, spec: tuple[str, int]) -> WindowProfile:
+    """:func:`window_profile` of a band candidate. Single rows cut into column pieces are a
+    product of rows and pieces, and so are their windows (a row span times a column span):
+    their sums and spans are counted per row span and per piece, not per region."""
+    kind, pieces = spec
+    if kind != "pieces" or isinstance(info.layer, Add | Mul | FullyConnected | GlobalAvgPool):
+        return window_profile(info, band_regions(info, spec))
+    height, width = info.output_shape.height, info.output_shape.width
+    edges = [width * j // pieces for j in range(pieces + 1)]
+    cuts = [(edges[j], edges[j + 1]) for j in range(pieces) if edges[j + 1] > edges[j]]
+    rows = [Region(r, r + 1, 0, 1) for r in range(height)]
+    row_windows = first_input_regions(info, rows)
+    col_windows = first_input_regions(info, [Region(0, 1, c0, c1) for c0, c1 in cuts])
+    row_heights: dict[int, int] = {}
+    for window in row_windows:
+        row_heights[window.height] = row_heights.get(window.height, 0) + 1
+    window_spans: dict[tuple[int, int, int], int] = {}
+    for window in col_windows:
+        for rows_high, count in row_heights.items():
+            key = (window.col0, window.col1, rows_high)
+            window_spans[key] = window_spans.get(key, 0) + count
+    region_spans: dict[tuple[int, int, int], int] = {}
+    for c0, c1 in cuts:
+        region_spans[(c0, c1, 1)] = region_spans.get((c0, c1, 1), 0) + height
+    return WindowProfile(
+        height * len(cuts), height * width, max(c1 - c0 for c0, c1 in cuts),
+        sum(w.height for w in row_windows) * sum(w.width for w in col_windows),
+        max(w.height for w in row_windows) * max(w.width for w in col_windows),
+        tuple((c0, c1, h, n) for (c0, c1, h), n in region_spans.items()),
+        tuple((c0, c1, h, n) for (c0, c1, h), n in window_spans.items()))
 
 
 PlanCache = dict[tuple, list[Tile]]
