@@ -175,6 +175,46 @@ class DramLayout:
         return [strided(operand, pixel(row, region.col0), size, region.width, pitch, write,
                         tensor) for row in range(region.row0, region.row1)]
 
+    def region_cost(self, tensor: str, region: Region, burst_bytes: int) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`region_transfers`, without making them."""
+        if region.pixels == 0:
+            return 0, 0
+        shape = self.network.tensor_shape(tensor)
+        pixel_bytes = shape.channels * self.dtype_bytes
+        row_bytes = shape.width * pixel_bytes
+        base = self.tensor_base(tensor) + region.row0 * row_bytes
+        if region.col0 == 0 and region.col1 == shape.width:
+            return strided_bursts(base, region.height * row_bytes, 1, 0, burst_bytes), 1
+        return strided_bursts(base + region.col0 * pixel_bytes, region.width * pixel_bytes,
+                              region.height, row_bytes, burst_bytes), region.height
+
+    def channel_cost(self, tensor: str, region: Region, first_channel: int, end_channel: int,
+                     burst_bytes: int) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`channel_transfers`, without making them."""
+        shape = self.network.tensor_shape(tensor)
+        if first_channel == 0 and end_channel >= shape.channels:
+            return self.region_cost(tensor, region, burst_bytes)
+        if region.pixels == 0:
+            return 0, 0
+        size = (end_channel - first_channel) * self.dtype_bytes
+        pitch = shape.channels * self.dtype_bytes
+        base = self.tensor_base(tensor) + first_channel * self.dtype_bytes
+        if region.col0 == 0 and region.col1 == shape.width:
+            return (strided_bursts(base + region.row0 * shape.width * pitch, size,
+                                   region.pixels, pitch, burst_bytes), region.pixels)
+        bursts = sum(strided_bursts(base + (row * shape.width + region.col0) * pitch, size,
+                                    region.width, pitch, burst_bytes)
+                     for row in range(region.row0, region.row1))
+        return bursts, region.pixels
+
+    def weight_cost(self, layer: str, first_byte: int, size_bytes: int, burst_bytes: int
+                    ) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`weight_transfer`, without making it."""
+        if size_bytes == 0:
+            return 0, 0
+        (transfer,) = self.weight_transfer(layer, first_byte, size_bytes)
+        return transfer_bursts(transfer, burst_bytes), 1
+
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
         """The request for ``size_bytes`` of a layer's dense weights from ``first_byte`` on, as
         the weight storage keeps them in DRAM (compressed storage moves proportionally less)."""
@@ -206,20 +246,25 @@ def traffic_bytes(tiles: list[Tile]) -> dict[str, int]:
 
 
 def transfer_bursts(transfer: Transfer, burst_bytes: int) -> int:
-    """Whole bursts a transfer moves: every burst each request touches, partly or wholly.
+    """Whole bursts a transfer moves: every burst each request touches, partly or wholly."""
+    return strided_bursts(transfer.address, transfer.row_bytes, transfer.rows,
+                          transfer.pitch_bytes, burst_bytes)
+
+
+def strided_bursts(address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                   burst_bytes: int) -> int:
+    """Whole bursts of ``rows`` requests of ``row_bytes``, ``pitch_bytes`` apart.
 
     The requests' offsets inside a burst repeat every ``burst / gcd(pitch, burst)`` rows, so the
     sum is taken over one period and multiplied."""
-    size = transfer.row_bytes
-    if size <= 0:
+    if row_bytes <= 0:
         return 0
-    if transfer.rows == 1:
-        return -(-(transfer.address + size) // burst_bytes) - transfer.address // burst_bytes
-    period = burst_bytes // gcd(transfer.pitch_bytes % burst_bytes, burst_bytes)
-    offsets = [(transfer.address + i * transfer.pitch_bytes) % burst_bytes
-               for i in range(min(period, transfer.rows))]
-    per_row = [-(-(offset + size) // burst_bytes) for offset in offsets]
-    whole_periods, rest = divmod(transfer.rows, len(per_row))
+    if rows == 1:
+        return -(-(address + row_bytes) // burst_bytes) - address // burst_bytes
+    period = burst_bytes // gcd(pitch_bytes % burst_bytes, burst_bytes)
+    offsets = [(address + i * pitch_bytes) % burst_bytes for i in range(min(period, rows))]
+    per_row = [-(-(offset + row_bytes) // burst_bytes) for offset in offsets]
+    whole_periods, rest = divmod(rows, len(per_row))
     return whole_periods * sum(per_row) + sum(per_row[:rest])
 
 

@@ -19,7 +19,7 @@ from math import ceil
 from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile, transfer_bursts
+from sim.schedule import DramLayout, Tile
 from sim.techniques.channel_blocks import k_blocked_tiles
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
@@ -244,46 +244,51 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
     stored = info.name not in on_chip
     sources = [(position, source) for position, source in enumerate(info.inputs)
                if source not in on_chip]
+    # Every input's window is the first input's, but for a broadcast mul operand.
+    first_windows = first_input_regions(info, regions)
+    per_position = isinstance(info.layer, Mul)
     blocks = max(1, filter_blocks)
     bursts = requests = 0
+
+    def add(cost: tuple[int, int]) -> None:
+        nonlocal bursts, requests
+        bursts += cost[0]
+        requests += cost[1]
+
     for index, region in enumerate(regions):
-        windows = [(source, input_region(info, region, position)) for position, source in sources]
-        transfers = []
+        windows = [(source, input_region(info, region, position) if per_position
+                    else first_windows[index]) for position, source in sources]
         for block in range(blocks):
             if channel_blocks:
                 per_block = ceil(out_channels / filter_blocks)
                 first = block * per_block
                 end = min(out_channels, first + per_block)
                 for source, window in windows:
-                    transfers += layout.channel_transfers(source, window, first, end, "ifmap")
+                    add(layout.channel_cost(source, window, first, end, burst_bytes))
                 if geometry.filters:
-                    transfers += layout.weight_transfer(info.name, first * geometry.filter_bytes,
-                                                        (end - first) * geometry.filter_bytes)
+                    add(layout.weight_cost(info.name, first * geometry.filter_bytes,
+                                           (end - first) * geometry.filter_bytes, burst_bytes))
                 if stored:
-                    transfers += layout.channel_transfers(info.name, region, first, end,
-                                                          "ofmap", write=True)
+                    add(layout.channel_cost(info.name, region, first, end, burst_bytes))
                 continue
             first_filter = block * block_filters
             filters = max(0, min(block_filters, geometry.filters - first_filter))
             if block == 0:
                 for source, window in windows:
-                    transfers += layout.region_transfers(source, window, "ifmap")
+                    add(layout.region_cost(source, window, burst_bytes))
             if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
                 offset = first_filter * geometry.filter_bytes * geometry.groups
                 size = (geometry.weight_bytes if filter_blocks == 1
                         else filters * geometry.filter_bytes * geometry.groups)
-                transfers += layout.weight_transfer(info.name, offset, size)
+                add(layout.weight_cost(info.name, offset, size, burst_bytes))
             if stored:
                 if filter_blocks > 1:
                     first_channel = first_filter * geometry.groups
-                    transfers += layout.channel_transfers(
-                        info.name, region, first_channel,
-                        first_channel + filters * geometry.groups, "ofmap", write=True)
+                    add(layout.channel_cost(info.name, region, first_channel,
+                                            first_channel + filters * geometry.groups,
+                                            burst_bytes))
                 elif block == 0:
-                    transfers += layout.region_transfers(info.name, region, "ofmap", write=True)
-        for transfer in transfers:
-            bursts += transfer_bursts(transfer, burst_bytes)
-            requests += transfer.rows
+                    add(layout.region_cost(info.name, region, burst_bytes))
     return bursts * burst_bytes, requests, len(regions) * blocks
 
 
