@@ -209,7 +209,17 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         last_touch.setdefault(last, []).append(tensor)
     levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
 
+    needs: dict[int, Counter] = {}
+
     def need(index: int) -> Counter:
+        """The bytes per buffer tile ``index`` reserves when its loads are issued (computed
+        once: the loop asks again each time it checks whether the tile fits)."""
+        total = needs.get(index)
+        if total is None:
+            total = needs[index] = _need(index)
+        return total
+
+    def _need(index: int) -> Counter:
         footprint = tiles[index].footprint
         total: Counter = Counter(footprint.loaded)
         total.update(footprint.produced)
