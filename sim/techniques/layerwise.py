@@ -14,12 +14,12 @@ overlap compute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil
+from math import ceil, gcd
 
 from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile
+from sim.schedule import DramLayout, Tile, strided_bursts
 from sim.techniques.channel_blocks import k_blocked_tiles
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
@@ -255,6 +255,20 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
         bursts += cost[0]
         requests += cost[1]
 
+    if blocks == 1 and not per_position:
+        # One block: each region loads its windows and stores its output once, as
+        # :meth:`DramLayout.region_cost` counts them, written out over the regions.
+        tensors = [source for _, source in sources]
+        weights = (layout.weight_cost(info.name, 0, geometry.weight_bytes, burst_bytes)
+                   if geometry.weight_bytes else (0, 0))
+        for tensor, spans in ([(t, first_windows) for t in tensors]
+                              + ([(info.name, regions)] if stored else [])):
+            more_bursts, more_requests = _regions_cost(layout, tensor, spans, burst_bytes)
+            bursts += more_bursts
+            requests += more_requests
+        bursts += weights[0]
+        requests += weights[1]
+        return bursts * burst_bytes, requests, len(regions)
     for index, region in enumerate(regions):
         windows = [(source, input_region(info, region, position) if per_position
                     else first_windows[index]) for position, source in sources]
@@ -290,6 +304,38 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 elif block == 0:
                     add(layout.region_cost(info.name, region, burst_bytes))
     return bursts * burst_bytes, requests, len(regions) * blocks
+
+
+def _regions_cost(layout: DramLayout, tensor: str, regions: list[Region], burst: int
+                  ) -> tuple[int, int]:
+    """(bursts, requests) of :meth:`DramLayout.region_cost` summed over ``regions``."""
+    shape = layout.network.tensor_shape(tensor)
+    pixel_bytes = shape.channels * layout.dtype_bytes
+    row_bytes = shape.width * pixel_bytes
+    base = layout.tensor_base(tensor)
+    width = shape.width
+    period = burst // gcd(row_bytes % burst, burst)
+    bursts = requests = 0
+    for region in regions:
+        height = region.row1 - region.row0
+        if height <= 0 or region.col1 <= region.col0:
+            continue
+        address = base + region.row0 * row_bytes
+        if region.col0 == 0 and region.col1 == width:
+            end = address + height * row_bytes
+            bursts += -(-end // burst) - address // burst
+            requests += 1
+            continue
+        address += region.col0 * pixel_bytes
+        size = (region.col1 - region.col0) * pixel_bytes
+        requests += height
+        if height == 1:
+            bursts += -(-(address + size) // burst) - address // burst
+        elif period == 1:
+            bursts += height * -(-((address % burst) + size) // burst)
+        else:
+            bursts += strided_bursts(address, size, height, row_bytes, burst)
+    return bursts, requests
 
 
 def blocked_or_refused(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
