@@ -15,7 +15,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-DEFAULT = "configs/sweeps/default.yaml"  # ~30 s: long enough to be killed part way
+# Twenty MobileNetV2-224 points on the DianNao preset (seconds each): long enough to be
+# killed part way on 2 workers.
+SLOW = """name: slow
+base: {network: mobilenet_v2, hardware: diannao, dataflow: tiled}
+grid:
+  dataflow: [layerwise, tiled, fused, full]
+  hardware.dram.timing.rcd: [20, 24, 29, 34, 40]
+"""
 EDGEACCEL = Path(sys.executable).parent / "edgeaccel"
 GRACE_S = 5.0
 
@@ -32,8 +39,10 @@ def _finished_points(database: Path) -> int:
 
 def _start_and_wait(tmp_path: Path, executor: str) -> tuple[subprocess.Popen, list]:
     """Start a sweep; return it once a point is stored, with its descendants at that time."""
+    sweep = tmp_path / "slow.yaml"
+    sweep.write_text(SLOW)
     process = subprocess.Popen(
-        [str(EDGEACCEL), "sweep", DEFAULT, "--out", str(tmp_path / "out"), "--executor",
+        [str(EDGEACCEL), "sweep", str(sweep), "--out", str(tmp_path / "out"), "--executor",
          executor, "--workers", "2", "--no-plots"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = tmp_path / "out" / "results.sqlite"
