@@ -15,13 +15,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-# Twenty MobileNetV2-224 points on the DianNao preset (seconds each): long enough to be
-# killed part way on 2 workers.
+# Sixty MobileNetV2-224 points of tenths of a second each: long enough to be stopped part way
+# on 2 workers, short enough that no point holds up the stop.
 SLOW = """name: slow
-base: {network: mobilenet_v2, hardware: diannao, dataflow: tiled}
+base: {network: mobilenet_v2, hardware: jetson_nano, dataflow: tiled}
 grid:
-  dataflow: [layerwise, tiled, fused, full]
-  hardware.dram.timing.rcd: [20, 24, 29, 34, 40]
+  hardware: [jetson_nano, eyeriss]
+  dataflow: [layerwise, tiled, buffered, fused, full]
+  hardware.dram.timing.rcd: [20, 24, 29, 34, 40, 44]
 """
 EDGEACCEL = Path(sys.executable).parent / "edgeaccel"
 GRACE_S = 5.0
