@@ -1,7 +1,8 @@
 """Design points per second of the 200-point grid in benchmarks/sweep_200.yaml (the lightweight
 CNN and MobileNetV2-96 over dataflows, tiles, buffer sizes and DRAM tRCD), on 1 and 2 worker
 processes of the default executor, each with a fresh store so every point runs. Wall seconds
-include starting the workers. Nothing is asserted.
+include starting the workers; CPU seconds are the workers' and this process's together.
+Nothing is asserted.
 
     python benchmarks/bench_sweep.py [--workers 1 2] [--sweep FILE]
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +21,13 @@ from sim.sweep.spec import load_sweep
 from sim.sweep.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the pool's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -31,13 +40,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for workers in args.workers:
             store = ResultsStore(Path(folder) / f"workers{workers}")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _cpu_seconds()
             ran = run_sweep(points, store, "local", workers=workers)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
             infeasible = sum("infeasible" in row["result"] for row in store.rows())
             store.close()
             print(f"{workers} worker(s): {ran} points ({infeasible} infeasible) in "
-                  f"{seconds:.1f} s wall, {ran / seconds:.1f} points/s", flush=True)
+                  f"{seconds:.1f} s wall ({cpu:.1f} CPU s), {ran / seconds:.1f} points/s",
+                  flush=True)
 
 
 if __name__ == "__main__":
