@@ -1,44 +1,78 @@
-"""Wall time of `simulate` with the cycle-level engine: MobileNetV2-224 and ResNet-18.
+"""CPU time of `simulate`: MobileNetV2-224 and ResNet-18, every dataflow, on every preset.
 
-Prints seconds per network and the slowest layers; nothing is asserted.
+Each case runs in a fresh process, as a `simulate` command would (no plan is shared between
+cases). Printed per case: start-up (the process's CPU seconds to import the simulator), plan
+(building the schedule), engine (the tile pipeline and the DRAM model), the DRAM requests
+served and requests per engine second. Nothing is asserted.
+
+    python benchmarks/bench_simulate.py [--network NAME] [--hardware NAME] [--dataflow NAME]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import subprocess
+import sys
 import time
-from pathlib import Path
 
-from sim.dataflow import SimulationOptions, build_schedule
-from sim.hardware import load_hardware
-from sim.pipeline import run_pipeline
-from sim.workload.zoo import mobilenet_v2, resnet18
+START = time.process_time()
 
-ROOT = Path(__file__).resolve().parents[1]
+NETWORKS = ("mobilenet_v2", "resnet18")
+PRESETS = ("jetson_nano", "diannao", "eyeriss")
+DATAFLOWS = ("layerwise", "tiled", "buffered", "fused", "full")
+
+
+def one(network_name: str, preset: str, dataflow: str) -> dict[str, float]:
+    """Time one case in this process; start-up is what the process spent before it."""
+    from sim.capacity import audit
+    from sim.dataflow import SimulationOptions, plan_schedule
+    from sim.hardware import load_hardware
+    from sim.pipeline import run_pipeline
+    from sim.presets import hardware_path
+    from sim.workload.io import resolve_network
+
+    network = resolve_network(network_name, resolution=None, num_classes=None, width_mult=None)
+    hardware = load_hardware(hardware_path(preset))
+    started = time.process_time()
+    schedule = plan_schedule(network, hardware, SimulationOptions(dataflow))
+    planned = time.process_time()
+    result = run_pipeline(schedule.tiles, hardware)
+    spans = {name: (c.first_start, c.last_end) for name, c in result.layers.items()}
+    audit(result.occupancy, hardware, spans)
+    done = time.process_time()
+    requests = sum(t.rows for tile in schedule.tiles for t in (*tile.loads, *tile.stores))
+    return {"startup_s": started, "plan_s": planned - started, "engine_s": done - planned,
+            "requests": requests, "descriptors": sum(len(tile.loads) + len(tile.stores)
+                                                     for tile in schedule.tiles)}
 
 
 def main() -> None:
-    hardware = load_hardware(ROOT / "configs" / "hardware" / "jetson_nano.yaml")
-    for network in (mobilenet_v2(), resnet18()):
-        for dataflow in ("layerwise", "full"):
-            options = SimulationOptions(dataflow, tile=16)
-            start = time.perf_counter()
-            tiles = build_schedule(network, hardware, options)
-            planned = time.perf_counter()
-            result = run_pipeline(tiles, hardware)
-            done = time.perf_counter()
-            requests = sum(len(t.loads) + len(t.stores) for t in tiles)
-            print(f"{network.name:14s} {dataflow:9s} schedule {planned - start:6.2f} s, "
-                  f"engine {done - planned:6.2f} s, {len(tiles):5d} tiles, "
-                  f"{requests:7d} DRAM requests, {result.cycles:,} cycles")
-            per_layer = []
-            for info in network.infos:
-                layer_tiles = [t for t in tiles if t.layer == info.name]
-                began = time.perf_counter()
-                run_pipeline(layer_tiles, hardware)
-                per_layer.append((time.perf_counter() - began, info.name))
-            slowest = ", ".join(f"{name} {seconds * 1e3:.0f} ms"
-                                for seconds, name in sorted(per_layer, reverse=True)[:3])
-            print(f"{'':24s} slowest layers alone: {slowest}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--network", choices=NETWORKS)
+    parser.add_argument("--hardware", choices=PRESETS)
+    parser.add_argument("--dataflow", choices=DATAFLOWS)
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(*args.one)))
+        return
+    print(f"{'network':13s} {'hardware':11s} {'dataflow':9s} {'start-up':>8s} {'plan':>6s} "
+          f"{'engine':>6s} {'sim':>6s} {'requests':>9s} {'req/s':>10s}   (CPU seconds)")
+    worst = (0.0, "")
+    for network in [args.network] if args.network else NETWORKS:
+        for preset in [args.hardware] if args.hardware else PRESETS:
+            for dataflow in [args.dataflow] if args.dataflow else DATAFLOWS:
+                done = subprocess.run([sys.executable, __file__, "--one", network, preset,
+                                       dataflow], capture_output=True, text=True, check=True)
+                row = json.loads(done.stdout)
+                simulation = row["plan_s"] + row["engine_s"]
+                rate = row["requests"] / row["engine_s"] if row["engine_s"] else 0.0
+                worst = max(worst, (simulation, f"{network} {preset} {dataflow}"))
+                print(f"{network:13s} {preset:11s} {dataflow:9s} {row['startup_s']:8.2f} "
+                      f"{row['plan_s']:6.2f} {row['engine_s']:6.2f} {simulation:6.2f} "
+                      f"{row['requests']:9,d} {rate:10,.0f}", flush=True)
+    print(f"slowest simulation: {worst[1]}, {worst[0]:.2f} s CPU (plan + engine)")
 
 
 if __name__ == "__main__":

@@ -188,13 +188,14 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
     # full: reorder the blocks that fit, keep what fits resident, tile the rest.
-    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes)
+    memo = layout.memo
+    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, memo)
     burst = hardware.dram.burst_bytes
     # Per reorderable block, the tiles it runs with (reordered or its layers tiled) and
     # whether they are the reordered ones.
     chosen: dict[int, tuple[list[Tile], bool]] = {}
     for block in blocks:
-        plan = plan_reorder(block, hardware, dtype, residency)
+        plan = plan_reorder(block, hardware, dtype, residency, memo)
         if plan is None:
             continue
         # Reorder only where it puts no more on the bus than the block's layers tiled (tiny

@@ -33,7 +33,7 @@ from fractions import Fraction
 from math import ceil
 
 from sim.hardware import HardwareSpec
-from sim.memory.dram import DramModel
+from sim.memory.dram import AccessResult, DramModel
 from sim.schedule import Tile, Transfer
 
 
@@ -171,12 +171,14 @@ def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
     return spans
 
 
-def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
-                 ) -> PipelineResult:
+def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True,
+                 reference: bool = False) -> PipelineResult:
     """Simulate ``tiles`` in order; returns total cycles, per-layer counters and reservations.
 
     ``overlap=False`` serializes everything (each tile loads only after the previous tile's
-    stores are done): the no-overlap upper bound of the same schedule.
+    stores are done): the no-overlap upper bound of the same schedule. ``reference=True``
+    gives the DRAM model every request of a descriptor one by one
+    (:meth:`DramModel.access`) instead of the descriptor whole; results are identical.
     """
     dram = DramModel(hardware.dram)
     clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
@@ -207,7 +209,17 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         last_touch.setdefault(last, []).append(tensor)
     levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
 
+    needs: dict[int, Counter] = {}
+
     def need(index: int) -> Counter:
+        """The bytes per buffer tile ``index`` reserves when its loads are issued (computed
+        once: the loop asks again each time it checks whether the tile fits)."""
+        total = needs.get(index)
+        if total is None:
+            total = needs[index] = _need(index)
+        return total
+
+    def _need(index: int) -> Counter:
         footprint = tiles[index].footprint
         total: Counter = Counter(footprint.loaded)
         total.update(footprint.produced)
@@ -233,9 +245,13 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     def issue(transfers: tuple[Transfer, ...], now: int, layer: str) -> int:
         counters = layers[layer]
         done = now
+        arrival = clock.to_dram(now)
         for transfer in transfers:
-            result = dram.access(transfer.address, transfer.size_bytes, transfer.write,
-                                 clock.to_dram(now))
+            if reference:
+                result = _per_request(dram, transfer, arrival)
+            else:
+                result = dram.access_rows(transfer.address, transfer.row_bytes, transfer.rows,
+                                          transfer.pitch_bytes, transfer.write, arrival)
             done = max(done, clock.to_accelerator(result.end_cycle))
             operand = transfer.operand
             if transfer.write:
@@ -345,6 +361,18 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     total = max([0, *compute_end, *stores_done])
     _attribute_cycles(tiles, compute_end, total, layers)
     return PipelineResult(total, layers, onchip.record)
+
+
+def _per_request(dram: DramModel, transfer: Transfer, arrival: int) -> AccessResult:
+    """A descriptor served request by request by the reference engine, results combined."""
+    results = [dram.access(address, size, transfer.write, arrival)
+               for address, size in transfer.requests()]
+    if not results:
+        return AccessResult(arrival, arrival, 0, 0, 0, 0, 0)
+    return AccessResult(min(r.start_cycle for r in results), max(r.end_cycle for r in results),
+                        sum(r.bursts for r in results), sum(r.row_hits for r in results),
+                        sum(r.row_misses for r in results), sum(r.activates for r in results),
+                        sum(r.busy_cycles for r in results))
 
 
 def _load_ready(index: int, depth: int, compute_end: list[int], tiles: list[Tile],

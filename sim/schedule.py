@@ -1,15 +1,19 @@
 """Schedules: what each dataflow asks of the memory system, tile by tile.
 
 A schedule is a list of tiles in execution order. Each tile loads operands from DRAM into the
-on-chip buffer, computes, and stores results back. Addresses come from a :class:`DramLayout`
-that gives every tensor and every layer's weights its own page-aligned region. Tensors are NHWC
-row-major in DRAM (a map row of all its channels is contiguous); weights are stored
-output-channel-major, so a block of filters is one contiguous range.
+on-chip buffer, computes, and stores results back. A transfer is a descriptor: ``rows``
+requests of equal size, ``pitch_bytes`` apart (a region's map rows, or a channel slice pixel by
+pixel), served in that order; it stays one object from the planner to the DRAM model.
+Addresses come from a :class:`DramLayout` that gives every tensor and every layer's weights its
+own page-aligned region. Tensors are NHWC row-major in DRAM (a map row of all its channels is
+contiguous); weights are stored output-channel-major, so a block of filters is one contiguous
+range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import gcd
 
 from sim.techniques.receptive import Region
 from sim.techniques.weight_storage import DENSE, WeightStorage
@@ -20,13 +24,34 @@ OPERANDS = ("ifmap", "weight", "ofmap")
 
 @dataclass(frozen=True)
 class Transfer:
-    """One contiguous DRAM request of ``operand`` data."""
+    """``rows`` DRAM requests of ``operand`` data, ``size_bytes`` in all: request ``i`` moves
+    ``size_bytes // rows`` contiguous bytes from ``address + i * pitch_bytes`` (one request when
+    ``rows`` is 1)."""
 
     operand: str
     address: int
     size_bytes: int
     write: bool = False
     tensor: str = ""  # the feature map moved ("" for weights); orders loads after stores
+    rows: int = 1
+    pitch_bytes: int = 0
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes of each request."""
+        return self.size_bytes // self.rows if self.rows else 0
+
+    def requests(self) -> list[tuple[int, int]]:
+        """The (address, bytes) of each request, in the order they are served."""
+        size = self.row_bytes
+        return [(self.address + i * self.pitch_bytes, size) for i in range(self.rows)]
+
+
+def strided(operand: str, address: int, row_bytes: int, rows: int, pitch_bytes: int,
+            write: bool = False, tensor: str = "") -> Transfer:
+    """``rows`` requests of ``row_bytes``, ``pitch_bytes`` apart, as one descriptor."""
+    return Transfer(operand, address, row_bytes * rows, write, tensor, rows,
+                    pitch_bytes if rows > 1 else 0)
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,9 @@ class DramLayout:
         self._next = 0
         self._align = align_bytes
         self.network = network
+        # Results that depend only on this layout (and the keys they are stored under), kept
+        # for planners that score the same candidate more than once.
+        self.memo: dict[tuple, object] = {}
         self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
         for info in network.infos:
             self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
@@ -121,26 +149,71 @@ class DramLayout:
         if region.col0 == 0 and region.col1 == shape.width:
             return [Transfer(operand, base + region.row0 * row_bytes, region.height * row_bytes,
                              write, tensor)]
-        return [
-            Transfer(operand, base + row * row_bytes + region.col0 * pixel_bytes,
-                     region.width * pixel_bytes, write, tensor)
-            for row in range(region.row0, region.row1)
-        ]
+        return [strided(operand, base + region.row0 * row_bytes + region.col0 * pixel_bytes,
+                        region.width * pixel_bytes, region.height, row_bytes, write, tensor)]
 
     def channel_transfers(self, tensor: str, region: Region, first_channel: int,
                           end_channel: int, operand: str, write: bool = False) -> list[Transfer]:
         """Channels [first_channel, end_channel) of ``region``: one request per pixel (NHWC),
-        or the whole region's requests when the slice is every channel."""
+        as one descriptor per map row (one for the region when it spans whole rows), or the
+        whole region's requests when the slice is every channel."""
         shape = self.network.tensor_shape(tensor)
         if first_channel == 0 and end_channel >= shape.channels:
             return self.region_transfers(tensor, region, operand, write)
+        if region.pixels == 0:
+            return []
         base = self.tensor_base(tensor)
         size = (end_channel - first_channel) * self.dtype_bytes
-        return [
-            Transfer(operand, base + ((row * shape.width + col) * shape.channels + first_channel)
-                     * self.dtype_bytes, size, write, tensor)
-            for row in range(region.row0, region.row1) for col in range(region.col0, region.col1)
-        ]
+        pitch = shape.channels * self.dtype_bytes
+
+        def pixel(row: int, col: int) -> int:
+            return base + (row * shape.width + col) * pitch + first_channel * self.dtype_bytes
+
+        if region.col0 == 0 and region.col1 == shape.width:
+            return [strided(operand, pixel(region.row0, 0), size, region.pixels, pitch, write,
+                            tensor)]
+        return [strided(operand, pixel(row, region.col0), size, region.width, pitch, write,
+                        tensor) for row in range(region.row0, region.row1)]
+
+    def region_cost(self, tensor: str, region: Region, burst_bytes: int) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`region_transfers`, without making them."""
+        if region.pixels == 0:
+            return 0, 0
+        shape = self.network.tensor_shape(tensor)
+        pixel_bytes = shape.channels * self.dtype_bytes
+        row_bytes = shape.width * pixel_bytes
+        base = self.tensor_base(tensor) + region.row0 * row_bytes
+        if region.col0 == 0 and region.col1 == shape.width:
+            return strided_bursts(base, region.height * row_bytes, 1, 0, burst_bytes), 1
+        return strided_bursts(base + region.col0 * pixel_bytes, region.width * pixel_bytes,
+                              region.height, row_bytes, burst_bytes), region.height
+
+    def channel_cost(self, tensor: str, region: Region, first_channel: int, end_channel: int,
+                     burst_bytes: int) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`channel_transfers`, without making them."""
+        shape = self.network.tensor_shape(tensor)
+        if first_channel == 0 and end_channel >= shape.channels:
+            return self.region_cost(tensor, region, burst_bytes)
+        if region.pixels == 0:
+            return 0, 0
+        size = (end_channel - first_channel) * self.dtype_bytes
+        pitch = shape.channels * self.dtype_bytes
+        base = self.tensor_base(tensor) + first_channel * self.dtype_bytes
+        if region.col0 == 0 and region.col1 == shape.width:
+            return (strided_bursts(base + region.row0 * shape.width * pitch, size,
+                                   region.pixels, pitch, burst_bytes), region.pixels)
+        bursts = sum(strided_bursts(base + (row * shape.width + region.col0) * pitch, size,
+                                    region.width, pitch, burst_bytes)
+                     for row in range(region.row0, region.row1))
+        return bursts, region.pixels
+
+    def weight_cost(self, layer: str, first_byte: int, size_bytes: int, burst_bytes: int
+                    ) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`weight_transfer`, without making it."""
+        if size_bytes == 0:
+            return 0, 0
+        (transfer,) = self.weight_transfer(layer, first_byte, size_bytes)
+        return transfer_bursts(transfer, burst_bytes), 1
 
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
         """The request for ``size_bytes`` of a layer's dense weights from ``first_byte`` on, as
@@ -158,6 +231,11 @@ def whole(network: Network, tensor: str) -> Region:
     return Region(0, shape.height, 0, shape.width)
 
 
+def request_count(tiles: list[Tile]) -> int:
+    """DRAM requests a schedule makes (each descriptor counts its rows)."""
+    return sum(transfer.rows for tile in tiles for transfer in (*tile.loads, *tile.stores))
+
+
 def traffic_bytes(tiles: list[Tile]) -> dict[str, int]:
     """DRAM bytes a schedule requests, per operand (reads and writes together)."""
     totals = dict.fromkeys(OPERANDS, 0)
@@ -168,11 +246,26 @@ def traffic_bytes(tiles: list[Tile]) -> dict[str, int]:
 
 
 def transfer_bursts(transfer: Transfer, burst_bytes: int) -> int:
-    """Whole bursts a request moves: every burst it touches, partly or wholly."""
-    if transfer.size_bytes <= 0:
+    """Whole bursts a transfer moves: every burst each request touches, partly or wholly."""
+    return strided_bursts(transfer.address, transfer.row_bytes, transfer.rows,
+                          transfer.pitch_bytes, burst_bytes)
+
+
+def strided_bursts(address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                   burst_bytes: int) -> int:
+    """Whole bursts of ``rows`` requests of ``row_bytes``, ``pitch_bytes`` apart.
+
+    The requests' offsets inside a burst repeat every ``burst / gcd(pitch, burst)`` rows, so the
+    sum is taken over one period and multiplied."""
+    if row_bytes <= 0:
         return 0
-    end = transfer.address + transfer.size_bytes
-    return -(-end // burst_bytes) - transfer.address // burst_bytes
+    if rows == 1:
+        return -(-(address + row_bytes) // burst_bytes) - address // burst_bytes
+    period = burst_bytes // gcd(pitch_bytes % burst_bytes, burst_bytes)
+    offsets = [(address + i * pitch_bytes) % burst_bytes for i in range(min(period, rows))]
+    per_row = [-(-(offset + row_bytes) // burst_bytes) for offset in offsets]
+    whole_periods, rest = divmod(rows, len(per_row))
+    return whole_periods * sum(per_row) + sum(per_row[:rest])
 
 
 def schedule_burst_bytes(tiles: list[Tile], burst_bytes: int) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from sim.bounds import layer_compulsory_bytes, layer_lower_bound_bytes, network_compulsory_bytes
 from sim.capacity import audit
 from sim.config import ConfigError
-from sim.dataflow import SimulationOptions, plan_schedule
+from sim.dataflow import Schedule, SimulationOptions, plan_schedule
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
@@ -32,14 +32,16 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def simulate(network: Network, hardware: HardwareSpec, options: SimulationOptions,
-             overlap: bool = True) -> dict[str, Any]:
+             overlap: bool = True, schedule: Schedule | None = None) -> dict[str, Any]:
     """Run the network; returns ``{"config", "config_hash", "totals", "layers", ...}``.
 
     Every run is audited: no declared buffer ever holds more than its size
     (:func:`sim.capacity.audit`). ``overlap=False`` runs the same schedule with nothing
-    overlapped (an upper bound).
+    overlapped (an upper bound). ``schedule``: the plan of this network, hardware and options
+    when the caller already has it (:func:`sim.dataflow.plan_schedule`).
     """
-    schedule = plan_schedule(network, hardware, options)
+    if schedule is None:
+        schedule = plan_schedule(network, hardware, options)
     try:
         result = run_pipeline(schedule.tiles, hardware, overlap)
         spans = {name: (counters.first_start, counters.last_end)

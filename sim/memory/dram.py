@@ -21,12 +21,20 @@ Per run, in one channel:
   first and last bursts.
 
 Not modelled: command-bus conflicts, write recovery before precharge, power-down.
+
+Two ways in, with identical results: :meth:`DramModel.access` serves one contiguous request
+(the reference), :meth:`DramModel.access_rows` a descriptor of equal requests a fixed pitch
+apart (a schedule's strided transfer) as if each were given to ``access`` in turn, without
+building a request per row; where consecutive requests hit the row a bank has open, with no
+refresh due, their command times follow in closed form.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
+from math import gcd
 
 from sim.hardware import DramEnergySpec, DramSpec
 from sim.memory.address import Run, split
@@ -79,6 +87,50 @@ class _Channel:
     activates: deque = field(default_factory=lambda: deque(maxlen=4))
 
 
+PAGE_WISE_ROWS = 8  # descriptors of at least this many requests are served page by page
+
+
+@dataclass(frozen=True)
+class _PhaseTable:
+    """One period of a descriptor's requests in the channel interleave: request ``i`` is in
+    channel ``channel_of[i % period]`` and moves ``bursts_of[i % period]`` bursts;
+    ``positions[c]`` lists the phases of channel ``c`` and ``prefix[c]`` their running burst
+    sums."""
+
+    period: int
+    positions: list[list[int]]
+    prefix: list[list[int]]
+    channel_of: list[int]
+    bursts_of: list[int]
+
+    def _before(self, channel: int, index: int) -> tuple[int, int]:
+        """(requests, bursts) of ``channel`` among requests [0, index)."""
+        periods, rest = divmod(index, self.period)
+        where = bisect_left(self.positions[channel], rest)
+        per_period = len(self.positions[channel])
+        prefix = self.prefix[channel]
+        return periods * per_period + where, periods * prefix[-1] + prefix[where]
+
+    def count(self, channel: int, first: int, stop: int
+              ) -> tuple[int, int, int, int] | None:
+        """(first index, requests, bursts, last index) of ``channel``'s requests among
+        [first, stop), or None when it has none."""
+        positions = self.positions[channel]
+        if not positions:
+            return None
+        before, bursts_before = self._before(channel, first)
+        upto, bursts_upto = self._before(channel, stop)
+        if upto == before:
+            return None
+        return (self._index(channel, before), upto - before, bursts_upto - bursts_before,
+                self._index(channel, upto - 1))
+
+    def _index(self, channel: int, nth: int) -> int:
+        """The request index of ``channel``'s ``nth`` request (from 0)."""
+        periods, rest = divmod(nth, len(self.positions[channel]))
+        return periods * self.period + self.positions[channel][rest]
+
+
 class DramModel:
     """Serves requests against ``spec``; see the module docstring for the policy."""
 
@@ -89,6 +141,7 @@ class DramModel:
         self.stats = DramStats(busy_cycles=[0] * spec.channels)
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
+        self._tables: dict[tuple[int, int, int], _PhaseTable | None] = {}
 
     def access(self, address: int, size_bytes: int, write: bool, arrival_cycle: int
                ) -> AccessResult:
@@ -123,6 +176,299 @@ class DramModel:
         stats.activates += activates
         stats.last_end_cycle = max(stats.last_end_cycle, end)
         return AccessResult(start, end, bursts, hits, misses, activates, busy)
+
+    def access_rows(self, address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                    write: bool, arrival_cycle: int) -> AccessResult:
+        """Serve ``rows`` requests of ``row_bytes`` at ``address + i * pitch_bytes``, all
+        arriving at ``arrival_cycle``, in order: the same as ``rows`` calls of :meth:`access`,
+        their results combined (earliest start, latest end, counts added)."""
+        if arrival_cycle < self._last_arrival:
+            raise ValueError(f"arrivals must not decrease: {arrival_cycle} after "
+                             f"{self._last_arrival}")
+        self._last_arrival = arrival_cycle
+        if row_bytes <= 0 or rows <= 0:
+            return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
+        if rows >= PAGE_WISE_ROWS and 0 < pitch_bytes:
+            table = self._phase_table(address, row_bytes, pitch_bytes)
+            if table is not None:
+                return self._rows_page_by_page(address, row_bytes, rows, pitch_bytes, write,
+                                               arrival_cycle, table)
+        spec = self.spec
+        timing = spec.timing
+        unit, channel_count = spec.interleave_bytes, spec.channels
+        page, burst, bank_count = spec.page_bytes, spec.burst_bytes, spec.banks
+        ccd, burst_cycles = timing.ccd, self._burst_cycles
+        latency = timing.wl if write else timing.rl
+        # A hit in the row the previous request of the channel opened, same direction, no
+        # refresh due: the column command follows the last one by ``gap``, and the bank is
+        # ready ``ready_gap`` after it (derived in the module docstring's rules).
+        gap = max(ccd, burst_cycles)
+        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        # Per channel, the streak of hits in progress: [bank, row, last command, next refresh].
+        streaks: list[list[int] | None] = [None] * channel_count
+        busy = [0] * channel_count
+        serve = self._serve_one
+        start = end = -1
+        bursts = misses = 0
+        for index in range(rows):
+            row_address = address + index * pitch_bytes
+            first_unit = row_address // unit
+            last_unit = (row_address + row_bytes - 1) // unit
+            if first_unit == last_unit:  # one interleave unit: one run
+                local = (first_unit // channel_count) * unit + row_address - first_unit * unit
+                page_index = local // page
+                first = (local % page) // burst
+                runs = [(first_unit % channel_count, page_index % bank_count,
+                         page_index // bank_count,
+                         ((local + row_bytes - 1) % page) // burst - first + 1)]
+            else:  # per channel its contiguous local range, a run per page (as ``split``)
+                runs = []
+                for channel in range(channel_count):
+                    start_unit = first_unit + (channel - first_unit) % channel_count
+                    end_unit = last_unit - (last_unit - channel) % channel_count
+                    if start_unit > last_unit or end_unit < first_unit:
+                        continue
+                    low = row_address if start_unit == first_unit else start_unit * unit
+                    high = (row_address + row_bytes if end_unit == last_unit
+                            else (end_unit + 1) * unit)
+                    low = (start_unit // channel_count) * unit + low - start_unit * unit
+                    high = (end_unit // channel_count) * unit + high - 1 - end_unit * unit + 1
+                    while low < high:
+                        page_index = low // page
+                        stop = min(high, (page_index + 1) * page)
+                        first = (low % page) // burst
+                        runs.append((channel, page_index % bank_count, page_index // bank_count,
+                                     ((stop - 1) % page) // burst - first + 1))
+                        low = stop
+            for channel, bank, dram_row, count in runs:
+                bursts += count
+                streak = streaks[channel]
+                if (streak is not None and streak[0] == bank and streak[1] == dram_row
+                        and streak[2] + ready_gap < streak[3]):
+                    last_command = streak[2] + gap + (count - 1) * ccd
+                    streak[2] = last_command
+                    busy[channel] += count
+                    beat = last_command + latency + burst_cycles
+                    if beat > end:
+                        end = beat
+                    continue
+                if streak is not None:
+                    self._end_streak(channel, streak, busy, write)
+                first_command, last_beat, missed = serve(channel, bank, dram_row, count, write,
+                                                         arrival_cycle)
+                streaks[channel] = [bank, dram_row, last_beat - latency - burst_cycles,
+                                    self._next_refresh(bank, self.channels[channel].banks[bank])]
+                if start < 0 or first_command < start:
+                    start = first_command
+                if last_beat > end:
+                    end = last_beat
+                misses += missed
+        for channel, streak in enumerate(streaks):
+            if streak is not None:
+                self._end_streak(channel, streak, busy, write)
+        stats = self.stats
+        if write:
+            stats.bursts_written += bursts
+            stats.bytes_written += row_bytes * rows
+        else:
+            stats.bursts_read += bursts
+            stats.bytes_read += row_bytes * rows
+        stats.row_hits += bursts - misses
+        stats.row_misses += misses
+        stats.activates += misses
+        if end > stats.last_end_cycle:
+            stats.last_end_cycle = end
+        return AccessResult(start, end, bursts, bursts - misses, misses, misses,
+                            bursts * self._burst_cycles)
+
+    def _phase_table(self, address: int, row_bytes: int, pitch_bytes: int
+                     ) -> _PhaseTable | None:
+        """Where the requests of a descriptor fall inside the channel interleave, over one
+        period of their phase; None when some request crosses an interleave unit."""
+        spec = self.spec
+        unit, channels, burst = spec.interleave_bytes, spec.channels, spec.burst_bytes
+        cycle = unit * channels
+        key = (address % cycle, pitch_bytes % cycle, row_bytes)
+        if key in self._tables:
+            return self._tables[key]
+        phase, step = key[0], key[1]
+        period = cycle // gcd(step, cycle)
+        positions: list[list[int]] = [[] for _ in range(channels)]
+        prefix: list[list[int]] = [[0] for _ in range(channels)]
+        channel_of, bursts_of = [], []
+        table: _PhaseTable | None = None
+        for j in range(period):
+            offset = (phase + j * step) % cycle
+            inside = offset % unit
+            if inside + row_bytes > unit:
+                break
+            channel = offset // unit
+            bursts = (inside + row_bytes - 1) // burst - inside // burst + 1
+            positions[channel].append(j)
+            prefix[channel].append(prefix[channel][-1] + bursts)
+            channel_of.append(channel)
+            bursts_of.append(bursts)
+        else:
+            table = _PhaseTable(period, positions, prefix, channel_of, bursts_of)
+        self._tables[key] = table
+        return table
+
+    def _rows_page_by_page(self, address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                           write: bool, arrival: int, table: _PhaseTable) -> AccessResult:
+        """:meth:`access_rows` for requests that each lie in one interleave unit, a page of
+        every channel at a time: the requests of one channel in one page are its first one,
+        served by the full rules, then hits in the row it opened whose command times add up
+        in closed form (the count of requests and of their bursts is all they need), unless
+        a refresh falls due among them, when they are served one by one."""
+        spec = self.spec
+        timing = spec.timing
+        channels, banks = spec.channels, spec.banks
+        span = spec.page_bytes * channels  # one page of every channel: a contiguous range
+        ccd, burst_cycles = timing.ccd, self._burst_cycles
+        latency = timing.wl if write else timing.rl
+        gap = max(ccd, burst_cycles)
+        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        period = table.period
+        serve = self._serve_one
+        start = end = -1
+        bursts = misses = 0
+        index = 0
+        while index < rows:
+            page_index = (address + index * pitch_bytes) // span
+            stop = min(rows, -(-((page_index + 1) * span - address) // pitch_bytes))
+            bank_index, dram_row = page_index % banks, page_index // banks
+            for channel_index in range(channels):
+                found = table.count(channel_index, index, stop)
+                if found is None:
+                    continue
+                first, count, total, last = found
+                first_bursts = table.bursts_of[first % period]
+                first_command, beat, missed = serve(channel_index, bank_index, dram_row,
+                                                    first_bursts, write, arrival)
+                if start < 0 or first_command < start:
+                    start = first_command
+                misses += missed
+                bursts += total
+                if count > 1:
+                    channel = self.channels[channel_index]
+                    bank = channel.banks[bank_index]
+                    last_bursts = table.bursts_of[last % period]
+                    between = count - 2  # hits after the first and before the last
+                    last_command = beat - latency - burst_cycles
+                    before_last = (last_command + between * gap
+                                   + (total - first_bursts - last_bursts - between) * ccd)
+                    if before_last + ready_gap < self._next_refresh(bank_index, bank):
+                        last_command = before_last + gap + (last_bursts - 1) * ccd
+                        beat = last_command + latency + burst_cycles
+                        channel.bus_free = beat
+                        if write:
+                            channel.last_write_end = beat
+                        else:
+                            channel.last_read_end = beat
+                        bank.next_column = last_command + ccd
+                        self.stats.busy_cycles[channel_index] += ((total - first_bursts)
+                                                                  * burst_cycles)
+                    else:  # a refresh falls due among them: the full rules, one by one
+                        for other in range(first + 1, last + 1):
+                            if table.channel_of[other % period] != channel_index:
+                                continue
+                            _, beat_one, missed = serve(channel_index, bank_index, dram_row,
+                                                        table.bursts_of[other % period], write,
+                                                        arrival)
+                            misses += missed
+                            beat = max(beat, beat_one)
+                if beat > end:
+                    end = beat
+            index = stop
+        stats = self.stats
+        if write:
+            stats.bursts_written += bursts
+            stats.bytes_written += row_bytes * rows
+        else:
+            stats.bursts_read += bursts
+            stats.bytes_read += row_bytes * rows
+        stats.row_hits += bursts - misses
+        stats.row_misses += misses
+        stats.activates += misses
+        if end > stats.last_end_cycle:
+            stats.last_end_cycle = end
+        return AccessResult(start, end, bursts, bursts - misses, misses, misses,
+                            bursts * burst_cycles)
+
+    def _next_refresh(self, bank_index: int, bank: _Bank) -> int:
+        """The cycle from which a bank whose ready time reaches it gets its next refresh."""
+        timing = self.spec.timing
+        return bank_index * timing.refi // self.spec.banks + bank.refreshes_seen * timing.refi
+
+    def _end_streak(self, channel_index: int, streak: list[int], busy: list[int],
+                    write: bool) -> None:
+        """Write a streak of hits back into the channel and bank state."""
+        timing = self.spec.timing
+        channel = self.channels[channel_index]
+        last_command = streak[2]
+        data_end = last_command + (timing.wl if write else timing.rl) + self._burst_cycles
+        channel.bus_free = data_end
+        if write:
+            channel.last_write_end = data_end
+        else:
+            channel.last_read_end = data_end
+        channel.banks[streak[0]].next_column = last_command + timing.ccd
+        self.stats.busy_cycles[channel_index] += busy[channel_index] * self._burst_cycles
+        busy[channel_index] = 0
+
+    def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
+                   write: bool, arrival: int) -> tuple[int, int, int]:
+        """:meth:`_serve` written out for one run given by its location (the fast path)."""
+        timing = self.spec.timing
+        channel = self.channels[channel_index]
+        bank = channel.banks[bank_index]
+        latency = timing.wl if write else timing.rl
+        ready = bank.next_column
+        if arrival > ready:
+            ready = arrival
+        lead = channel.bus_free - latency - timing.rcd - timing.rp
+        if lead > ready:
+            ready = lead
+        offset = bank_index * timing.refi // self.spec.banks
+        if ready >= offset:
+            count = (ready - offset) // timing.refi + 1
+            if count > bank.refreshes_seen:
+                self.stats.refreshes += count - bank.refreshes_seen
+                bank.refreshes_seen = count
+                bank.open_row = None
+                latest = offset + (count - 1) * timing.refi + timing.rfc
+                if latest > ready:
+                    ready = latest
+        missed = 0
+        if bank.open_row != row:
+            missed = 1
+            activate = ready
+            if bank.open_row is not None:
+                activate = max(ready, bank.activated_at + timing.ras) + timing.rp
+            activate = max(activate, channel.last_activate + timing.rrd)
+            if len(channel.activates) == 4:
+                activate = max(activate, channel.activates[0] + timing.faw)
+            channel.last_activate = activate
+            channel.activates.append(activate)
+            bank.activated_at = activate
+            bank.open_row = row
+            ready = activate + timing.rcd
+        bus_ready = channel.bus_free
+        if write:
+            bus_ready = max(bus_ready, channel.last_read_end + timing.rtw)
+        command = max(ready, bus_ready - latency)
+        if not write:
+            command = max(command, channel.last_write_end + timing.wtr)
+        last_command = command + (bursts - 1) * timing.ccd
+        data_end = last_command + latency + self._burst_cycles
+        channel.bus_free = data_end
+        if write:
+            channel.last_write_end = data_end
+        else:
+            channel.last_read_end = data_end
+        bank.next_column = last_command + timing.ccd
+        self.stats.busy_cycles[channel_index] += bursts * self._burst_cycles
+        return command, data_end, missed
 
     def _refresh(self, bank_index: int, bank: _Bank, ready: int) -> int:
         """Apply refreshes due up to ``ready``; returns when the bank can be used."""

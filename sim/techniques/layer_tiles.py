@@ -20,7 +20,7 @@ from sim.capacity import Budget
 from sim.hardware import HardwareSpec
 from sim.mapping import TileCompute, tile_compute
 from sim.schedule import NO_FOOTPRINT, DramLayout, Footprint, Tile, Transfer
-from sim.techniques.receptive import Region, source_region
+from sim.techniques.receptive import Region, input_windows, source_region
 from sim.workload.layers import (
     Add,
     ChannelShuffle,
@@ -107,6 +107,15 @@ def input_region(info: LayerInfo, out: Region, position: int = 0) -> Region:
         shape = info.input_shapes[0]
         return Region(0, shape.height, 0, shape.width)
     return source_region(info, position, out)
+
+
+def first_input_regions(info: LayerInfo, regions: list[Region]) -> list[Region]:
+    """``input_region(info, out)`` (the first input) for every ``out`` of ``regions``."""
+    if isinstance(info.layer, Add):
+        return list(regions)
+    if isinstance(info.layer, FullyConnected | GlobalAvgPool | Mul):
+        return [input_region(info, out) for out in regions]
+    return input_windows(info, regions)
 
 
 def region_bytes(region: Region, channels: int, dtype_bytes: int) -> int:

@@ -100,6 +100,29 @@ def input_window(info: LayerInfo, out: Region) -> Window:
     return Window(Region(r0, r1, c0, c1), (pad_top, pad_bottom, pad_left, pad_right))
 
 
+def input_windows(info: LayerInfo, regions: list[Region]) -> list[Region]:
+    """``input_window(info, out).region`` for every ``out`` of ``regions``, each axis span
+    computed once (regions of a plan share their rows and columns)."""
+    kernel, stride, padding, dilation = spatial_params(info)
+    shape = info.input_shapes[0]
+    top, _, left, _ = padding
+    rows: dict[tuple[int, int], tuple[int, int]] = {}
+    cols: dict[tuple[int, int], tuple[int, int]] = {}
+    windows = []
+    for out in regions:
+        row_key, col_key = (out.row0, out.row1), (out.col0, out.col1)
+        row_span = rows.get(row_key)
+        if row_span is None:
+            row_span = rows[row_key] = _axis(out.row0, out.row1, shape.height, kernel[0],
+                                             stride[0], top, dilation[0])[:2]
+        col_span = cols.get(col_key)
+        if col_span is None:
+            col_span = cols[col_key] = _axis(out.col0, out.col1, shape.width, kernel[1],
+                                             stride[1], left, dilation[1])[:2]
+        windows.append(Region(row_span[0], row_span[1], col_span[0], col_span[1]))
+    return windows
+
+
 def source_region(info: LayerInfo, position: int, out: Region) -> Region:
     """The region of input ``position`` that output region ``out`` needs: the window of
     :func:`input_window`, or the whole 1 x 1 map of a broadcast ``mul`` operand."""

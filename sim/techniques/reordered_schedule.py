@@ -119,16 +119,29 @@ def _fits(budget: Budget, sizes: BandSizes, resident_bytes: int) -> bool:
 
 
 def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
-                 residency: Residency) -> ReorderPlan | None:
+                 residency: Residency, memo: dict | None = None) -> ReorderPlan | None:
     """The plan of least DRAM traffic (then fewest tiles) that fits, or None.
 
     For each band count (1 up to the output height, at most ``MAX_BANDS``) the largest chunk
-    that fits is taken: a larger chunk only saves tiles, never traffic.
+    that fits is taken: a larger chunk only saves tiles, never traffic. ``memo`` (one per
+    network, hardware and dtype) keeps plans under what they depend on.
     """
-    budget = Budget(hardware)
     input_resident = block.source in residency.on_chip
     output_resident = block.output in residency.on_chip
     resident = residency.bytes_across(block.expand.index, block.infos[-1].index)
+    if memo is None:
+        return _plan_reorder(block, hardware, dtype, input_resident, output_resident, resident)
+    key = ("reorder plan", block.name, input_resident, output_resident, resident)
+    if key not in memo:
+        memo[key] = _plan_reorder(block, hardware, dtype, input_resident, output_resident,
+                                  resident)
+    return memo[key]
+
+
+def _plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
+                  input_resident: bool, output_resident: bool, resident: int
+                  ) -> ReorderPlan | None:
+    budget = Budget(hardware)
     channels = block.expand.output_shape.channels
     height = block.project.output_shape.height
     weight_bytes = ceil(channels * _weights_per_channel(block, dtype))
@@ -154,11 +167,21 @@ def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
     return best
 
 
-def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
-                      ) -> int:
+def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int,
+                      memo: dict | None = None) -> int:
     """The most resident bytes (up to ``limit``) beside which the block still runs reordered
     in its smallest form (the most bands, one channel per chunk), its input counted in the
-    working set."""
+    working set. ``memo`` as for :func:`plan_reorder`."""
+    if memo is None:
+        return _reorder_tolerance(block, hardware, dtype, limit)
+    key = ("reorder tolerance", block.name, limit)
+    if key not in memo:
+        memo[key] = _reorder_tolerance(block, hardware, dtype, limit)
+    return memo[key]
+
+
+def _reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
+                       ) -> int:
     budget = Budget(hardware)
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
@@ -264,16 +287,16 @@ def _chunk_weights(layout: DramLayout, info: LayerInfo, first: int, count: int,
     return layout.weight_transfer(info.name, first * per_channel, count * per_channel)
 
 
-def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, room_bytes: int
-                      ) -> tuple[list[Bottleneck], Residency]:
+def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, room_bytes: int,
+                      memo: dict | None = None) -> tuple[list[Bottleneck], Residency]:
     """The bottleneck blocks that can run reordered, and the feature maps kept on chip within
     ``room_bytes`` around them (their expansion and depthwise outputs, and a projection output
-    that feeds an add, never exist whole)."""
+    that feeds an add, never exist whole). ``memo`` as in :func:`plan_reorder`."""
     blocks = [block for block in find_bottlenecks(network)
-              if plan_reorder(block, hardware, dtype, Residency()) is not None]
+              if plan_reorder(block, hardware, dtype, Residency(), memo) is not None]
     never = {info.name for block in blocks for info in (block.expand, block.depthwise)}
     never |= {block.project.name for block in blocks if block.add is not None}
-    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes)
+    tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes, memo)
                  for block in blocks for info in block.infos}
     units = [(block.expand.index, block.infos[-1].index) for block in blocks]
     return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,

@@ -47,8 +47,11 @@ def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int, tile: 
     """The plan for the largest tile edge T, T/2, T/4, ... whose tiles fit the buffers, or
     None when not even a 1x1 tile with one filter fits."""
     budget = Budget(hardware)
-    for regions in tile_candidates(info, tile):
-        plan = plan_for_regions(info, budget, dtype_bytes, regions, residency)
+    if isinstance(info.layer, FullyConnected | GlobalAvgPool):
+        return plan_for_regions(info, budget, dtype_bytes, [full_region(info)], residency)
+    for shift in range(tile.bit_length()):  # made one at a time: the first that fits wins
+        plan = plan_for_regions(info, budget, dtype_bytes, square_tiles(info, tile >> shift),
+                                residency)
         if plan is not None:
             return plan
     return None
@@ -63,12 +66,24 @@ def layer_tile_size(plan: LayerPlan) -> int:
 def tiled_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, tile: int,
                 halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
     """The tiles of one layer cut into T x T output tiles (smaller where T does not fit, with
-    its input channels blocked where not even a 1x1 tile fits)."""
-    plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
-    if plan is None:
-        return blocked_or_refused(info, hardware, layout, tile_candidates(info, tile), residency)
-    return plan_layer_tiles(info, hardware, layout, list(plan.regions), plan.filter_blocks,
-                            halo_reuse=halo_reuse, residency=residency)
+    its input channels blocked where not even a 1x1 tile fits). The tiles are kept in the
+    layout's memo under what they depend on (the layer, the tile edge, halo reuse and the
+    feature maps on chip around it)."""
+    key = ("tiled layer", info.name, tile, halo_reuse,
+           frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip),
+           residency.layer_bytes.get(info.name, 0), residency.buffer, residency.resident(info))
+    tiles = layout.memo.get(key)
+    if tiles is None:
+        plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+        if plan is None:
+            tiles = blocked_or_refused(info, hardware, layout, tile_candidates(info, tile),
+                                       residency)
+        else:
+            tiles = plan_layer_tiles(info, hardware, layout, list(plan.regions),
+                                     plan.filter_blocks, halo_reuse=halo_reuse,
+                                     residency=residency)
+        layout.memo[key] = tiles
+    return list(tiles)
 
 
 def tiled_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, tile: int,

@@ -28,7 +28,7 @@ def _emitted(info, mapping, layout, residency, burst):
     for tile in tiles:
         for transfer in (*tile.loads, *tile.stores):
             bus[transfer.operand] += transfer_bursts(transfer, burst) * burst
-            requests += 1
+            requests += transfer.rows  # a descriptor of `rows` requests
     return traffic_bytes(tiles), dict(bus), requests
 
 

@@ -15,7 +15,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-DEFAULT = "configs/sweeps/default.yaml"  # ~30 s: long enough to be killed part way
+# Three hundred MobileNetV2-224 points of tenths of a second each: long enough (half a minute
+# and more on 2 workers) to be stopped part way, short enough that no point holds up the stop.
+SLOW = f"""name: slow
+base: {{network: mobilenet_v2, hardware: jetson_nano, dataflow: tiled}}
+grid:
+  hardware: [jetson_nano, eyeriss]
+  dataflow: [layerwise, tiled, buffered, fused, full]
+  hardware.dram.timing.rcd: {list(range(10, 40))}
+"""
 EDGEACCEL = Path(sys.executable).parent / "edgeaccel"
 GRACE_S = 5.0
 
@@ -32,8 +40,10 @@ def _finished_points(database: Path) -> int:
 
 def _start_and_wait(tmp_path: Path, executor: str) -> tuple[subprocess.Popen, list]:
     """Start a sweep; return it once a point is stored, with its descendants at that time."""
+    sweep = tmp_path / "slow.yaml"
+    sweep.write_text(SLOW)
     process = subprocess.Popen(
-        [str(EDGEACCEL), "sweep", DEFAULT, "--out", str(tmp_path / "out"), "--executor",
+        [str(EDGEACCEL), "sweep", str(sweep), "--out", str(tmp_path / "out"), "--executor",
          executor, "--workers", "2", "--no-plots"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = tmp_path / "out" / "results.sqlite"

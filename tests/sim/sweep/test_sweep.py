@@ -62,11 +62,15 @@ def test_bad_axes_name_file_line_and_path(tmp_path, text, where):
 
 
 def test_sweep_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
+    # The smoke grid on MobileNetV2-224 (tenths of a second a point), so the kill lands part way.
+    sweep = tmp_path / "slower.yaml"
+    sweep.write_text(Path(SMOKE).read_text().replace("network: lightweight_cnn",
+                                                     "network: mobilenet_v2"))
     reference = tmp_path / "reference"
-    assert main(["sweep", SMOKE, "--out", str(reference), "--executor", "inline",
+    assert main(["sweep", str(sweep), "--out", str(reference), "--executor", "inline",
                  "--no-plots", "--json"]) == 0
     killed = tmp_path / "killed"
-    process = subprocess.Popen([str(EDGEACCEL), "sweep", SMOKE, "--out", str(killed),
+    process = subprocess.Popen([str(EDGEACCEL), "sweep", str(sweep), "--out", str(killed),
                                 "--executor", "inline", "--no-plots"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = killed / "results.sqlite"
@@ -85,8 +89,8 @@ def test_sweep_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
     process.wait()
     partial = stored(killed)
     assert 1 <= len(partial) < 4, "the kill should land part way"
-    assert main(["sweep", SMOKE, "--out", str(killed), "--executor", "inline", "--no-plots",
-                 "--json"]) == 0
+    assert main(["sweep", str(sweep), "--out", str(killed), "--executor", "inline",
+                 "--no-plots", "--json"]) == 0
     final = stored(killed)
     assert final == stored(reference)
     with sqlite3.connect(database) as connection:

@@ -1,0 +1,73 @@
+"""The layer-wise planner's shortcuts against the slow way: a band candidate's profile counted
+per row span and piece equals the one counted region by region, and a plan's cost counted
+without tiles equals the bursts, requests and tiles of the tiles it would make."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.hardware import load_hardware
+from sim.schedule import DramLayout, request_count, schedule_burst_bytes
+from sim.techniques.layer_tiles import NOTHING_ON_CHIP, Residency, plan_layer_tiles
+from sim.techniques.layerwise import (
+    band_profile,
+    band_regions,
+    band_specs,
+    plan_cost,
+    window_profile,
+)
+from tests.sim.dataflows.strategies import single_layers
+
+DIANNAO = load_hardware("configs/hardware/diannao.yaml")
+
+
+def same_profile(fast, slow) -> bool:
+    """Equal counts and sums, spans equal as multisets (their order does not matter)."""
+    def spans(values):
+        total: dict = {}
+        for c0, c1, height, count in values:
+            total[(c0, c1, height)] = total.get((c0, c1, height), 0) + count
+        return total
+
+    return ((fast.regions, fast.region_pixels, fast.largest_region, fast.window_pixels,
+             fast.largest_window) == (slow.regions, slow.region_pixels, slow.largest_region,
+                                      slow.window_pixels, slow.largest_window)
+            and spans(fast.region_spans) == spans(slow.region_spans)
+            and spans(fast.window_spans) == spans(slow.window_spans))
+
+
+@given(network=single_layers())
+@settings(max_examples=60, deadline=None)
+def test_band_profiles_equal_region_by_region_profiles(network):
+    info = network.infos[0]
+    for spec in band_specs(info):
+        assert same_profile(band_profile(info, spec),
+                            window_profile(info, band_regions(info, spec))), spec
+
+
+@given(network=single_layers(), blocks=st.integers(1, 8), resident_input=st.booleans(),
+       dtype_bytes=st.sampled_from([1, 2]))
+@settings(max_examples=60, deadline=None)
+def test_plan_cost_counts_what_the_tiles_move(network, blocks, resident_input, dtype_bytes):
+    info = network.infos[0]
+    layout = DramLayout(network, dtype_bytes)
+    residency = (Residency(frozenset({"input"}), {"input": 1}, {}, "global")
+                 if resident_input else NOTHING_ON_CHIP)
+    burst = DIANNAO.dram.burst_bytes
+    for spec in band_specs(info)[:: max(1, len(band_specs(info)) // 4)]:
+        regions = band_regions(info, spec)
+        tiles = plan_layer_tiles(info, DIANNAO, layout, regions, blocks, residency=residency)
+        assert plan_cost(info, layout, regions, blocks, residency, burst) == (
+            schedule_burst_bytes(tiles, burst), request_count(tiles), len(tiles))
+
+
+@pytest.mark.parametrize("spec", [("pieces", 2), ("pieces", 7), ("bands", 3)])
+def test_band_regions_tile_the_output_exactly(spec):
+    """Hand check: the candidates cover every output pixel once."""
+    from sim.workload.zoo import lightweight_cnn
+    info = lightweight_cnn(32, 10).infos[1]
+    regions = band_regions(info, spec)
+    covered = sorted((r, c) for region in regions for r in range(region.row0, region.row1)
+                     for c in range(region.col0, region.col1))
+    shape = info.output_shape
+    assert covered == [(r, c) for r in range(shape.height) for c in range(shape.width)]
