@@ -42,5 +42,5 @@ def test_depthwise_is_groups_of_single_filters():
 
 
 def test_unknown_dataflow():
-    with pytest.raises(ValueError, match="os, ws or is"):
+    with pytest.raises(ValueError, match="os, ws, is or os-overlap"):
         systolic_cycles("rs", 8, 8, P, K, M)
