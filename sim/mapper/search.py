@@ -8,7 +8,9 @@ filter-block counts that fit (more blocks only cut requests smaller and fetch in
 each with the smallest input-channel block count that fits. Halo columns are always reused
 where the order allows (a narrower request never touches more bursts). A layer with at most
 :data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead: every tile
-height and width, every filter- and input-channel block count.
+height and width, every filter- and input-channel block count. Tiles only grow with their
+width, and so does what they need on chip, so per tile height and order the widths are tried
+from the narrowest up and the first where nothing fits ends the row.
 
 Every candidate that fits the declared buffers (:func:`sim.mapper.emit.overflow`) gets a floor
 under its bus bytes: the bytes it asks for (:func:`requested_floor`, summed axis by axis).
@@ -38,7 +40,7 @@ from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, Tile
 from sim.techniques.channel_blocks import blockable, reduction
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
-from sim.techniques.layerwise import _block_counts
+from sim.techniques.layerwise import block_counts
 from sim.workload.network import LayerInfo
 
 OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
@@ -109,7 +111,7 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
 
 def _k_blocks(info: LayerInfo, every: bool) -> list[int]:
     items = reduction(info)[0]
-    return list(range(2, items + 1)) if every else [c for c in _block_counts(items) if c > 1]
+    return list(range(2, items + 1)) if every else [c for c in block_counts(items) if c > 1]
 
 
 def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
@@ -119,7 +121,7 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     dtype = layout.dtype_bytes
     every = exhaustive(info)
     most = _most_blocks(info)
-    counts = list(range(1, most + 1)) if every else _block_counts(most)
+    counts = list(range(1, most + 1)) if every else block_counts(most)
     keep = len(counts) if every else 2  # block counts kept per grid and order
     space = []
     seen: set[LayerMapping] = set()

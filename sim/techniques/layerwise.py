@@ -115,7 +115,7 @@ def plan_for_profile(info: LayerInfo, budget: Budget, dtype_bytes: int,
     largest_in, largest_out = profile.largest_window, profile.largest_region
     channelwise = is_channelwise(info)
     max_blocks = (out_shape.channels if channelwise else geometry.filters) or 1
-    for blocks in _block_counts(max_blocks):
+    for blocks in block_counts(max_blocks):
         sizes = sizes_for_pixels(info, largest_in, largest_out, blocks, dtype_bytes, residency)
         if not tile_fits(budget, info, sizes, blocks, residency):
             continue
@@ -170,7 +170,7 @@ def _bus_floor(info: LayerInfo, profile: WindowProfile, sources: list, blocks: i
     return total
 
 
-def _block_counts(max_blocks: int) -> list[int]:
+def block_counts(max_blocks: int) -> list[int]:
     """Block counts from 1 up to ``max_blocks`` (one filter or channel per block), doubling,
     each one that splits ``max_blocks`` items into that many non-empty blocks."""
     counts = set()
