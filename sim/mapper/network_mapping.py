@@ -126,7 +126,7 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
             continue
         block = in_blocks.get(info.name)
         if block is not None:
-            plan = plan_reorder(block, hardware, dtype, residency)
+            plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
             if plan is None:
                 raise MappingProblem(("reordered", mapping.reordered.index(block.name)),
                                      f"block {block.name!r} does not fit reordered beside the "
@@ -165,7 +165,9 @@ def measure(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: 
     return energy if objective == "energy" else energy * result.cycles
 
 
-LayerCache = dict[tuple, LayerMapping | None]
+# Per (layer, its resident inputs/output, resident bytes beside it, buffer): its best mapping
+# and that mapping's bus bytes, or None when no mapping fits.
+LayerCache = dict[tuple, tuple[LayerMapping, int] | None]
 
 
 def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
@@ -182,19 +184,18 @@ def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype
                residency.layer_bytes.get(info.name, 0), residency.buffer)
         if key not in cache:
             choice = search_layer(info, hardware, layout, residency, objective, dtype)
-            cache[key] = None if choice is None else choice.mapping
-            if choice is not None:
-                cache[(*key, "bus")] = choice.traffic.bus_bytes
-        if cache[key] is None:
+            cache[key] = None if choice is None else (choice.mapping,
+                                                      choice.traffic.bus_bytes)
+        found = cache[key]
+        if found is None:
             if not any(info in block.infos for block in blocks):
                 return None
             moved[info.name] = -1  # runs only reordered
             continue
-        chosen[info.name] = cache[key]
-        moved[info.name] = cache[(*key, "bus")]
+        chosen[info.name], moved[info.name] = found
     reordered = []
     for block in blocks:
-        plan = plan_reorder(block, hardware, dtype, residency)
+        plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
             if any(moved[i.name] < 0 for i in block.infos):
                 return None
@@ -223,7 +224,7 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
         contexts = [([], plan_residency(network, hardware, room, dtype.bytes))]
-        blocks, residency = reorder_residency(network, hardware, dtype, room)
+        blocks, residency = reorder_residency(network, hardware, dtype, room, layout.memo)
         if blocks:
             contexts.append((blocks, residency))
         for blocks, residency in contexts:
