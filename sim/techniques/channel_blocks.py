@@ -66,6 +66,18 @@ def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                     candidates: list[list[Region]], residency: Residency) -> list[Tile] | None:
     """The tiles of the first candidate (largest regions first) that fits with some number of
     filter and input-channel blocks, the one of least DRAM traffic; None when none fits."""
+    plan = k_blocked_plan(info, hardware, layout, candidates, residency)
+    if plan is None:
+        return None
+    regions, filter_blocks, k_blocks = plan
+    return emit_k_blocked(info, hardware, layout, regions, filter_blocks, k_blocks, residency,
+                          info.name in residency.on_chip)
+
+
+def k_blocked_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                   candidates: list[list[Region]], residency: Residency
+                   ) -> tuple[list[Region], int, int] | None:
+    """(regions, filter blocks, input-channel blocks) that :func:`k_blocked_tiles` emits."""
     if not blockable(info) or info.inputs[0] in residency.on_chip:
         return None
     budget = Budget(hardware)
@@ -74,7 +86,6 @@ def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     items, _ = reduction(info)
     resident = residency.layer_bytes.get(info.name, 0)
     accumulator_bytes = layout.accumulator_bytes
-    output_resident = info.name in residency.on_chip
     for regions in candidates:
         window = max(input_region(info, r).pixels for r in regions)
         pixels = max(r.pixels for r in regions)
@@ -96,9 +107,72 @@ def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                     best = (traffic, filter_blocks, k_blocks)
                 break  # more input blocks only make more, smaller requests
         if best is not None:
-            return emit_k_blocked(info, hardware, layout, regions, best[1], best[2], residency,
-                                  output_resident)
+            return regions, best[1], best[2]
     return None
+
+
+def _steps(info: LayerInfo, regions: list[Region], filter_blocks: int, k_blocks: int,
+           dtype_bytes: int):
+    """Each step of a blocked layer in order: (region index, region, filter block, first
+    filter, filters, first item, end item, is the last step of its sums), and the weight
+    slice it reads (first byte, bytes): weights are laid out by (filter block, input block),
+    so a step's slice is contiguous and the slices add up to the layer's weights exactly."""
+    geometry = layer_geometry(info, dtype_bytes)
+    items, _ = reduction(info)
+    per_block = ceil(items / k_blocks)
+    block_filters = ceil(geometry.filters / filter_blocks)
+    for index, region in enumerate(regions):
+        for block in range(filter_blocks):
+            first_filter = block * block_filters
+            filters = min(block_filters, geometry.filters - first_filter)
+            if filters <= 0:
+                continue
+            block_low = geometry.weight_bytes * first_filter // geometry.filters
+            block_bytes = (geometry.weight_bytes * (first_filter + filters)
+                           // geometry.filters - block_low)
+            for k in range(k_blocks):
+                first = k * per_block
+                end = min(items, first + per_block)
+                if end <= first:
+                    continue
+                weights = (block_low + block_bytes * first // items,
+                           block_bytes * end // items - block_bytes * first // items)
+                last = k == k_blocks - 1 or end == items
+                yield (index, region, block, first_filter, filters, first, end, last, k == 0,
+                       weights)
+
+
+def k_blocked_cost(info: LayerInfo, layout: DramLayout, regions: list[Region],
+                   filter_blocks: int, k_blocks: int, residency: Residency, burst_bytes: int
+                   ) -> tuple[int, int, int]:
+    """(bytes on the bus, DRAM requests, tiles) of :func:`emit_k_blocked`, counted from
+    addresses without making the tiles."""
+    dtype_bytes = layout.dtype_bytes
+    source = info.inputs[0]
+    stored = info.name not in residency.on_chip
+    fully_connected = isinstance(info.layer, FullyConnected)
+    bursts = requests = tiles = 0
+    windows: dict[int, Region] = {}
+    for (index, region, _, first_filter, filters, first, end, last, _, weights) in _steps(
+            info, regions, filter_blocks, k_blocks, dtype_bytes):
+        tiles += 1
+        if fully_connected:
+            address = layout.tensor_base(source) + first * dtype_bytes
+            size = (end - first) * dtype_bytes
+            bursts += -(-(address + size) // burst_bytes) - address // burst_bytes
+            requests += 1
+        else:
+            window = windows.setdefault(index, input_region(info, region))
+            more = layout.channel_cost(source, window, first, end, burst_bytes)
+            bursts, requests = bursts + more[0], requests + more[1]
+        more = layout.weight_cost(info.name, *weights, burst_bytes)
+        bursts, requests = bursts + more[0], requests + more[1]
+        if last and stored:
+            channels = ((0, info.output_shape.channels) if filter_blocks == 1
+                        else (first_filter, first_filter + filters))
+            more = layout.channel_cost(info.name, region, *channels, burst_bytes)
+            bursts, requests = bursts + more[0], requests + more[1]
+    return bursts * burst_bytes, requests, tiles
 
 
 def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: int,
@@ -127,64 +201,43 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                    residency: Residency, output_resident: bool) -> list[Tile]:
     """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps."""
     dtype_bytes = layout.dtype_bytes
-    geometry = layer_geometry(info, dtype_bytes)
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
                                             for op in ("ifmap", "weight", "ofmap"))
-    items, per_item = reduction(info)
-    per_block = ceil(items / k_blocks)
-    block_filters = ceil(geometry.filters / filter_blocks)
+    _, per_item = reduction(info)
     accumulator_bytes = layout.accumulator_bytes
     resident = residency.resident(info)
     source = info.inputs[0]
     fully_connected = isinstance(info.layer, FullyConnected)
     tiles: list[Tile] = []
-    for index, region in enumerate(regions):
+    for (index, region, block, first_filter, filters, first, end, last, first_step,
+         (weight_first, weight_size)) in _steps(info, regions, filter_blocks, k_blocks,
+                                                dtype_bytes):
         window = input_region(info, region)
-        for block in range(filter_blocks):
-            first_filter = block * block_filters
-            filters = min(block_filters, geometry.filters - first_filter)
-            if filters <= 0:
-                continue
-            group = f"{info.name}#{index}.{block}"
-            accumulator = region.pixels * filters * accumulator_bytes
-            for k in range(k_blocks):
-                first = k * per_block
-                end = min(items, first + per_block)
-                if end <= first:
-                    continue
-                count = end - first
-                if fully_connected:
-                    loads = [Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
-                                      count * dtype_bytes, tensor=source)]
-                    window_bytes = count * dtype_bytes
-                else:
-                    loads = layout.channel_transfers(source, window, first, end, "ifmap")
-                    window_bytes = window.pixels * count * dtype_bytes
-                # Weights laid out by (filter block, input block): one contiguous slice; the
-                # slices of all blocks add up to the layer's weights exactly.
-                block_low = geometry.weight_bytes * first_filter // geometry.filters
-                block_bytes = (geometry.weight_bytes * (first_filter + filters)
-                               // geometry.filters - block_low)
-                weight_first = block_low + block_bytes * first // items
-                weight_size = block_bytes * end // items - block_bytes * first // items
-                loads += layout.weight_transfer(info.name, weight_first, weight_size)
-                compute = tile_compute(hardware.pe_array, region.pixels, count * per_item,
-                                       filters)
-                last = k == k_blocks - 1 or end == items
-                stores = []
-                if last and not output_resident:
-                    channels = (0, info.output_shape.channels) if filter_blocks == 1 else (
-                        first_filter, first_filter + filters)
-                    stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
-                                                      write=True)
-                footprint = Footprint(
-                    loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
-                    produced=by_buffer((out_buffer, region.pixels * filters * dtype_bytes
-                                        if last and not output_resident else 0)),
-                    held=by_buffer((out_buffer, accumulator)), group=group, resident=resident)
-                tile = make_tile(info, loads, stores, compute, region.pixels, filters,
-                                 dtype_bytes, hardware, footprint)
-                tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
-                                               accumulator_bytes, first=k == 0))
+        count = end - first
+        if fully_connected:
+            loads = [Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
+                              count * dtype_bytes, tensor=source)]
+            window_bytes = count * dtype_bytes
+        else:
+            loads = layout.channel_transfers(source, window, first, end, "ifmap")
+            window_bytes = window.pixels * count * dtype_bytes
+        loads += layout.weight_transfer(info.name, weight_first, weight_size)
+        compute = tile_compute(hardware.pe_array, region.pixels, count * per_item, filters)
+        stores = []
+        if last and not output_resident:
+            channels = (0, info.output_shape.channels) if filter_blocks == 1 else (
+                first_filter, first_filter + filters)
+            stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
+                                              write=True)
+        footprint = Footprint(
+            loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
+            produced=by_buffer((out_buffer, region.pixels * filters * dtype_bytes
+                                if last and not output_resident else 0)),
+            held=by_buffer((out_buffer, region.pixels * filters * accumulator_bytes)),
+            group=f"{info.name}#{index}.{block}", resident=resident)
+        tile = make_tile(info, loads, stores, compute, region.pixels, filters, dtype_bytes,
+                         hardware, footprint)
+        tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
+                                       accumulator_bytes, first=first_step))
     return tiles

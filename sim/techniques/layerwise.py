@@ -19,8 +19,13 @@ from math import ceil, gcd
 from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile, request_count, schedule_burst_bytes, strided_bursts
-from sim.techniques.channel_blocks import k_blocked_tiles
+from sim.schedule import DramLayout, Tile, strided_bursts
+from sim.techniques.channel_blocks import (
+    emit_k_blocked,
+    k_blocked_cost,
+    k_blocked_plan,
+    k_blocked_tiles,
+)
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
     Residency,
@@ -234,12 +239,14 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
         return tiles
     # A layer whose filters had to be blocked may move less with its input channels blocked
     # instead (a fully connected layer, whose one tile then streams smaller slices).
-    blocked = k_blocked_tiles(info, hardware, layout, all_candidates(), residency)
-    if blocked is not None:
-        score = (schedule_burst_bytes(blocked, burst), request_count(blocked),
-                 -min(len(blocked), MAX_OVERLAP_TILES))
-        if score < best[0]:
-            return blocked
+    plan = k_blocked_plan(info, hardware, layout, all_candidates(), residency)
+    if plan is not None:
+        regions, filter_blocks, k_blocks = plan
+        bus, requests, count = k_blocked_cost(info, layout, regions, filter_blocks, k_blocks,
+                                              residency, burst)
+        if (bus, requests, -min(count, MAX_OVERLAP_TILES)) < best[0]:
+            return emit_k_blocked(info, hardware, layout, regions, filter_blocks, k_blocks,
+                                  residency, info.name in residency.on_chip)
     return tiles
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sim.mapper.emit import canonical, emit
 from sim.mapper.traffic import layer_traffic
 from sim.schedule import DramLayout, traffic_bytes, transfer_bursts
+from sim.techniques.channel_blocks import reduction
 from sim.techniques.layer_tiles import Residency
 from tests.sim.dataflows.strategies import nano, single_layers
 from tests.sim.mapper.strategies import mappings
@@ -58,3 +59,25 @@ def test_closed_form_equals_emitted_in_networks(network, data):
     kept = frozenset(data.draw(st.lists(st.sampled_from(names), unique=True)) if names else [])
     _check(network, data, Residency(on_chip=kept, sizes=dict.fromkeys(kept, 1),
                                     buffer="global"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(network=single_layers(), data=st.data())
+def test_input_channel_blocking_cost_equals_its_tiles(network, data):
+    """The layer-wise planner costs input-channel blocking from addresses
+    (`k_blocked_cost`); the reference is the emitted tiles, request by request."""
+    from sim.schedule import request_count, schedule_burst_bytes
+    from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_cost
+
+    info = network.infos[0]
+    if not blockable(info):
+        return
+    mapping = data.draw(mappings(info))
+    regions = mapping.regions(info)
+    blocks = mapping.filter_blocks
+    k_blocks = data.draw(st.integers(2, max(2, reduction(info)[0])))
+    burst = data.draw(st.sampled_from([16, 32, 64]))
+    layout = DramLayout(network, 1)
+    tiles = emit_k_blocked(info, NANO, layout, regions, blocks, k_blocks, NOTHING, False)
+    assert k_blocked_cost(info, layout, regions, blocks, k_blocks, NOTHING, burst) == (
+        schedule_burst_bytes(tiles, burst), request_count(tiles), len(tiles))
