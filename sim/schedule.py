@@ -13,6 +13,7 @@ range.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import gcd
 
 from sim.techniques.receptive import Region
@@ -202,9 +203,15 @@ class DramLayout:
         if region.col0 == 0 and region.col1 == shape.width:
             return (strided_bursts(base + region.row0 * shape.width * pitch, size,
                                    region.pixels, pitch, burst_bytes), region.pixels)
-        bursts = sum(strided_bursts(base + (row * shape.width + region.col0) * pitch, size,
-                                    region.width, pitch, burst_bytes)
-                     for row in range(region.row0, region.row1))
+        # Row r's pixels start r * width pixels on; their burst offsets repeat every `cycle`
+        # rows, so one cycle's rows are counted, each as often as it recurs.
+        cycle = (burst_bytes // gcd(pitch, burst_bytes)) // gcd(
+            shape.width, burst_bytes // gcd(pitch, burst_bytes))
+        bursts = 0
+        for row in range(region.row0, region.row0 + min(region.height, cycle)):
+            recurs = (region.row1 - row + cycle - 1) // cycle
+            bursts += recurs * strided_bursts(base + (row * shape.width + region.col0) * pitch,
+                                              size, region.width, pitch, burst_bytes)
         return bursts, region.pixels
 
     def weight_cost(self, layer: str, first_byte: int, size_bytes: int, burst_bytes: int
@@ -256,16 +263,25 @@ def strided_bursts(address: int, row_bytes: int, rows: int, pitch_bytes: int,
     """Whole bursts of ``rows`` requests of ``row_bytes``, ``pitch_bytes`` apart.
 
     The requests' offsets inside a burst repeat every ``burst / gcd(pitch, burst)`` rows, so the
-    sum is taken over one period and multiplied."""
+    sum is taken from one period's running totals (kept per offset, size, pitch and burst)."""
     if row_bytes <= 0:
         return 0
     if rows == 1:
         return -(-(address + row_bytes) // burst_bytes) - address // burst_bytes
-    period = burst_bytes // gcd(pitch_bytes % burst_bytes, burst_bytes)
-    offsets = [(address + i * pitch_bytes) % burst_bytes for i in range(min(period, rows))]
-    per_row = [-(-(offset + row_bytes) // burst_bytes) for offset in offsets]
-    whole_periods, rest = divmod(rows, len(per_row))
-    return whole_periods * sum(per_row) + sum(per_row[:rest])
+    totals = _period_totals(address % burst_bytes, row_bytes, pitch_bytes % burst_bytes,
+                            burst_bytes)
+    period = len(totals) - 1
+    return (rows // period) * totals[-1] + totals[rows % period]
+
+
+@lru_cache(maxsize=8192)
+def _period_totals(offset: int, row_bytes: int, pitch: int, burst: int) -> tuple[int, ...]:
+    """Running totals of the bursts of requests ``i = 0, 1, ...`` of one period, the first at
+    ``offset`` inside a burst and each ``pitch`` (mod ``burst``) after the one before."""
+    totals = [0]
+    for i in range(burst // gcd(pitch, burst)):
+        totals.append(totals[-1] + -(-((offset + i * pitch) % burst + row_bytes) // burst))
+    return tuple(totals)
 
 
 def schedule_burst_bytes(tiles: list[Tile], burst_bytes: int) -> int:

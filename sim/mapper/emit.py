@@ -21,6 +21,7 @@ from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_s
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
+    halo_fetch,
     input_region,
     is_channelwise,
     layer_geometry,
@@ -116,14 +117,6 @@ def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout:
         return _weight_stationary(info, mapping, hardware, layout, residency, regions)
     return plan_layer_tiles(info, hardware, layout, regions, mapping.filter_blocks,
                             halo_reuse=mapping.halo_reuse, residency=residency)
-
-
-def halo_fetch(needed: Region, last: Region | None, halo_reuse: bool) -> Region:
-    """The part of window ``needed`` to fetch after window ``last`` of the same input."""
-    if (halo_reuse and last is not None and last.row0 == needed.row0
-            and last.row1 == needed.row1 and last.col0 < needed.col0 < last.col1):
-        return Region(needed.row0, needed.row1, last.col1, needed.col1)
-    return needed
 
 
 def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec,

@@ -63,7 +63,7 @@ def _axis(info: LayerInfo, rows: bool, tile: int, split: str) -> Axis:
             windows.append((window.row0, window.height) if rows else (window.col0, window.width))
         spans.append(tuple(windows))
         # Halo reuse (columns, within a row band): after the first window, fetch only the
-        # columns past the previous one (as sim.mapper.emit.halo_fetch does).
+        # columns past the previous one (as sim.techniques.layer_tiles.halo_fetch does).
         cut = [windows[0]]
         for (first, count), (start, size) in pairwise(windows):
             end = first + count

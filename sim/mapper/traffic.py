@@ -10,7 +10,8 @@ tensors' NHWC layout:
 - a request at byte address ``a`` of ``s`` bytes moves ``ceil((a + s) / b) - floor(a / b)``
   bursts of ``b`` bytes. Rows of a map start ``row_bytes`` apart and pixels ``pixel_bytes``
   apart, so the burst count of consecutive pixels repeats with period
-  ``b / gcd(pixel_bytes, b)``: a run of ``n`` pixels is summed from one period's prefix sums.
+  ``b / gcd(pixel_bytes, b)``: the layout's own costs (:meth:`DramLayout.region_cost`,
+  :meth:`DramLayout.channel_cost`, :func:`sim.schedule.strided_bursts`) sum one period.
 
 :func:`layer_traffic` is exact: it equals what the emitted tiles move (a property test compares
 them on random layers and mappings). :func:`requested_floor` is the cheap part (asked-for bytes,
@@ -20,15 +21,15 @@ separable over rows and columns) that orders and prunes the search.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import pairwise
-from math import ceil, gcd
+from math import ceil
 
 from sim.mapper.grid import Grid, Span, make_grid
 from sim.mapper.layer_mapping import LayerMapping
-from sim.schedule import OPERANDS, DramLayout
+from sim.schedule import OPERANDS, DramLayout, strided_bursts
 from sim.techniques.channel_blocks import reduction
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
+from sim.techniques.receptive import Region
 from sim.workload.layers import FullyConnected
 from sim.workload.network import LayerInfo
 
@@ -50,35 +51,6 @@ class Traffic:
         return sum(self.requested.values())
 
 
-def _bursts(address: int, size: int, burst: int) -> int:
-    if size <= 0:
-        return 0
-    return -(-(address + size) // burst) - address // burst
-
-
-@lru_cache(maxsize=4096)
-def _period_prefix(pixel_bytes: int, offset: int, size: int, burst: int) -> tuple[int, ...]:
-    """Prefix sums of the bursts of requests at ``offset + p * pixel_bytes`` over one period."""
-    period = burst // gcd(pixel_bytes, burst)
-    sums = [0]
-    for p in range(period):
-        sums.append(sums[-1] + _bursts(offset + p * pixel_bytes, size, burst))
-    return tuple(sums)
-
-
-def _run_bursts(first: int, count: int, pixel_bytes: int, offset: int, size: int, burst: int
-                ) -> int:
-    """Bursts of ``count`` requests of ``size`` bytes at ``offset + p * pixel_bytes`` for
-    ``p`` in ``[first, first + count)``."""
-    prefix = _period_prefix(pixel_bytes, offset % burst, size, burst)
-    period = len(prefix) - 1
-
-    def upto(n: int) -> int:
-        return (n // period) * prefix[-1] + prefix[n % period]
-
-    return upto(first + count) - upto(first)
-
-
 class _Moves:
     """Adds requests to a :class:`Traffic`, the way :class:`DramLayout` would cut them."""
 
@@ -98,17 +70,10 @@ class _Moves:
         if height * width == 0 or times == 0:
             return
         shape = self.layout.network.tensor_shape(tensor)
-        pixel = shape.channels * self.layout.dtype_bytes
-        row = shape.width * pixel
-        base = self.layout.tensor_base(tensor)
-        if col0 == 0 and width == shape.width:
-            size = height * row
-            self._add(operand, times * size, times * _bursts(base + row0 * row, size, self.burst),
-                      times)
-            return
-        size = width * pixel
-        bursts = _run_bursts(row0, height, row, base + col0 * pixel, size, self.burst)
-        self._add(operand, times * height * size, times * bursts, times * height)
+        bursts, requests = self.layout.region_cost(
+            tensor, Region(row0, row0 + height, col0, col0 + width), self.burst)
+        self._add(operand, times * height * width * shape.channels * self.layout.dtype_bytes,
+                  times * bursts, times * requests)
 
     def grid(self, tensor: str, rows: list[Span], cols: list[Span], operand: str,
              times: int = 1) -> None:
@@ -126,52 +91,38 @@ class _Moves:
         base = self.layout.tensor_base(tensor)
         heights = sum(h for _, h in rows)
         pixels = sum(w for _, w in cols)
-        bursts = sum(_bursts(base + c0 * pixel, w * pixel, self.burst) for c0, w in cols if w)
+        bursts = sum(strided_bursts(base + c0 * pixel, w * pixel, 1, 0, self.burst)
+                     for c0, w in cols if w)
         self._add(operand, times * heights * pixels * pixel, times * heights * bursts,
                   times * heights * sum(1 for _, w in cols if w))
 
     def channels(self, tensor: str, rows: Span, cols: Span, first: int, end: int,
                  operand: str, times: int = 1) -> None:
         """``times`` x channels [first, end) of rows x cols: one request per pixel."""
-        shape = self.layout.network.tensor_shape(tensor)
-        if first == 0 and end >= shape.channels:
-            self.region(tensor, rows, cols, operand, times)
-            return
         (row0, height), (col0, width) = rows, cols
-        dtype = self.layout.dtype_bytes
-        pixel = shape.channels * dtype
-        size = (end - first) * dtype
-        offset = self.layout.tensor_base(tensor) + first * dtype
-        if col0 == 0 and width == shape.width:  # consecutive pixels all along
-            bursts = _run_bursts(row0 * shape.width, height * width, pixel, offset, size,
-                                 self.burst)
-        else:
-            # Row r starts at pixel r * W; the burst pattern repeats every `period` pixels,
-            # so rows repeat every `cycle` rows: sum one cycle's distinct rows with counts.
-            period = self.burst // gcd(pixel, self.burst)
-            cycle = period // gcd(shape.width, period)
-            bursts = 0
-            for r in range(row0, row0 + min(height, cycle)):
-                rows_like = (height - (r - row0) + cycle - 1) // cycle
-                bursts += rows_like * _run_bursts(r * shape.width + col0, width, pixel, offset,
-                                                  size, self.burst)
-        self._add(operand, times * height * width * size, times * bursts,
-                  times * height * width)
+        if height * width == 0 or times == 0:
+            return
+        shape = self.layout.network.tensor_shape(tensor)
+        channels = shape.channels if first == 0 and end >= shape.channels else end - first
+        bursts, requests = self.layout.channel_cost(
+            tensor, Region(row0, row0 + height, col0, col0 + width), first, end, self.burst)
+        self._add(operand, times * height * width * channels * self.layout.dtype_bytes,
+                  times * bursts, times * requests)
 
     def weights(self, layer: str, first_byte: int, size_bytes: int, times: int = 1) -> None:
         if size_bytes == 0 or times == 0:
             return
         layout = self.layout
-        count = layout.network[layer].params
-        first = layout.weights.scaled(first_byte, count, layout.dtype_bytes)
-        size = layout.weights.scaled(size_bytes, count, layout.dtype_bytes)
-        self._add("weight", times * size,
-                  times * _bursts(layout.weight_base(layer) + first, size, self.burst), times)
+        size = layout.weights.scaled(size_bytes, layout.network[layer].params,
+                                     layout.dtype_bytes)
+        bursts, requests = layout.weight_cost(layer, first_byte, size_bytes, self.burst)
+        self._add("weight", times * size, times * bursts, times * requests)
 
     def flat(self, tensor: str, first: int, size: int, operand: str, times: int = 1) -> None:
         """A contiguous run of a tensor (a fully connected layer's input features)."""
         address = self.layout.tensor_base(tensor) + first
-        self._add(operand, times * size, times * _bursts(address, size, self.burst), times)
+        self._add(operand, times * size, times * strided_bursts(address, size, 1, 0, self.burst),
+                  times)
 
 
 def layer_traffic(info: LayerInfo, mapping: LayerMapping, layout: DramLayout,

@@ -203,14 +203,9 @@ def plan_layer_tiles(
             if source in residency.on_chip:
                 continue
             needed = input_region(info, region, position)
-            fetch = needed
-            last = previous.get(source)
-            if (halo_reuse and not channel_blocks and last is not None
-                    and last.row0 == needed.row0 and last.row1 == needed.row1
-                    and last.col0 < needed.col0 < last.col1):
-                fetch = Region(needed.row0, needed.row1, last.col1, needed.col1)
+            windows[source] = halo_fetch(needed, previous.get(source),
+                                         halo_reuse and not channel_blocks)
             previous[source] = needed
-            windows[source] = fetch
         sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
                                  residency)
         pixels = region.pixels
@@ -271,6 +266,15 @@ def plan_layer_tiles(
             tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
                                    dtype_bytes, hardware, footprint))
     return tiles
+
+
+def halo_fetch(needed: Region, last: Region | None, halo_reuse: bool) -> Region:
+    """The part of window ``needed`` to fetch after window ``last`` of the same input: with
+    ``halo_reuse``, the columns past ``last`` when both span the same rows and overlap."""
+    if (halo_reuse and last is not None and last.row0 == needed.row0
+            and last.row1 == needed.row1 and last.col0 < needed.col0 < last.col1):
+        return Region(needed.row0, needed.row1, last.col1, needed.col1)
+    return needed
 
 
 def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:
