@@ -109,10 +109,8 @@ def map_table(rows: list[dict[str, Any]], mapping: NetworkMapping,
 def map_figure(rows: list[dict[str, Any]], fixed: dict[str, dict[str, int]], title: str,
                path: str | Path) -> None:
     """Per-layer bus bytes of auto, of each fixed dataflow and the lower bound (log scale)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.plots import plt
+    from sim.sweep.bound_figure import STYLE
 
     names = [row["layer"] for row in rows]
 
@@ -122,18 +120,15 @@ def map_figure(rows: list[dict[str, Any]], fixed: dict[str, dict[str, int]], tit
 
     x = range(len(names))
     figure, axes = plt.subplots(figsize=(max(8.0, 0.16 * len(names) + 3), 4.6))
-    styles = {"layerwise": ("o", "tab:gray"), "tiled": ("s", "tab:orange"),
-              "buffered": ("^", "tab:green"), "fused": ("v", "tab:purple"),
-              "full": ("D", "tab:brown")}
     for dataflow, per in fixed.items():
-        marker, colour = styles.get(dataflow, ("x", "black"))
+        marker, colour = STYLE.get(dataflow, ("x", "black"))  # as in the sweep's figures
         label = "fused (a group at its last layer)" if dataflow == "fused" else dataflow
         axes.plot(x, kb([per.get(n, 0) for n in names]), marker=marker, linestyle="none",
                   markersize=4, color=colour, alpha=0.7, label=label)
     axes.plot(x, kb([row["dram_burst_bytes"] for row in rows]), marker="*", linestyle="-",
-              linewidth=1, markersize=6, color="tab:blue", label="auto")
-    axes.step(x, kb([row["lower_bound_bytes"] for row in rows]), where="mid", color="black",
-              linewidth=1, linestyle="--", label="lower bound of the layer alone")
+              linewidth=1, markersize=7, color="black", label="auto")
+    axes.step(x, kb([row["lower_bound_bytes"] for row in rows]), where="mid",
+              color="tab:gray", linewidth=1, linestyle="--", label="lower bound of the layer alone")
     axes.set_yscale("log")
     axes.set_ylabel("DRAM bus traffic per layer (KB, log)")
     axes.set_xlabel("layer (network order; layers that move nothing are not drawn)")
