@@ -197,32 +197,34 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, spli
     return kept > 0, found
 
 
+def _parts(total: int, blocks: int) -> list[int]:
+    """Sizes of ``blocks`` blocks of ``ceil(total / blocks)`` (the last ones smaller), empty
+    ones left out."""
+    per = ceil(total / blocks)
+    return [size for b in range(blocks) if (size := min(per, total - b * per)) > 0]
+
+
 def estimate_cycles(info: LayerInfo, mapping: LayerMapping, grid: Grid,
                     hardware: HardwareSpec) -> int:
     """Compute cycles of all the mapping's tiles (PE array model, :mod:`sim.mapping`)."""
     geometry = layer_geometry(info, 1)
     if not geometry.filters:
         return 0
-    pe = hardware.pe_array
     blocks = mapping.filter_blocks
+    # Each tile runs one GEMM per step: (reduction length, filters, groups).
     if is_channelwise(info) and blocks > 1:
-        per = ceil(info.output_shape.channels / blocks)
-        slices = [min(per, info.output_shape.channels - b * per) for b in range(blocks)]
-        return sum(count * sum(tile_compute(pe, pixels, geometry.k, 1, c).cycles
-                               for c in slices if c > 0)
-                   for pixels, count in grid.tile_classes().items())
-    per = ceil(geometry.filters / blocks)
-    filters = [min(per, geometry.filters - b * per) for b in range(blocks)]
-    if mapping.stationary == "output":
+        steps = [(geometry.k, 1, channels)
+                 for channels in _parts(info.output_shape.channels, blocks)]
+    elif mapping.stationary == "output":
         items, per_item = reduction(info)
-        k_blocks = mapping.input_channel_blocks
-        step = ceil(items / k_blocks)
-        slices = [min(step, items - k * step) for k in range(k_blocks)]
-        return sum(count * sum(tile_compute(pe, pixels, s * per_item, f).cycles
-                               for f in filters if f > 0 for s in slices if s > 0)
-                   for pixels, count in grid.tile_classes().items())
-    return sum(count * sum(tile_compute(pe, pixels, geometry.k, f, geometry.groups).cycles
-                           for f in filters if f > 0)
+        steps = [(count * per_item, filters, 1) for filters in _parts(geometry.filters, blocks)
+                 for count in _parts(items, mapping.input_channel_blocks)]
+    else:
+        steps = [(geometry.k, filters, geometry.groups)
+                 for filters in _parts(geometry.filters, blocks)]
+    pe = hardware.pe_array
+    return sum(count * sum(tile_compute(pe, pixels, k, filters, groups).cycles
+                           for k, filters, groups in steps)
                for pixels, count in grid.tile_classes().items())
 
 

@@ -81,3 +81,18 @@ def test_input_channel_blocking_cost_equals_its_tiles(network, data):
     tiles = emit_k_blocked(info, NANO, layout, regions, blocks, k_blocks, NOTHING, False)
     assert k_blocked_cost(info, layout, regions, blocks, k_blocks, NOTHING, burst) == (
         schedule_burst_bytes(tiles, burst), request_count(tiles), len(tiles))
+
+
+@settings(max_examples=100, deadline=None)
+@given(network=single_layers(), data=st.data())
+def test_estimated_compute_cycles_equal_the_tiles(network, data):
+    """The search's compute-cycle count (per tile size class) against the emitted tiles'."""
+    from sim.mapper.grid import make_grid
+    from sim.mapper.search import estimate_cycles
+
+    info = network.infos[0]
+    mapping = canonical(info, data.draw(mappings(info)))
+    tiles = emit(info, mapping, NANO, DramLayout(network, 1), NOTHING)
+    grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
+    expected = sum(tile.compute_cycles for tile in tiles if tile.macs)
+    assert estimate_cycles(info, mapping, grid, NANO) == expected
