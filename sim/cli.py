@@ -386,9 +386,8 @@ def _simulate(args: argparse.Namespace) -> None:
         if topology is not None or args.dataflow is not None:
             raise ConfigError("--mapping", "runs a network's mapping file, without --dataflow",
                               allowed="a zoo network or network YAML, no --dataflow")
-        from sim.mapper.mapping_file import check_mapping_path, load_mapping
+        from sim.mapper.mapping_file import load_mapping
 
-        check_mapping_path(args.mapping)
         mapping = load_mapping(args.mapping, network, hardware, DType(args.dtype))
     dataflow = MAPPED if mapping else (args.dataflow or "layerwise")
     try:

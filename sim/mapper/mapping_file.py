@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from sim import limits as lim
-from sim.config import ConfigError, error_at, read_yaml, validate
+from sim.config import error_at, read_yaml, validate
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
 from sim.mapper.layer_mapping import LayerMapping
@@ -108,8 +108,3 @@ def load_mapping(path: str | Path, network: Network, hardware: HardwareSpec, dty
     except MappingProblem as problem:
         raise error_at(path, node, problem.loc, problem.message, problem.allowed) from None
     return mapping
-
-
-def check_mapping_path(path: str) -> None:
-    if not Path(path).is_file():
-        raise ConfigError("--mapping", f"no such file: {path}")

@@ -123,3 +123,10 @@ def test_map_json_reports_every_layer_with_its_bound_and_best_fixed(capsys):
     for row in report["layers"]:
         assert row["dram_burst_bytes"] >= 0 and row["lower_bound_bytes"] >= 0
         assert row["best_fixed_dataflow"] in ("layerwise", "tiled", "buffered", "full")
+
+
+def test_a_missing_mapping_file_exits_2(tmp_path, capsys):
+    missing = tmp_path / "none.yaml"
+    assert main(["simulate", "--network", "lightweight_cnn", "--hardware", NANO,
+                 "--mapping", str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: {missing}: file not found\n"
