@@ -82,7 +82,7 @@ class PipelineResult:
     occupancy: list[Reservation]
 
 
-class _Clock:
+class Clock:
     """Exact conversion between accelerator and DRAM clock cycles."""
 
     def __init__(self, accelerator_hz: float, dram_hz: float) -> None:
@@ -181,7 +181,7 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     (:meth:`DramModel.access`) instead of the descriptor whole; results are identical.
     """
     dram = DramModel(hardware.dram)
-    clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
+    clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
     buffers = hardware.buffers
 
     def depth(operand: str) -> int:

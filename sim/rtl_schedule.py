@@ -34,12 +34,12 @@ Register stages (cycle 0 is the one ``start`` is taken in):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from math import ceil
 
 from sim.hardware import HardwareSpec
 from sim.mapping import overlapped_os_cycles
 from sim.memory.dram import DramModel
+from sim.pipeline import Clock
 from sim.schedule import Transfer
 
 # Conv engine stages beyond the fold model: the weight bank is readable the cycle after its
@@ -229,20 +229,6 @@ class Prediction:
     tiles: int
 
 
-class _Clock:
-    """Exact conversion between accelerator and DRAM cycles, rounding up."""
-
-    def __init__(self, accelerator_hz: float, dram_hz: float) -> None:
-        ratio = Fraction(str(dram_hz)) / Fraction(str(accelerator_hz))
-        self.numerator, self.denominator = ratio.numerator, ratio.denominator
-
-    def to_dram(self, cycle: int) -> int:
-        return -(-cycle * self.numerator // self.denominator)
-
-    def to_accelerator(self, dram_cycle: int) -> int:
-        return -(-dram_cycle * self.denominator // self.numerator)
-
-
 def first_windows_position(layer: EngineLayer, padded_width: int, rows: int, pixels: int
                            ) -> int:
     """Padded positions the line buffer steps until the first group of windows is complete
@@ -264,7 +250,7 @@ def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLim
     """
     rows, cols = limits.rows, limits.cols
     dram = DramModel(hardware.dram)
-    clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
+    clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
     input_address, weight_address, output_address = addresses
 
     def data_from(transfer: Transfer, arrival: int) -> int:

@@ -17,7 +17,7 @@ from sim.config import ConfigError
 from sim.dataflow import SimulationOptions, build_schedule
 from sim.hardware import HardwareSpec, load_hardware
 from sim.memory.dram import DramModel
-from sim.pipeline import CapacityError, Reservation, _Clock, run_pipeline
+from sim.pipeline import CapacityError, Clock, Reservation, run_pipeline
 from sim.schedule import Footprint, Tile, Transfer, transfer_bursts
 from sim.simulate import simulate
 from sim.workload.layers import Conv2d, FullyConnected, Shape
@@ -97,7 +97,7 @@ def _hand_schedule(hardware: HardwareSpec, single: bool) -> int:
     NBin is double-buffered, or when tile 0 has finished computing when it is single; DRAM
     service times come from a fresh DRAM model serving the same requests at those times."""
     dram = DramModel(hardware.dram)
-    clock = _Clock(hardware.clock_hz, hardware.dram.clock_hz)
+    clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
 
     def serve(requests, at):
         return max(clock.to_accelerator(dram.access(a, s, w, clock.to_dram(at)).end_cycle)
