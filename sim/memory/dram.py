@@ -154,28 +154,14 @@ class DramModel:
         if not runs:
             return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
         start = end = None
-        bursts = hits = misses = activates = 0
+        bursts = misses = 0
         for run in runs:
             first, last, missed = self._serve(run, write, arrival_cycle)
             start = first if start is None else min(start, first)
             end = last if end is None else max(end, last)
             bursts += run.bursts
             misses += missed
-            hits += run.bursts - missed
-            activates += missed
-        busy = bursts * self._burst_cycles
-        stats = self.stats
-        if write:
-            stats.bursts_written += bursts
-            stats.bytes_written += size_bytes
-        else:
-            stats.bursts_read += bursts
-            stats.bytes_read += size_bytes
-        stats.row_hits += hits
-        stats.row_misses += misses
-        stats.activates += activates
-        stats.last_end_cycle = max(stats.last_end_cycle, end)
-        return AccessResult(start, end, bursts, hits, misses, activates, busy)
+        return self._account(write, size_bytes, bursts, misses, start, end)
 
     def access_rows(self, address: int, row_bytes: int, rows: int, pitch_bytes: int,
                     write: bool, arrival_cycle: int) -> AccessResult:
@@ -266,18 +252,23 @@ class DramModel:
         for channel, streak in enumerate(streaks):
             if streak is not None:
                 self._end_streak(channel, streak, busy, write)
+        return self._account(write, row_bytes * rows, bursts, misses, start, end)
+
+    def _account(self, write: bool, size_bytes: int, bursts: int, misses: int, start: int,
+                 end: int) -> AccessResult:
+        """Add a served access to the running totals (every row miss is an activate) and
+        return its result."""
         stats = self.stats
         if write:
             stats.bursts_written += bursts
-            stats.bytes_written += row_bytes * rows
+            stats.bytes_written += size_bytes
         else:
             stats.bursts_read += bursts
-            stats.bytes_read += row_bytes * rows
+            stats.bytes_read += size_bytes
         stats.row_hits += bursts - misses
         stats.row_misses += misses
         stats.activates += misses
-        if end > stats.last_end_cycle:
-            stats.last_end_cycle = end
+        stats.last_end_cycle = max(stats.last_end_cycle, end)
         return AccessResult(start, end, bursts, bursts - misses, misses, misses,
                             bursts * self._burst_cycles)
 
@@ -380,20 +371,7 @@ class DramModel:
                 if beat > end:
                     end = beat
             index = stop
-        stats = self.stats
-        if write:
-            stats.bursts_written += bursts
-            stats.bytes_written += row_bytes * rows
-        else:
-            stats.bursts_read += bursts
-            stats.bytes_read += row_bytes * rows
-        stats.row_hits += bursts - misses
-        stats.row_misses += misses
-        stats.activates += misses
-        if end > stats.last_end_cycle:
-            stats.last_end_cycle = end
-        return AccessResult(start, end, bursts, bursts - misses, misses, misses,
-                            bursts * burst_cycles)
+        return self._account(write, row_bytes * rows, bursts, misses, start, end)
 
     def _next_refresh(self, bank_index: int, bank: _Bank) -> int:
         """The cycle from which a bank whose ready time reaches it gets its next refresh."""
