@@ -400,22 +400,34 @@ def _positive(path: Path, key: str, text: str) -> int:
     return value
 
 
+def unthrottled_banks(rows: int, cols: int, dram_bytes_per_cycle: float) -> int:
+    """Banks of 64 bits a buffer needs so that it never slows the array: in one cycle it can
+    serve a 4-byte word (an fp32 operand or an int32 partial sum, the widest the simulator
+    moves) to each PE on the array's longer edge, while the DRAM fills or drains it at its
+    peak rate (bytes per accelerator cycle). SCALE-Sim's fold model assumes SRAMs that keep
+    up (its bank model is part of ``[layout]``, which the import does not read)."""
+    return min(lim.MAX_BANKS, math.ceil((max(rows, cols) * 4 + dram_bytes_per_cycle) / 8))
+
+
 def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
     """Hardware YAML for a SCALE-Sim architecture; what SCALE-Sim does not specify (clock,
     DRAM, energies) is stated in comments. The DRAM section is ``dram_preset``'s."""
     import yaml
 
     preset = load_hardware(dram_preset)
+    clock_hz = 1.0e9
+    banks = unthrottled_banks(config["arrayheight"], config["arraywidth"],
+                              preset.dram.peak_bytes_per_s / clock_hz)
     buffers = {}
     for operand, key in (("ifmap", "ifmapsramszkb"), ("weight", "filtersramszkb"),
                          ("ofmap", "ofmapsramszkb")):
         size = config[key] * 1024
         energy = sram_access_pj(size)
-        buffers[operand] = {"size_bytes": size, "banks": 1, "word_bits": 64,
+        buffers[operand] = {"size_bytes": size, "banks": banks, "word_bits": 64,
                             "double_buffered": True, "read_pj": energy, "write_pj": energy}
     spec = {
         "name": config["name"],
-        "clock_hz": 1.0e9,
+        "clock_hz": clock_hz,
         "pe_array": {"kind": "systolic", "rows": config["arrayheight"],
                      "cols": config["arraywidth"], "dataflow": config["dataflow"]},
         "buffers": buffers,
@@ -429,6 +441,9 @@ def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
         "# ISSCC 2014 (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ); SCALE-Sim's double-buffered",
         f"# SRAMs are kept double-buffered; DRAM and MAC energy come from {preset.name}.",
         "# SCALE-Sim's SRAM sizes in kB are taken as KiB (x 1024 bytes), as SCALE-Sim does.",
+        "# SCALE-Sim's compute model never waits for its SRAMs, so each buffer gets the banks",
+        "# of 64 bits that serve a 4-byte word to every PE of the array's longer edge and the",
+        f"# DRAM's peak rate in the same cycle ({banks} banks; see unthrottled_banks).",
     ]
     if config.get("ignored"):
         lines.append("# Not modelled, ignored: " + "; ".join(config["ignored"]))

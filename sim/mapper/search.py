@@ -17,8 +17,9 @@ under its bus bytes: the bytes it asks for (:func:`requested_floor`, summed axis
 Candidates are then visited in order of that floor and costed exactly
 (:func:`sim.mapper.traffic.layer_traffic`) until no floor left can beat the best, so the
 search returns the optimum of its space for ``dram_bytes``. For ``energy``, ``latency`` and
-``edp`` the few best by a closed-form estimate are run through the cycle-level engine
-(:func:`sim.pipeline.run_pipeline`, layer alone) and the best measured one wins.
+``edp`` the few best by a closed-form estimate, and the few with the fewest compute cycles, are
+run through the cycle-level engine (:func:`sim.pipeline.run_pipeline`, layer alone) and the
+best measured one wins.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from sim.techniques.layerwise import block_counts
 from sim.workload.network import LayerInfo
 
 OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
-ENGINE_CANDIDATES = 4  # candidates run through the engine for energy, latency and edp
+ENGINE_CANDIDATES = 4  # per ranking, candidates run through the engine (energy, latency, edp)
 
 
 @dataclass(frozen=True)
@@ -274,8 +275,14 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         scored.sort(key=lambda item: (item[2], item[1]))
     else:
         scored.sort(key=lambda item: (item[0] * item[2], item[1]))
+    # The estimate cannot see how the engine overlaps loads with compute, so the mappings
+    # with the fewest compute cycles are measured too: a compute-bound layer's best is there.
+    busiest = sorted(scored, key=lambda item: (item[1], item[2]))[:ENGINE_CANDIDATES]
+    candidates = list(dict.fromkeys(item[3] for item in scored[:ENGINE_CANDIDATES] + busiest))
+    cycles_of = {item[3]: item[1] for item in scored}
     measured = []
-    for _, cycles, _, mapping in scored[:ENGINE_CANDIDATES]:
+    for mapping in candidates:
+        cycles = cycles_of[mapping]
         tiles = emit(info, mapping, hardware, layout, residency)
         measured.append((_measured(tiles, hardware, dtype, objective), cycles, mapping, tiles))
     _, _, mapping, tiles = min(measured, key=lambda item: item[:3])
