@@ -6,7 +6,8 @@ puts on the DRAM bus, the best fixed dataflow's (each at tile 16 and 32 with hal
 feature-map room chosen), how many layers move more under ``auto`` than under the best fixed
 dataflow for that layer (``fused`` counts a group at its last layer, so it is compared in the
 totals only; the layers of an inverted-residual block are compared as one, since running the
-block reordered moves traffic between its layers), and the worst layer's traffic / its own
+block reordered moves traffic between its layers, and so are the layers of a segment ``auto``
+fuses), and the worst layer's traffic / its own
 lower bound with the layers above 1.3x. Nothing is asserted.
 
     python benchmarks/bench_mapper.py [--networks mobilenet_v2,...] [--presets diannao,...]
@@ -53,13 +54,25 @@ def fixed_runs(network, hardware):
     return runs
 
 
-def compared_units(network) -> dict[str, list[str]]:
-    """Layers compared one by one, except the layers of each inverted-residual block together."""
+def compared_units(network, fused) -> dict[str, list[str]]:
+    """Layers compared one by one, except the layers of each inverted-residual block together
+    and the layers of each segment ``auto`` fused together (a segment and the blocks it
+    overlaps make one unit)."""
+    names = [info.name for info in network.infos]
+    unit_of = {name: name for name in names}
+    for block in find_bottlenecks(network):
+        for info in block.infos:
+            unit_of[info.name] = block.name
+    for segment in fused:
+        members = names[names.index(segment.first):names.index(segment.last) + 1]
+        merged = {unit_of[name] for name in members}
+        label = f"{segment.first}..{segment.last}"
+        for name in names:
+            if name in members or unit_of[name] in merged:
+                unit_of[name] = label
     units: dict[str, list[str]] = {}
-    in_block = {info.name: block.name for block in find_bottlenecks(network)
-                for info in block.infos}
-    for info in network.infos:
-        units.setdefault(in_block.get(info.name, info.name), []).append(info.name)
+    for name in names:
+        units.setdefault(unit_of[name], []).append(name)
     return units
 
 
@@ -83,7 +96,7 @@ def main() -> None:
             runs = fixed_runs(network, hardware)
             best_label, best = min(runs, key=lambda run: sum(run[1].values()))
             per_layer = [run for label, run in runs if not label.startswith("fused")]
-            units = compared_units(network)
+            units = compared_units(network, schedule.mapping.fused)
             worse = [unit for unit, layers in units.items() if per_layer and sum(
                 auto.get(n, 0) for n in layers) > min(sum(run.get(n, 0) for n in layers)
                                                       for run in per_layer)]

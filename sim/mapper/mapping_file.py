@@ -7,14 +7,18 @@ dtype: int8
 objective: dram_bytes        # what the search minimized (dram_bytes, energy, latency, edp)
 resident: [block_1, ...]     # layer outputs kept on chip between layers
 reordered: [block_2, ...]    # inverted-residual blocks run a chunk of channels at a time
-layers:                      # every layer outside a reordered block, one per line
+fused:                       # runs of layers fused per tile x tile output tile
+  - {first: b3_expand, last: b3_add, tile: 14}
+layers:                      # every layer outside a reordered block or fused run, one a line
   - {layer: conv_stem, tile: [16, 112], split: fixed, filter_blocks: 1, stationary: input,
      input_channel_blocks: 1, halo_reuse: true}
 ```
 
 ``tile``: output rows x columns per tile; ``split``: ``fixed`` (from the corner) or ``even``
 (sizes differ by at most one); ``stationary``: ``input``, ``weight`` or ``output`` (input
-channels blocked, partial sums on chip); see :mod:`sim.mapper.layer_mapping`.
+channels blocked, partial sums on chip); see :mod:`sim.mapper.layer_mapping`. A ``fused`` run
+holds 2 or more consecutive layers, first and last by name; see
+:mod:`sim.mapper.fused_segments`.
 
 :func:`load_mapping` refuses, in one line with the file, line and field, a file that is not
 such a mapping, names another network or data type, or does not fit the hardware (naming the
@@ -33,6 +37,7 @@ from sim import limits as lim
 from sim.config import error_at, read_yaml, validate
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
+from sim.mapper.fused_segments import FusedSegment
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapper.network_mapping import (
     MappingProblem,
@@ -59,6 +64,14 @@ class _LayerEntry(BaseModel):
     halo_reuse: StrictBool = True
 
 
+class _FusedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first: StrictStr
+    last: StrictStr
+    tile: _Edge
+
+
 class _MappingFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,6 +81,7 @@ class _MappingFile(BaseModel):
     objective: Literal["dram_bytes", "energy", "latency", "edp"] = "dram_bytes"
     resident: list[StrictStr] = Field(default_factory=list, max_length=lim.MAX_LAYERS)
     reordered: list[StrictStr] = Field(default_factory=list, max_length=lim.MAX_LAYERS)
+    fused: list[_FusedEntry] = Field(default_factory=list, max_length=lim.MAX_LAYERS)
     layers: list[_LayerEntry] = Field(max_length=lim.MAX_LAYERS)
 
 
@@ -75,13 +89,17 @@ def mapping_to_yaml(mapping: NetworkMapping) -> str:
     """The mapping file text (see the module docstring)."""
     data = mapping_to_dict(mapping)
     layers = data.pop("layers")
+    fused = data.pop("fused")
     header = ("# edgeaccel mapping: edit a layer and run it again with\n"
               f"#   edgeaccel simulate --network {mapping.network} --hardware HARDWARE "
               "--mapping THIS_FILE\n")
-    lines = [yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100),
-             "layers:\n"]
-    lines += ["  - " + yaml.safe_dump(entry, sort_keys=False, default_flow_style=True,
-                                      width=1000).strip() + "\n" for entry in layers]
+    lines = [yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)]
+    for name, entries in (("fused", fused), ("layers", layers)):
+        if not entries and name == "fused":
+            continue
+        lines.append(f"{name}:\n")
+        lines += ["  - " + yaml.safe_dump(entry, sort_keys=False, default_flow_style=True,
+                                          width=1000).strip() + "\n" for entry in entries]
     return header + "".join(lines)
 
 
@@ -101,7 +119,8 @@ def load_mapping(path: str | Path, network: Network, hardware: HardwareSpec, dty
         tuple(parsed.resident), tuple(parsed.reordered),
         tuple(LayerMapping(entry.layer, entry.tile[0], entry.tile[1], entry.split,
                            entry.filter_blocks, entry.stationary, entry.input_channel_blocks,
-                           entry.halo_reuse) for entry in parsed.layers))
+                           entry.halo_reuse) for entry in parsed.layers),
+        tuple(FusedSegment(entry.first, entry.last, entry.tile) for entry in parsed.fused))
     layout = DramLayout(network, dtype.bytes, accumulator_bytes=dtype.accumulator_bits // 8)
     try:
         mapped_schedule(network, hardware, mapping, layout, dtype)

@@ -3,25 +3,36 @@
 A :class:`NetworkMapping` is data a user can read and edit (:mod:`sim.mapper.mapping_file`):
 the feature maps kept on chip between layers (``resident``), the inverted-residual blocks run
 reordered (``reordered``: expansion channels a chunk at a time, :mod:`sim.techniques.
-reordered_schedule`), and one :class:`LayerMapping` for every other layer.
+reordered_schedule`), the runs of layers fused per output tile (``fused``,
+:mod:`sim.mapper.fused_segments`), and one :class:`LayerMapping` for every other layer.
 
 ``auto`` tries the feature-map room the ``buffered`` and ``full`` dataflows choose from (0, 1/4,
 1/2 and all of what the residency buffer holds, in whole channels at the input resolution), with
 and without reordered blocks; in each, every layer gets its best mapping
 (:func:`sim.mapper.search.search_layer`) beside the maps kept on chip, and a block runs
-reordered only where that puts no more bytes on the bus than its layers mapped one by one. The
-candidate with the best objective wins: bus bytes for ``dram_bytes``, the cycle-level engine's
-energy, cycles or their product otherwise.
+reordered only where that puts no more bytes on the bus than its layers mapped one by one. Then
+the fused segments that put the fewest bytes on the bus are chosen over the chain
+(:func:`sim.mapper.fused_segments.choose_segments`); each context is a candidate with them and
+without them. The candidate with the best objective wins: bus bytes for ``dram_bytes``, the
+cycle-level engine's energy, cycles or their product otherwise.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
 from sim.mapper.emit import canonical, emit, overflow, valid
+from sim.mapper.fused_segments import (
+    FusedSegment,
+    choose_segments,
+    segment_fits,
+    segment_problem,
+    segment_tiles,
+)
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapper.search import OBJECTIVES, refuse, search_layer
 from sim.pipeline import run_pipeline
@@ -49,6 +60,7 @@ class NetworkMapping:
     resident: tuple[str, ...] = ()
     reordered: tuple[str, ...] = ()
     layers: tuple[LayerMapping, ...] = ()
+    fused: tuple[FusedSegment, ...] = ()
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -60,6 +72,7 @@ def mapping_to_dict(mapping: NetworkMapping) -> dict:
     return {"network": mapping.network, "hardware": mapping.hardware, "dtype": mapping.dtype,
             "objective": mapping.objective, "resident": list(mapping.resident),
             "reordered": list(mapping.reordered),
+            "fused": [segment.to_dict() for segment in mapping.fused],
             "layers": [entry.to_dict() for entry in mapping.layers]}
 
 
@@ -118,11 +131,17 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
             raise MappingProblem(("layers", index, "layer"), f"no layer {entry.layer!r}")
         by_layer[entry.layer] = (index, entry)
     in_blocks = {info.name: block for block in chosen for info in block.infos}
+    starts = _fused_starts(network, hardware, mapping, dtype, residency, set(in_blocks))
     tiles: list[Tile] = []
     per_layer: dict[str, list[Tile]] = {}
     done: set[str] = set()
     for info in network.infos:
         if info.name in done:
+            continue
+        if info.name in starts:
+            segment, names = starts[info.name]
+            tiles += segment_tiles(network, segment, hardware, layout, residency)
+            done |= names
             continue
         block = in_blocks.get(info.name)
         if block is not None:
@@ -153,6 +172,31 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
                           per_layer)
 
 
+def _fused_starts(network: Network, hardware: HardwareSpec, mapping: NetworkMapping,
+                  dtype: DType, residency: Residency, reordered: set[str]
+                  ) -> dict[str, tuple[FusedSegment, set[str]]]:
+    """Each fused segment by its first layer, with its layers' names; raises
+    :class:`MappingProblem` for a segment that cannot run or does not fit."""
+    names = [info.name for info in network.infos]
+    starts: dict[str, tuple[FusedSegment, set[str]]] = {}
+    taken: set[str] = set(reordered)
+    for index, segment in enumerate(mapping.fused):
+        problem = segment_problem(network, segment, residency)
+        if problem:
+            raise MappingProblem(("fused", index), problem)
+        layers = set(names[names.index(segment.first):names.index(segment.last) + 1])
+        if layers & taken:
+            raise MappingProblem(("fused", index), f"segment {segment.first}..{segment.last} "
+                                 "overlaps another fused segment or a reordered block")
+        if not segment_fits(network, segment, hardware, dtype.bytes, residency):
+            raise MappingProblem(("fused", index), f"segment {segment.first}..{segment.last} "
+                                 f"at tile {segment.tile} does not fit the buffers beside the "
+                                 "resident feature maps")
+        taken |= layers
+        starts[segment.first] = (segment, layers)
+    return starts
+
+
 def measure(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: str) -> float:
     """The objective of a schedule: bus bytes, or the engine's energy (pJ), cycles or EDP."""
     if objective == "dram_bytes":
@@ -172,9 +216,9 @@ LayerCache = dict[tuple, tuple[LayerMapping, int] | None]
 
 def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
              objective: str, residency: Residency, blocks: list[Bottleneck],
-             cache: LayerCache) -> NetworkMapping | None:
-    """The best mapping with these feature maps resident and these blocks reorderable, or
-    None when some layer fits no mapping beside them."""
+             cache: LayerCache) -> list[NetworkMapping]:
+    """The best mappings with these feature maps resident and these blocks reorderable, with
+    the best fused segments and without; none when some layer fits no mapping beside them."""
     chosen: dict[str, LayerMapping] = {}
     moved: dict[str, int] = {}
     burst = hardware.dram.burst_bytes
@@ -189,7 +233,7 @@ def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype
         found = cache[key]
         if found is None:
             if not any(info in block.infos for block in blocks):
-                return None
+                return []
             moved[info.name] = -1  # runs only reordered
             continue
         chosen[info.name], moved[info.name] = found
@@ -198,18 +242,28 @@ def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype
         plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
             if any(moved[i.name] < 0 for i in block.infos):
-                return None
+                return []
             continue
         block_tiles = reordered_tiles(plan, hardware, layout, dtype, residency)
         alone = [moved[i.name] for i in block.infos]
         if min(alone) < 0 or schedule_burst_bytes(block_tiles, burst) <= sum(alone):
             reordered.append(block.name)
     skipped = {i.name for block in blocks if block.name in reordered for i in block.infos}
-    return NetworkMapping(
-        network.name, hardware.name, str(dtype), objective,
-        tuple(sorted(residency.on_chip, key=lambda name: network[name].index)),
-        tuple(reordered),
+    resident = tuple(sorted(residency.on_chip, key=lambda name: network[name].index))
+    plain = NetworkMapping(
+        network.name, hardware.name, str(dtype), objective, resident, tuple(reordered),
         tuple(chosen[info.name] for info in network.infos if info.name not in skipped))
+    alone = {name: moved[name] for name in chosen if name not in skipped}
+    segments = choose_segments(network, hardware, layout, residency, alone,
+                               skipped | {name for name, size in moved.items() if size < 0})
+    if not segments:
+        return [plain]
+    names = [info.name for info in network.infos]
+    fused = {name for segment in segments
+             for name in names[names.index(segment.first):names.index(segment.last) + 1]}
+    return [plain, dataclasses.replace(
+        plain, fused=tuple(segments),
+        layers=tuple(entry for entry in plain.layers if entry.layer not in fused))]
 
 
 def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
@@ -233,14 +287,12 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
             if seen_key in seen:
                 continue  # another room gave the same residency
             seen.add(seen_key)
-            mapping = _context(network, hardware, layout, dtype, objective, residency, blocks,
-                               cache)
-            if mapping is None:
-                continue
-            schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
-            value = measure(schedule.tiles, hardware, dtype, objective)
-            if best is None or value < best[0]:
-                best = (value, schedule)
+            for mapping in _context(network, hardware, layout, dtype, objective, residency,
+                                    blocks, cache):
+                schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
+                value = measure(schedule.tiles, hardware, dtype, objective)
+                if best is None or value < best[0]:
+                    best = (value, schedule)
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))

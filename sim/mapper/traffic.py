@@ -109,6 +109,30 @@ class _Moves:
         self._add(operand, times * height * width * channels * self.layout.dtype_bytes,
                   times * bursts, times * requests)
 
+    def channel_grid(self, tensor: str, rows: list[Span], cols: list[Span], first: int,
+                     end: int, operand: str, times: int = 1) -> None:
+        """``times`` x channels [first, end) of every tile rows[i] x cols[j]. When a map row
+        is a whole number of bursts, a pixel's bursts depend on its column only, so the sum
+        separates into rows x columns."""
+        shape = self.layout.network.tensor_shape(tensor)
+        dtype = self.layout.dtype_bytes
+        if first == 0 and end >= shape.channels:
+            self.grid(tensor, rows, cols, operand, times)
+            return
+        pitch = shape.channels * dtype
+        if (shape.width * pitch) % self.burst:
+            for span in rows:
+                for other in cols:
+                    self.channels(tensor, span, other, first, end, operand, times)
+            return
+        base = self.layout.tensor_base(tensor) + first * dtype
+        size = (end - first) * dtype
+        heights = sum(h for _, h in rows)
+        pixels = heights * sum(w for _, w in cols)
+        bursts = sum(strided_bursts(base + c0 * pitch, size, w, pitch, self.burst)
+                     for c0, w in cols if w)
+        self._add(operand, times * pixels * size, times * heights * bursts, times * pixels)
+
     def weights(self, layer: str, first_byte: int, size_bytes: int, times: int = 1) -> None:
         if size_bytes == 0 or times == 0:
             return
@@ -148,12 +172,6 @@ def _windows(grid: Grid, position: int, halo_reuse: bool) -> tuple[list[Span], l
     return list(grid.rows.spans[position]), list(cols)
 
 
-def _tiles(grid: Grid, position: int, halo_reuse: bool) -> list[tuple[Span, Span]]:
-    """(row span, column span) of every tile's fetched window of input ``position``."""
-    rows, cols = _windows(grid, position, halo_reuse)
-    return [(r, c) for r in rows for c in cols]
-
-
 def _out_spans(grid: Grid) -> tuple[list[Span], list[Span]]:
     return ([(a, b - a) for a, b in pairwise(grid.rows.edges)],
             [(a, b - a) for a, b in pairwise(grid.cols.edges)])
@@ -178,8 +196,8 @@ def _input_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: 
             first = block * per_block
             end = min(out_channels, first + per_block)
             for position, source in sources:
-                for rows, cols in _tiles(grid, position, False):
-                    moves.channels(source, rows, cols, first, end, "ifmap")
+                moves.channel_grid(source, *_windows(grid, position, False), first, end,
+                                   "ifmap")
             if geometry.filters:
                 moves.weights(info.name, first * geometry.filter_bytes,
                               (end - first) * geometry.filter_bytes, times=grid.count)
@@ -253,8 +271,8 @@ def _k_blocked(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: Dr
         if isinstance(info.layer, FullyConnected):
             moves.flat(source, first * dtype, (end - first) * dtype, "ifmap", times=len(passes))
         else:
-            for rows, cols in _tiles(grid, 0, False):
-                moves.channels(source, rows, cols, first, end, "ifmap", times=len(passes))
+            moves.channel_grid(source, *_windows(grid, 0, False), first, end, "ifmap",
+                               times=len(passes))
     for first_filter, filters in passes:
         block_low = geometry.weight_bytes * first_filter // geometry.filters
         block_bytes = (geometry.weight_bytes * (first_filter + filters)

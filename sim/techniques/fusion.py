@@ -20,6 +20,8 @@ from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
 from sim.techniques.layer_tiles import (
+    NOTHING_ON_CHIP,
+    Residency,
     by_buffer,
     layer_geometry,
     make_tile,
@@ -36,7 +38,8 @@ def crossing(network: Network, position: int) -> set[str]:
     return {name for name in made if network.last_use(name) >= position}
 
 
-def _spatial(info: LayerInfo) -> bool:
+def is_spatial(info: LayerInfo) -> bool:
+    """Does the layer map output regions to input regions (not FC or global pooling)?"""
     try:
         spatial_params(info)
     except LayerError:
@@ -51,30 +54,35 @@ def group_tiles(infos: list[LayerInfo], tile: int) -> list[dict[str, Region]]:
 
 
 def tile_sizes(network: Network, infos: list[LayerInfo], regions: dict[str, Region],
-               dtype_bytes: int) -> tuple[int, int, int]:
-    """(input window, intermediates, output tile) bytes of one fused tile."""
+               dtype_bytes: int, residency: Residency = NOTHING_ON_CHIP
+               ) -> tuple[int, int, int]:
+    """(input window, intermediates, output tile) bytes of one fused tile; inputs and an
+    output kept resident take no tile room."""
     names = {info.name for info in infos}
     last = infos[-1].name
 
     def size(name: str) -> int:
         return regions[name].pixels * network.tensor_shape(name).channels * dtype_bytes
 
-    window = sum(size(name) for name in regions if name not in names)
+    window = sum(size(name) for name in regions
+                 if name not in names and name not in residency.on_chip)
     intermediates = sum(size(name) for name in regions if name in names and name != last)
-    return window, intermediates, size(last)
+    return window, intermediates, 0 if last in residency.on_chip else size(last)
 
 
 def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec, tile: int,
-               dtype_bytes: int) -> bool:
+               dtype_bytes: int, residency: Residency = NOTHING_ON_CHIP) -> bool:
     """Does every fused tile fit: its input window in the ifmap buffer, its intermediates and
     output in the ofmap buffer (each twice when double-buffered, the next tile's beside it),
-    and the group's weights once?"""
+    and the group's weights once, beside the feature maps resident at any of its layers?"""
     budget = Budget(hardware)
     weights = sum(info.params for info in infos) * dtype_bytes
+    resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
     for regions in group_tiles(infos, tile):
-        window, intermediates, output = tile_sizes(network, infos, regions, dtype_bytes)
+        window, intermediates, output = tile_sizes(network, infos, regions, dtype_bytes,
+                                                   residency)
         if not budget.fits({"ifmap": window, "ofmap": intermediates + output},
-                           {"weight": weights}):
+                           {"weight": weights}, resident):
             return False
     return True
 
@@ -88,12 +96,12 @@ def fusion_groups(network: Network, hardware: HardwareSpec, tile: int, dtype_byt
     start = 0
     while start < len(network.infos):
         best = start + 1
-        if _spatial(network.infos[start]) and len(crossing(network, start)) == 1:
+        if is_spatial(network.infos[start]) and len(crossing(network, start)) == 1:
             for cut in cuts:
                 if cut <= start:
                     continue
                 candidate = list(network.infos[start:cut])
-                if not all(_spatial(info) for info in candidate):
+                if not all(is_spatial(info) for info in candidate):
                     break
                 if not group_fits(network, candidate, hardware, tile, dtype_bytes):
                     break
@@ -111,23 +119,28 @@ def fused_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
         if len(group) == 1:
             tiles += tiled_layer(group[0], hardware, layout, tile, halo_reuse=False)
             continue
-        tiles += _fused_group(group, hardware, layout, tile)
+        tiles += fused_group_tiles(group, hardware, layout, tile)
     return tiles
 
 
-def _fused_group(group: list[LayerInfo], hardware: HardwareSpec, layout: DramLayout, tile: int
-                 ) -> list[Tile]:
+def fused_group_tiles(group: list[LayerInfo], hardware: HardwareSpec, layout: DramLayout,
+                      tile: int, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
+    """The tiles of one fused group at T x T output tiles (fit is checked by
+    :func:`group_fits`); inputs kept resident are not loaded, a resident output is not
+    stored."""
     dtype_bytes = layout.dtype_bytes
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
                                             for op in ("ifmap", "weight", "ofmap"))
     names = {info.name for info in group}
-    sources = sorted({s for info in group for s in info.inputs if s not in names})
+    sources = sorted({s for info in group for s in info.inputs
+                      if s not in names and s not in residency.on_chip})
     weights = sum(info.params for info in group) * dtype_bytes
     group_name = f"fused {group[0].name}..{group[-1].name}"
     tiles: list[Tile] = []
     for index, regions in enumerate(group_tiles(group, tile)):
-        window, intermediates, output = tile_sizes(layout.network, group, regions, dtype_bytes)
+        window, intermediates, output = tile_sizes(layout.network, group, regions, dtype_bytes,
+                                                   residency)
         held = by_buffer((in_buffer, window), (out_buffer, intermediates))
         loads: list[Transfer] = []
         for source in sources:
@@ -145,11 +158,12 @@ def _fused_group(group: list[LayerInfo], hardware: HardwareSpec, layout: DramLay
                        if geometry.filters else None)
             last = position == len(group) - 1
             stores = (layout.region_transfers(info.name, region, "ofmap", write=True)
-                      if last else [])
+                      if last and info.name not in residency.on_chip else [])
             footprint = Footprint(
                 produced=by_buffer((out_buffer, output)) if last else {},
                 held=held, group=f"{group_name} tile {index}",
-                shared=by_buffer((weight_buffer, weights)), shared_by=group_name)
+                shared=by_buffer((weight_buffer, weights)), shared_by=group_name,
+                resident=residency.resident(info))
             tiles.append(make_tile(info, loads if position == 0 else [], stores, compute,
                                    region.pixels, info.output_shape.channels, dtype_bytes,
                                    hardware, footprint))

@@ -26,7 +26,6 @@ from sim.workload.layers import (
     ChannelShuffle,
     ChannelSlice,
     Concat,
-    ConvLayer,
     DepthwiseConv2d,
     FullyConnected,
     GlobalAvgPool,
@@ -86,16 +85,8 @@ class LayerGeometry:
 
 
 def layer_geometry(info: LayerInfo, dtype_bytes: int) -> LayerGeometry:
-    layer = info.layer
-    weight_bytes = info.params * dtype_bytes
-    if isinstance(layer, ConvLayer):
-        geometry = layer.geometry(info.input_shapes[0].channels)
-        return LayerGeometry(geometry.weight_elements // geometry.out_channels,
-                             geometry.out_channels // geometry.groups, geometry.groups,
-                             weight_bytes)
-    if isinstance(layer, FullyConnected):
-        return LayerGeometry(info.input_shapes[0].elements, layer.out_features, 1, weight_bytes)
-    return LayerGeometry(0, 0, 1, 0)
+    k, filters, groups, weighted = info.gemm
+    return LayerGeometry(k, filters, groups, info.params * dtype_bytes if weighted else 0)
 
 
 def input_region(info: LayerInfo, out: Region, position: int = 0) -> Region:

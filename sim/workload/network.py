@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
-from sim.workload.layers import Layer, LayerError, Shape
+from sim.workload.layers import ConvLayer, FullyConnected, Layer, LayerError, Shape
 
 INPUT = "input"
 
@@ -45,6 +45,20 @@ class LayerInfo:
     @property
     def kind(self) -> str:
         return str(self.layer.kind)
+
+    @cached_property
+    def gemm(self) -> tuple[int, int, int, bool]:
+        """The layer's GEMM view: (dot-product length K, filters per group, groups, whether
+        it has weights); (0, 0, 1, False) for a layer without (pooling, add, ...). Computed
+        once per layer: planners ask for it for every candidate tile."""
+        layer = self.layer
+        if isinstance(layer, ConvLayer):
+            geometry = layer.geometry(self.input_shapes[0].channels)
+            return (geometry.weight_elements // geometry.out_channels,
+                    geometry.out_channels // geometry.groups, geometry.groups, True)
+        if isinstance(layer, FullyConnected):
+            return self.input_shapes[0].elements, layer.out_features, 1, True
+        return 0, 0, 1, False
 
 
 @dataclass(frozen=True)
