@@ -10,7 +10,8 @@ A segment may start where one tensor crosses into it and end where only its last
 leaves it (so nothing outside reads an intermediate), holds 2 to :data:`MAX_FUSED_LAYERS`
 spatial layers, and keeps none of its intermediates resident. Its bus bytes are exact (its
 tiles' whole bursts); for every candidate segment the largest tile that fits beside the
-resident maps is tried, and :data:`TILE_TRIES` next smaller ones.
+resident maps is tried, and :data:`TILE_TRIES` next smaller ones; fit and bytes come from the
+row and column bands of the tiles (receptive fields separate), not from every tile.
 
 :func:`choose_segments` walks the chain once: the best bytes up to layer ``i`` are the best up
 to ``i - 1`` plus layer ``i`` mapped alone, or the best up to a segment's start plus the
@@ -22,11 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.capacity import Budget
 from sim.hardware import HardwareSpec
 from sim.mapper.search import tile_edges
-from sim.schedule import DramLayout, Tile, schedule_burst_bytes
-from sim.techniques.fusion import crossing, fused_group_tiles, group_fits, is_spatial
+from sim.mapper.traffic import Moves
+from sim.schedule import DramLayout, Tile
+from sim.techniques.fusion import crossing, fused_group_tiles, is_spatial
 from sim.techniques.layer_tiles import Residency
+from sim.techniques.receptive import Region, propagate
 from sim.workload.network import LayerInfo, Network
 
 MAX_FUSED_LAYERS = 4  # layers per segment: an inverted-residual block with its add
@@ -73,14 +77,76 @@ def segment_problem(network: Network, segment: FusedSegment, residency: Residenc
 
 def segment_fits(network: Network, segment: FusedSegment, hardware: HardwareSpec,
                  dtype_bytes: int, residency: Residency) -> bool:
-    return group_fits(network, _infos(network, segment), hardware, segment.tile, dtype_bytes,
-                      residency)
+    return bands_fit(network, _infos(network, segment), segment.tile, hardware, dtype_bytes,
+                     residency)
 
 
 def segment_tiles(network: Network, segment: FusedSegment, hardware: HardwareSpec,
                   layout: DramLayout, residency: Residency) -> list[Tile]:
     return fused_group_tiles(_infos(network, segment), hardware, layout, segment.tile,
                              residency)
+
+
+def _bands(infos: list[LayerInfo], tile: int) -> tuple[list[dict[str, Region]],
+                                                        list[dict[str, Region]]]:
+    """Every tensor's region for each row band (all columns) and each column band (all rows)
+    of ``tile`` x ``tile`` output tiles. Receptive fields separate, so tile (i, j) needs rows
+    of row band i by columns of column band j of every tensor (a bounding box too)."""
+    last = infos[-1]
+    height, width = last.output_shape.height, last.output_shape.width
+    rows = [propagate(infos, last.name, Region(r, min(r + tile, height), 0, width))
+            for r in range(0, height, tile)]
+    cols = [propagate(infos, last.name, Region(0, height, c, min(c + tile, width)))
+            for c in range(0, width, tile)]
+    return rows, cols
+
+
+def bands_fit(network: Network, infos: list[LayerInfo], tile: int, hardware: HardwareSpec,
+              dtype_bytes: int, residency: Residency) -> bool:
+    """Does the fused group fit at ``tile``, every tensor taken at its tallest row band by its
+    widest column band? That is at least what any one tile holds, so a group that passes fits
+    :func:`sim.techniques.fusion.group_fits` too (tested), from one pass per band instead of
+    one per tile."""
+    rows, cols = _bands(infos, tile)
+    names = {info.name for info in infos}
+    last = infos[-1].name
+
+    def largest(name: str) -> int:
+        return (max(band[name].height for band in rows) * max(band[name].width for band in cols)
+                * network.tensor_shape(name).channels * dtype_bytes)
+
+    window = sum(largest(name) for name in rows[0]
+                 if name not in names and name not in residency.on_chip)
+    intermediates = sum(largest(name) for name in rows[0] if name in names and name != last)
+    output = 0 if last in residency.on_chip else largest(last)
+    weights = sum(info.params for info in infos) * dtype_bytes
+    resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
+    return Budget(hardware).fits({"ifmap": window, "ofmap": intermediates + output},
+                                 {"weight": weights}, resident)
+
+
+def bus_bytes(network: Network, infos: list[LayerInfo], tile: int, layout: DramLayout,
+              residency: Residency, burst_bytes: int) -> int:
+    """Exactly the bus bytes of :func:`sim.techniques.fusion.fused_group_tiles` (tested),
+    from the row and column bands: every source window per tile, each layer's weights once,
+    every output tile."""
+    rows, cols = _bands(infos, tile)
+    names = {info.name for info in infos}
+    last = infos[-1].name
+    moves = Moves(layout, burst_bytes)
+
+    def spans(name: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        return ([(band[name].row0, band[name].height) for band in rows],
+                [(band[name].col0, band[name].width) for band in cols])
+
+    for source in sorted(name for name in rows[0]
+                         if name not in names and name not in residency.on_chip):
+        moves.grid(source, *spans(source), "ifmap")
+    for info in infos:
+        moves.weights(info.name, 0, info.params * layout.dtype_bytes)
+    if last not in residency.on_chip:
+        moves.grid(last, *spans(last), "ofmap")
+    return moves.traffic.bus_bytes
 
 
 def _infos(network: Network, segment: FusedSegment) -> list[LayerInfo]:
@@ -122,10 +188,9 @@ def best_segment(network: Network, start: int, end: int, hardware: HardwareSpec,
     tried = 0
     for tile in tile_edges(infos[-1].output_shape.height):
         segment = FusedSegment(infos[0].name, infos[-1].name, tile)
-        if not group_fits(network, infos, hardware, tile, layout.dtype_bytes, residency):
+        if not bands_fit(network, infos, tile, hardware, layout.dtype_bytes, residency):
             continue
-        moved = schedule_burst_bytes(
-            fused_group_tiles(infos, hardware, layout, tile, residency), burst)
+        moved = bus_bytes(network, infos, tile, layout, residency, burst)
         if best is None or moved < best[0]:
             best = (moved, segment)
         tried += 1

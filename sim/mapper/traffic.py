@@ -51,7 +51,7 @@ class Traffic:
         return sum(self.requested.values())
 
 
-class _Moves:
+class Moves:
     """Adds requests to a :class:`Traffic`, the way :class:`DramLayout` would cut them."""
 
     def __init__(self, layout: DramLayout, burst: int) -> None:
@@ -155,7 +155,7 @@ def layer_traffic(info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
     ``grid`` is the mapping's grid when the caller has it."""
     if grid is None:
         grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
-    moves = _Moves(layout, burst_bytes)
+    moves = Moves(layout, burst_bytes)
     if mapping.stationary == "output":
         _k_blocked(moves, info, mapping, layout, residency, grid)
     elif mapping.stationary == "weight" and mapping.filter_blocks > 1 \
@@ -182,7 +182,7 @@ def _whole(info: LayerInfo) -> tuple[Span, Span]:
     return (0, shape.height), (0, shape.width)
 
 
-def _input_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+def _input_order(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
                  residency: Residency, grid: Grid) -> None:
     geometry = layer_geometry(info, layout.dtype_bytes)
     blocks = mapping.filter_blocks
@@ -225,7 +225,7 @@ def _input_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: 
                            first_channel + filters * geometry.groups, "ofmap")
 
 
-def _weight_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+def _weight_order(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
                   residency: Residency, grid: Grid) -> None:
     geometry = layer_geometry(info, layout.dtype_bytes)
     blocks = mapping.filter_blocks
@@ -248,7 +248,7 @@ def _weight_order(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout:
                            first_channel + filters * geometry.groups, "ofmap")
 
 
-def _k_blocked(moves: _Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+def _k_blocked(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
                residency: Residency, grid: Grid) -> None:
     dtype = layout.dtype_bytes
     geometry = layer_geometry(info, dtype)

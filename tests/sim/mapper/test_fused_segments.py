@@ -4,6 +4,7 @@ segment, the fit check against the pipeline's audit, and the mapping file's ``fu
 import json
 from itertools import combinations
 
+import pytest
 import yaml
 
 from sim.cli import main
@@ -11,14 +12,19 @@ from sim.dtypes import DType
 from sim.hardware import load_hardware
 from sim.mapper.fused_segments import (
     FusedSegment,
+    bands_fit,
     best_segment,
+    bus_bytes,
     candidate_spans,
     choose_segments,
     segment_tiles,
 )
+from sim.mapper.search import tile_edges
 from sim.mapper.search import search_layer
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, schedule_burst_bytes
+from sim.techniques.buffering import plan_residency
+from sim.techniques.fusion import fused_group_tiles, group_fits
 from sim.techniques.layer_tiles import NOTHING_ON_CHIP
 from sim.workload.layers import Conv2d, Shape
 from sim.workload.network import Network
@@ -26,6 +32,38 @@ from sim.workload.zoo import ZOO
 
 DIANNAO = "configs/hardware/diannao.yaml"
 NANO = "configs/hardware/jetson_nano.yaml"
+
+
+@pytest.mark.parametrize(("name", "resolution", "preset", "room"), [
+    ("lightweight_cnn", None, DIANNAO, 0),
+    ("lightweight_cnn", None, NANO, 0),
+    ("lightweight_cnn", None, NANO, 65_536),
+    ("mobilenet_v2", 96, NANO, 100_000),
+])
+def test_band_costs_equal_the_emitted_tiles(name, resolution, preset, room):
+    """Second implementation: for every candidate segment and tile size (the six largest and
+    the smallest), the bytes summed from row and column bands equal the whole bursts of the
+    emitted tiles, and a segment the bands say fits passes the per-tile fit check of the
+    fused dataflow (the bands never admit a tile that does not fit)."""
+    network = ZOO[name].build(resolution=resolution) if resolution else ZOO[name].build()
+    hardware = load_hardware(preset)
+    layout = DramLayout(network, 1)
+    residency = plan_residency(network, hardware, room, 1) if room else NOTHING_ON_CHIP
+    checked = 0
+    for start, end in candidate_spans(network, set()):
+        infos = network.infos[start:end]
+        if {info.name for info in infos[:-1]} & residency.on_chip:
+            continue
+        edges = tile_edges(infos[-1].output_shape.height)
+        for tile in sorted(set(edges[:6] + edges[-1:])):
+            tiles = fused_group_tiles(infos, hardware, layout, tile, residency)
+            burst = hardware.dram.burst_bytes
+            assert bus_bytes(network, infos, tile, layout, residency, burst) == \
+                schedule_burst_bytes(tiles, burst)
+            if bands_fit(network, infos, tile, hardware, 1, residency):
+                assert group_fits(network, infos, hardware, tile, 1, residency)
+            checked += 1
+    assert checked > 10
 
 
 def test_the_chain_takes_the_best_combination_of_segments():
