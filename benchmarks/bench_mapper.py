@@ -3,12 +3,15 @@ int8, on the three presets, objective ``dram_bytes``.
 
 Per network and preset: the search's CPU seconds (one process, one core), the bytes ``auto``
 puts on the DRAM bus, the best fixed dataflow's (each at tile 16 and 32 with halo reuse, the
-feature-map room chosen), how many layers move more under ``auto`` than under the best fixed
-dataflow for that layer (``fused`` counts a group at its last layer, so it is compared in the
-totals only; the layers of an inverted-residual block are compared as one, since running the
-block reordered moves traffic between its layers, and so are the layers of a segment ``auto``
-fuses), and the worst layer's traffic / its own
-lower bound with the layers above 1.3x. Nothing is asserted.
+feature-map room chosen), and how many units move more under ``auto`` than under some fixed
+dataflow (``fused`` counts a group at its last layer, so it is compared in the totals only; a
+unit is a layer, or the layers of an inverted-residual block together, since running the block
+reordered moves traffic between its layers, and likewise the layers of a segment ``auto``
+fuses). ``auto`` keeps the maps resident that serve the network best, which can leave a layer
+less room than a fixed dataflow leaves it, so the units are also compared with every layer
+mapped by the search beside the fixed run's own resident maps and reordered blocks ("same
+maps": units that move more there). Last, the worst layer's traffic / its own lower bound, with
+the layers above 1.3x. Nothing is asserted.
 
     python benchmarks/bench_mapper.py [--networks mobilenet_v2,...] [--presets diannao,...]
 """
@@ -25,10 +28,13 @@ from sim.config import ConfigError
 from sim.dataflow import FIXED_DATAFLOWS, SimulationOptions, plan_schedule
 from sim.dtypes import DType
 from sim.hardware import load_hardware
-from sim.mapper.network_mapping import auto_schedule
+from sim.mapper.network_mapping import NetworkMapping, auto_schedule, mapped_schedule
 from sim.mapper.report import bytes_by_layer
+from sim.mapper.search import search_layer
 from sim.schedule import DramLayout
+from sim.techniques.buffering import plan_residency, residency_of
 from sim.techniques.reorder import find_bottlenecks
+from sim.techniques.reordered_schedule import reorder_residency
 from sim.techniques.weight_storage import DENSE
 from sim.workload.zoo import ZOO
 
@@ -39,7 +45,7 @@ TILES = (16, 32)
 
 
 def fixed_runs(network, hardware):
-    """(label, bytes by layer) of every fixed dataflow at its options that fits."""
+    """(label, bytes by layer, schedule) of every fixed dataflow at its options that fits."""
     runs = []
     for dataflow in FIXED_DATAFLOWS:
         tiles = TILES if dataflow in ("tiled", "fused", "full") else (32,)
@@ -50,8 +56,46 @@ def fixed_runs(network, hardware):
             except ConfigError:
                 continue
             label = dataflow if len(tiles) == 1 else f"{dataflow}/{tile}"
-            runs.append((label, bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)))
+            runs.append((label, bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes),
+                         schedule))
     return runs
+
+
+def auto_beside(network, hardware, label, schedule):
+    """Bytes by layer of every layer at its best mapping (``dram_bytes``) beside the fixed
+    run's own resident maps, with the fixed run's reordered blocks; None when some layer has
+    no mapping there."""
+    layout = DramLayout(network, 1)
+    dataflow = label.split("/")[0]
+    if dataflow == "buffered":
+        on_chip = plan_residency(network, hardware, schedule.fmap_bytes, 1).on_chip
+    elif dataflow == "full":
+        on_chip = reorder_residency(network, hardware, DType.INT8, schedule.fmap_bytes,
+                                    layout.memo)[1].on_chip
+    else:
+        on_chip = frozenset()
+    blocks = [block for block in find_bottlenecks(network) if block.name in schedule.reordered]
+    names = sorted(on_chip, key=lambda name: network[name].index)
+    residency = residency_of(network, hardware, names, 1,
+                             [(block.expand.index, block.infos[-1].index) for block in blocks])
+    skipped = {info.name for block in blocks for info in block.infos}
+    layers = []
+    for info in network.infos:
+        if info.name in skipped:
+            continue
+        choice = search_layer(info, hardware, layout, residency)
+        if choice is None:
+            return None
+        layers.append(choice.mapping)
+    mapping = NetworkMapping(network.name, hardware.name, "int8", "dram_bytes", tuple(names),
+                             tuple(schedule.reordered), tuple(layers))
+    tiles = mapped_schedule(network, hardware, mapping, layout, DType.INT8).tiles
+    return bytes_by_layer(tiles, hardware.dram.burst_bytes)
+
+
+def worse_units(units, auto, run):
+    return [unit for unit, layers in units.items()
+            if sum(auto.get(n, 0) for n in layers) > sum(run.get(n, 0) for n in layers)]
 
 
 def compared_units(network, fused) -> dict[str, list[str]]:
@@ -82,7 +126,7 @@ def main() -> None:
     parser.add_argument("--presets", default=",".join(PRESETS))
     args = parser.parse_args()
     print(f"{'network':16s} {'preset':12s} {'search s':>8s} {'auto MB':>8s} "
-          f"{'best fixed MB':>13s} {'(which)':12s} {'units worse':>12s} "
+          f"{'best fixed MB':>13s} {'(which)':12s} {'units worse':>12s} {'same maps':>12s} "
           f"{'worst x bound':>13s} {'layers > 1.3x bound'}")
     for name in args.networks.split(","):
         network = ZOO[name].build()
@@ -94,12 +138,22 @@ def main() -> None:
             seconds = time.process_time() - start
             auto = bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)
             runs = fixed_runs(network, hardware)
-            best_label, best = min(runs, key=lambda run: sum(run[1].values()))
-            per_layer = [run for label, run in runs if not label.startswith("fused")]
+            best_label, best, _ = min(runs, key=lambda run: sum(run[1].values()))
+            per_layer = [(label, run, fixed) for label, run, fixed in runs
+                         if not label.startswith("fused")]
             units = compared_units(network, schedule.mapping.fused)
-            worse = [unit for unit, layers in units.items() if per_layer and sum(
-                auto.get(n, 0) for n in layers) > min(sum(run.get(n, 0) for n in layers)
-                                                      for run in per_layer)]
+            worse = sorted({unit for _, run, _ in per_layer
+                            for unit in worse_units(units, auto, run)},
+                           key=list(units).index)
+            beside_worse = set()
+            plain_units = compared_units(network, ())
+            for label, run, fixed in per_layer:
+                beside = auto_beside(network, hardware, label, fixed)
+                if beside is None:
+                    beside_worse.add(f"{label}: no mapping")
+                    continue
+                beside_worse |= {f"{label}: {unit}"
+                                 for unit in worse_units(plain_units, beside, run)}
             ratios = []
             for info in network.infos:
                 bound = layer_lower_bound_bytes(info, hardware, 1, DENSE)
@@ -110,8 +164,11 @@ def main() -> None:
             shown = ", ".join(above[:4]) + (f" (+{len(above) - 4})" if len(above) > 4 else "")
             print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.2f} "
                   f"{sum(best.values()) / 1e6:13.2f} {best_label:12s} "
-                  f"{len(worse):12d} {worst[0]:7.2f} {worst[1]:>5s} {len(above)}: {shown}",
-                  flush=True)
+                  f"{len(worse):12d} {len(beside_worse):12d} {worst[0]:7.2f} {worst[1]:>5s} "
+                  f"{len(above)}: {shown}", flush=True)
+            if beside_worse:
+                print(f"{'':30s}worse beside the same maps: {', '.join(sorted(beside_worse))}",
+                      flush=True)
             if worse:
                 print(f"{'':30s}worse than a fixed dataflow: {', '.join(worse[:6])}"
                       + (f" (+{len(worse) - 6})" if len(worse) > 6 else ""), flush=True)
