@@ -60,6 +60,29 @@ class Budget:
         return None
 
 
+    def resident_room(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None
+                      ) -> int | None:
+        """The most bytes of resident feature maps a tile fits beside (see :meth:`fits`), or
+        None when it does not fit beside none. ``fits(streamed, once, r)`` holds exactly for
+        ``r <= resident_room(streamed, once)``."""
+        need: dict[str, int] = defaultdict(int)
+        held: dict[str, int] = defaultdict(int)
+        for operand, size in streamed.items():
+            need[self.buffers.name_for(operand)] += size
+        for operand, size in (once or {}).items():
+            held[self.buffers.name_for(operand)] += size
+        resident = self.buffers.resident_name
+        room = None
+        for name, spec in self.declared.items():
+            copies = 2 if spec.double_buffered else 1
+            left = spec.size_bytes - held[name] - copies * need[name]
+            if left < 0:
+                return None
+            if name == resident:
+                room = left
+        return room if room is not None else 1 << 62
+
+
 def largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
     """The largest ``n`` in ``[low, high]`` with ``fits(n)``, for a ``fits`` that holds up to
     some size and fails above it (bisection); None when not even ``low`` fits."""

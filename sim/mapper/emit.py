@@ -77,32 +77,46 @@ def overflow(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, dty
                              residency)
 
 
+Demand = tuple[dict[str, int], dict[str, int] | None]  # streamed, held once (per operand)
+
+
+def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, dtype_bytes: int,
+           accumulator_bytes: int, residency: Residency) -> Demand | None:
+    """What one tile of the mapping takes on chip, per operand: streamed (twice in a
+    double buffer) and held once; None when the mapping cannot run beside this residency (its
+    input resident while its input channels are blocked)."""
+    window, pixels = grid.largest_window, grid.largest_output
+    if mapping.stationary == "output":
+        if info.inputs[0] in residency.on_chip:
+            return None
+        return k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
+                               mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
+    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency)
+    if mapping.filter_blocks <= 1 or mapping.stationary == "weight" and not is_channelwise(info):
+        return {"ifmap": sizes.window, "ofmap": sizes.output}, {"weight": sizes.weights}
+    if is_channelwise(info):
+        return {"ifmap": sizes.window, "weight": sizes.weights, "ofmap": sizes.output}, None
+    return {"weight": sizes.weights, "ofmap": sizes.output}, {"ifmap": sizes.window}
+
+
 def overflow_for_grid(info: LayerInfo, mapping: LayerMapping, grid: Grid,
                       hardware: HardwareSpec, dtype_bytes: int, accumulator_bytes: int,
                       residency: Residency) -> str | None:
     """:func:`overflow` for the mapping's already-built ``grid``."""
-    budget = Budget(hardware)
-    resident = residency.layer_bytes.get(info.name, 0)
-    window, pixels = grid.largest_window, grid.largest_output
-    if mapping.stationary == "output":
-        if info.inputs[0] in residency.on_chip:
-            return hardware.buffers.name_for("ifmap")
-        streamed, held = k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
-                                         mapping.input_channel_blocks, dtype_bytes,
-                                         accumulator_bytes)
-        return budget.overflow(streamed, held, resident)
-    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency)
-    if mapping.filter_blocks <= 1:
-        return budget.overflow({"ifmap": sizes.window, "ofmap": sizes.output},
-                               {"weight": sizes.weights}, resident)
-    if is_channelwise(info):
-        return budget.overflow({"ifmap": sizes.window, "weight": sizes.weights,
-                                "ofmap": sizes.output}, None, resident)
-    if mapping.stationary == "weight":
-        return budget.overflow({"ifmap": sizes.window, "ofmap": sizes.output},
-                               {"weight": sizes.weights}, resident)
-    return budget.overflow({"weight": sizes.weights, "ofmap": sizes.output},
-                           {"ifmap": sizes.window}, resident)
+    needs = demand(info, mapping, grid, dtype_bytes, accumulator_bytes, residency)
+    if needs is None:
+        return hardware.buffers.name_for("ifmap")
+    return Budget(hardware).overflow(*needs, residency.layer_bytes.get(info.name, 0))
+
+
+def resident_room(info: LayerInfo, mapping: LayerMapping, grid: Grid, hardware: HardwareSpec,
+                  dtype_bytes: int, accumulator_bytes: int, residency: Residency
+                  ) -> int | None:
+    """The most resident feature-map bytes the mapping's tiles fit beside (None when they fit
+    beside none): it fits exactly where ``residency.layer_bytes`` of the layer is at most
+    this."""
+    needs = demand(info, mapping, grid, dtype_bytes, accumulator_bytes, residency)
+    return None if needs is None else Budget(hardware).resident_room(*needs)
 
 
 def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout: DramLayout,

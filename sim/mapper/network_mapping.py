@@ -34,7 +34,7 @@ from sim.mapper.fused_segments import (
     segment_tiles,
 )
 from sim.mapper.layer_mapping import LayerMapping
-from sim.mapper.search import OBJECTIVES, refuse, search_layer
+from sim.mapper.search import OBJECTIVES, SearchMemo, refuse, search_layer
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, Tile, schedule_burst_bytes
 from sim.techniques.buffering import (
@@ -216,7 +216,7 @@ LayerCache = dict[tuple, tuple[LayerMapping, int] | None]
 
 def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
              objective: str, residency: Residency, blocks: list[Bottleneck],
-             cache: LayerCache) -> list[NetworkMapping]:
+             cache: LayerCache, memo: SearchMemo) -> list[NetworkMapping]:
     """The best mappings with these feature maps resident and these blocks reorderable, with
     the best fused segments and without; none when some layer fits no mapping beside them."""
     chosen: dict[str, LayerMapping] = {}
@@ -227,7 +227,7 @@ def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype
                                     if n in residency.on_chip),
                residency.layer_bytes.get(info.name, 0), residency.buffer)
         if key not in cache:
-            choice = search_layer(info, hardware, layout, residency, objective, dtype)
+            choice = search_layer(info, hardware, layout, residency, objective, dtype, memo)
             cache[key] = None if choice is None else (choice.mapping,
                                                       choice.traffic.bus_bytes)
         found = cache[key]
@@ -273,6 +273,7 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype.bytes)
     cache: LayerCache = {}
+    memo = SearchMemo()
     best: tuple[float, MappedSchedule] | None = None
     seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
@@ -288,7 +289,7 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
                 continue  # another room gave the same residency
             seen.add(seen_key)
             for mapping in _context(network, hardware, layout, dtype, objective, residency,
-                                    blocks, cache):
+                                    blocks, cache, memo):
                 schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
                 value = measure(schedule.tiles, hardware, dtype, objective)
                 if best is None or value < best[0]:

@@ -32,7 +32,7 @@ from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
-from sim.mapper.emit import canonical, emit, overflow_for_grid
+from sim.mapper.emit import canonical, emit, resident_room
 from sim.mapper.grid import Grid, GridMaker, whole_map
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapper.traffic import Traffic, layer_traffic
@@ -46,6 +46,40 @@ from sim.workload.network import LayerInfo
 
 OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
 ENGINE_CANDIDATES = 4  # per ranking, candidates run through the engine (energy, latency, edp)
+
+
+class SearchMemo:
+    """What a layer's search computes that depends only on the layer, the mapping and which of
+    the layer's own inputs and output are resident, not on how many resident bytes sit beside
+    it: the mappings tried per grid, order and block count, each mapping's floor, exact
+    traffic and the resident bytes its tiles fit beside. ``auto`` searches a layer once per
+    feature-map room; these carry over."""
+
+    def __init__(self) -> None:
+        self.trials: dict[tuple, tuple[LayerMapping, ...]] = {}
+        self.traffic: dict[tuple, Traffic] = {}
+        self.room: dict[tuple, int | None] = {}
+        self.floor: dict[tuple, int] = {}
+
+    @staticmethod
+    def layer_key(info: LayerInfo, residency: Residency) -> tuple:
+        return (info.name, residency.buffer,
+                frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip))
+
+    def trials_of(self, info: LayerInfo, rows: int, cols: int, split: str, order: str,
+                  blocks: int, every: bool) -> tuple[LayerMapping, ...]:
+        """The mappings of one grid, order and filter-block count: one, or for ``output``
+        every input-channel block count, fewest first."""
+        key = (info.name, rows, cols, split, order, blocks, every)
+        if key not in self.trials:
+            base = LayerMapping(info.name, rows, cols, split, blocks, order)
+            if order == "output":
+                self.trials[key] = tuple(
+                    dataclasses.replace(base, input_channel_blocks=k, halo_reuse=False)
+                    for k in _k_blocks(info, every))
+            else:
+                self.trials[key] = (canonical(info, base),)
+        return self.trials[key]
 
 
 @dataclass(frozen=True)
@@ -116,7 +150,8 @@ def _k_blocks(info: LayerInfo, every: bool) -> list[int]:
 
 
 def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
-                residency: Residency) -> list[tuple[int, LayerMapping, Grid]]:
+                residency: Residency, memo: SearchMemo | None = None
+                ) -> list[tuple[int, LayerMapping, Grid]]:
     """(floor, mapping, grid) of every candidate that fits, unsorted (see the module
     docstring). A layer small enough (:func:`exhaustive`) gets every mapping."""
     dtype = layout.dtype_bytes
@@ -127,6 +162,8 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     space = []
     seen: set[LayerMapping] = set()
     maker = GridMaker(info)
+    memo = memo or SearchMemo()
+    layer_key = memo.layer_key(info, residency)
     # A larger tile never fits where a smaller one does not (its window, weights and output
     # only grow), so per tile height and order the widths are tried from the narrowest up and
     # the first width where nothing fits ends that order.
@@ -137,13 +174,16 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
             for order in list(alive):
                 fits, found = _fitting(info, grid, order, rows, cols, split, counts, keep,
                                        every, hardware, dtype, layout.accumulator_bytes,
-                                       residency, seen)
+                                       residency, seen, memo)
                 if not fits:
                     alive.remove(order)
                 for mapping in found:
                     seen.add(mapping)
-                    space.append((requested_floor(info, grid, mapping, layout, residency),
-                                  mapping, grid))
+                    key = (layer_key, mapping)
+                    if key not in memo.floor:
+                        memo.floor[key] = requested_floor(info, grid, mapping, layout,
+                                                          residency)
+                    space.append((memo.floor[key], mapping, grid))
             if not alive:
                 break
     return space
@@ -168,26 +208,26 @@ def _grid_rows(info: LayerInfo, every: bool) -> list[tuple[int, list[int], str]]
 
 def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, split: str,
              counts: list[int], keep: int, every: bool, hardware: HardwareSpec, dtype: int,
-             accumulator_bytes: int, residency: Residency, seen: set[LayerMapping]
-             ) -> tuple[bool, list[LayerMapping]]:
+             accumulator_bytes: int, residency: Residency, seen: set[LayerMapping],
+             memo: SearchMemo) -> tuple[bool, list[LayerMapping]]:
     """Whether any mapping of one grid and order fits, and the new ones that do: the ``keep``
     smallest filter-block counts (each with its fewest input-channel blocks, or every count
     when ``every``)."""
     found: list[LayerMapping] = []
     kept = 0
+    beside = residency.layer_bytes.get(info.name, 0)
+    layer_key = memo.layer_key(info, residency)
     for blocks in counts:
         if kept == keep:
             break
-        base = LayerMapping(info.name, rows, cols, split, blocks, order)
-        if order == "output":
-            trials = [dataclasses.replace(base, input_channel_blocks=k, halo_reuse=False)
-                      for k in _k_blocks(info, every)]
-        else:
-            trials = [canonical(info, base)]
         fitting = []
-        for trial in trials:
-            if overflow_for_grid(info, trial, grid, hardware, dtype, accumulator_bytes,
-                                 residency) is None:
+        for trial in memo.trials_of(info, rows, cols, split, order, blocks, every):
+            key = (layer_key, trial)
+            if key not in memo.room:
+                memo.room[key] = resident_room(info, trial, grid, hardware, dtype,
+                                               accumulator_bytes, residency)
+            room = memo.room[key]
+            if room is not None and beside <= room:
                 fitting.append(trial)
                 if not every:
                     break  # the fewest input-channel blocks that fit
@@ -241,21 +281,26 @@ def _measured(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective
 
 def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                  residency: Residency, objective: str = "dram_bytes",
-                 dtype: DType = DType.INT8) -> Choice | None:
+                 dtype: DType = DType.INT8, memo: SearchMemo | None = None) -> Choice | None:
     """The best mapping of the layer for ``objective``; None when nothing in the space fits.
     For ``dram_bytes``, ties go to fewer requests, then fewer compute cycles, then fewer
-    tiles."""
-    space = layer_space(info, hardware, layout, residency)
+    tiles. ``memo`` carries work over between searches of the same layer and network."""
+    memo = memo or SearchMemo()
+    space = layer_space(info, hardware, layout, residency, memo)
     if not space:
         return None
     burst = hardware.dram.burst_bytes
     space.sort(key=lambda item: (item[0], item[1]))
     if objective == "dram_bytes":
+        layer_key = memo.layer_key(info, residency)
         best: tuple[tuple, LayerMapping, Traffic] | None = None
         for floor, mapping, grid in space:
             if best is not None and floor > best[0][0]:
                 break
-            traffic = layer_traffic(info, mapping, layout, residency, burst, grid)
+            key = (layer_key, mapping)
+            if key not in memo.traffic:
+                memo.traffic[key] = layer_traffic(info, mapping, layout, residency, burst, grid)
+            traffic = memo.traffic[key]
             key = (traffic.bus_bytes, traffic.requests,
                    estimate_cycles(info, mapping, grid, hardware), grid.count, mapping)
             if best is None or key < best[0]:
