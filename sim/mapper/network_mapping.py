@@ -20,7 +20,7 @@ cycle-level engine's energy, cycles or their product otherwise.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
@@ -95,7 +95,6 @@ class MappedSchedule:
     mapping: NetworkMapping
     fmap_buffer: str = ""
     fmap_bytes: int = 0
-    layer_tiles: dict[str, list[Tile]] = field(default_factory=dict)
 
 
 def _units(blocks: list[Bottleneck]) -> list[tuple[int, int]]:
@@ -133,7 +132,6 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
     in_blocks = {info.name: block for block in chosen for info in block.infos}
     starts = _fused_starts(network, hardware, mapping, dtype, residency, set(in_blocks))
     tiles: list[Tile] = []
-    per_layer: dict[str, list[Tile]] = {}
     done: set[str] = set()
     for info in network.infos:
         if info.name in done:
@@ -165,11 +163,8 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
         if full is not None:
             raise MappingProblem(("layers", index), f"layer {info.name!r} does not fit: its "
                                  f"tiles overfill buffer {full!r}")
-        layer_tiles = emit(info, entry, hardware, layout, residency)
-        per_layer[info.name] = layer_tiles
-        tiles += layer_tiles
-    return MappedSchedule(tiles, mapping, buffer or "", sum(residency.sizes.values()),
-                          per_layer)
+        tiles += emit(info, entry, hardware, layout, residency)
+    return MappedSchedule(tiles, mapping, buffer or "", sum(residency.sizes.values()))
 
 
 def _fused_starts(network: Network, hardware: HardwareSpec, mapping: NetworkMapping,
