@@ -24,7 +24,6 @@ best measured one wins.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from math import ceil
 
@@ -72,23 +71,22 @@ class SearchMemo:
         every input-channel block count, fewest first."""
         key = (info.name, rows, cols, split, order, blocks, every)
         if key not in self.trials:
-            base = LayerMapping(info.name, rows, cols, split, blocks, order)
             if order == "output":
                 self.trials[key] = tuple(
-                    dataclasses.replace(base, input_channel_blocks=k, halo_reuse=False)
+                    LayerMapping(info.name, rows, cols, split, blocks, order, k, False)
                     for k in _k_blocks(info, every))
             else:
-                self.trials[key] = (canonical(info, base),)
+                self.trials[key] = (
+                    canonical(info, LayerMapping(info.name, rows, cols, split, blocks, order)),)
         return self.trials[key]
 
 
 @dataclass(frozen=True)
 class Choice:
-    """A layer's chosen mapping, its exact traffic and its tiles."""
+    """A layer's chosen mapping and its exact traffic (its tiles: :func:`emit`)."""
 
     mapping: LayerMapping
     traffic: Traffic
-    tiles: list[Tile]
 
 
 def tile_edges(size: int) -> list[int]:
@@ -306,7 +304,7 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
             if best is None or key < best[0]:
                 best = (key, mapping, traffic)
         assert best is not None
-        return Choice(best[1], best[2], emit(info, best[1], hardware, layout, residency))
+        return Choice(best[1], best[2])
     # Energy, latency, EDP: rank by a closed-form estimate, measure the best few; ties go to
     # fewer compute cycles (a layer bound by DRAM is as fast with a busier array).
     bandwidth = hardware.dram.peak_bytes_per_s / hardware.clock_hz  # bytes per cycle
@@ -330,8 +328,8 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         cycles = cycles_of[mapping]
         tiles = emit(info, mapping, hardware, layout, residency)
         measured.append((_measured(tiles, hardware, dtype, objective), cycles, mapping, tiles))
-    _, _, mapping, tiles = min(measured, key=lambda item: item[:3])
-    return Choice(mapping, layer_traffic(info, mapping, layout, residency, burst), tiles)
+    _, _, mapping, _ = min(measured, key=lambda item: item[:3])
+    return Choice(mapping, layer_traffic(info, mapping, layout, residency, burst))
 
 
 def refuse(info: LayerInfo) -> ConfigError:

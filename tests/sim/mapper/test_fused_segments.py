@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.dtypes import DType
 from sim.hardware import load_hardware
 from sim.mapper.fused_segments import (
     FusedSegment,
@@ -19,8 +18,7 @@ from sim.mapper.fused_segments import (
     choose_segments,
     segment_tiles,
 )
-from sim.mapper.search import tile_edges
-from sim.mapper.search import search_layer
+from sim.mapper.search import search_layer, tile_edges
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, schedule_burst_bytes
 from sim.techniques.buffering import plan_residency

@@ -90,7 +90,8 @@ def test_search_finds_the_brute_force_optimum(network, size, burst):
         assert choice is None
         return
     assert choice is not None
-    assert schedule_burst_bytes(choice.tiles, hardware.dram.burst_bytes) == best
+    tiles = emit(info, choice.mapping, hardware, layout, NOTHING)
+    assert schedule_burst_bytes(tiles, hardware.dram.burst_bytes) == best
 
 
 @settings(max_examples=150, deadline=None)
