@@ -201,13 +201,14 @@ def best_segment(network: Network, start: int, end: int, hardware: HardwareSpec,
 
 def choose_segments(network: Network, hardware: HardwareSpec, layout: DramLayout,
                     residency: Residency, alone_bytes: dict[str, int], excluded: set[str]
-                    ) -> list[FusedSegment]:
-    """The fused segments that minimize the chain's bus bytes (see the module docstring);
-    ``alone_bytes`` are each layer's bytes mapped alone, ``excluded`` layers never fuse."""
+                    ) -> list[tuple[FusedSegment, int]]:
+    """The fused segments that minimize the chain's bus bytes, each with its bytes (see the
+    module docstring); ``alone_bytes`` are each layer's bytes mapped alone, ``excluded``
+    layers never fuse."""
     infos = network.infos
     count = len(infos)
     best: list[float] = [0.0] + [float("inf")] * count
-    step: list[tuple[int, FusedSegment | None]] = [(0, None)] * (count + 1)
+    step: list[tuple[int, tuple[FusedSegment, int] | None]] = [(0, None)] * (count + 1)
     segments: dict[int, list[tuple[int, int, FusedSegment]]] = {}
     for start, end in candidate_spans(network, excluded):
         alone = sum(alone_bytes[info.name] for info in infos[start:end])
@@ -221,7 +222,7 @@ def choose_segments(network: Network, hardware: HardwareSpec, layout: DramLayout
             best[index + 1], step[index + 1] = alone, (index, None)
         for end, moved, segment in segments.get(index, []):
             if here + moved < best[end]:
-                best[end], step[end] = here + moved, (index, segment)
+                best[end], step[end] = here + moved, (index, (segment, moved))
     chosen = []
     position = count
     while position > 0:

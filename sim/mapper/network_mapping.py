@@ -209,11 +209,13 @@ def measure(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: 
 LayerCache = dict[tuple, tuple[LayerMapping, int] | None]
 
 
-def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
-             objective: str, residency: Residency, blocks: list[Bottleneck],
-             cache: LayerCache, memo: SearchMemo) -> list[NetworkMapping]:
+def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                     dtype: DType, objective: str, residency: Residency,
+                     blocks: list[Bottleneck], cache: LayerCache, memo: SearchMemo
+                     ) -> list[tuple[NetworkMapping, int]]:
     """The best mappings with these feature maps resident and these blocks reorderable, with
-    the best fused segments and without; none when some layer fits no mapping beside them."""
+    the best fused segments and without, each with the bytes its schedule puts on the bus;
+    none when some layer fits no mapping beside them."""
     chosen: dict[str, LayerMapping] = {}
     moved: dict[str, int] = {}
     burst = hardware.dram.burst_bytes
@@ -233,32 +235,42 @@ def _context(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype
             continue
         chosen[info.name], moved[info.name] = found
     reordered = []
+    reordered_bytes = 0
     for block in blocks:
         plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
             if any(moved[i.name] < 0 for i in block.infos):
                 return []
             continue
-        block_tiles = reordered_tiles(plan, hardware, layout, dtype, residency)
+        key = ("reordered bytes", id(plan))  # plans live in the memo, so ids stay unique
+        if key not in layout.memo:
+            layout.memo[key] = schedule_burst_bytes(
+                reordered_tiles(plan, hardware, layout, dtype, residency), burst)
+        block_bytes = layout.memo[key]
         alone = [moved[i.name] for i in block.infos]
-        if min(alone) < 0 or schedule_burst_bytes(block_tiles, burst) <= sum(alone):
+        if min(alone) < 0 or block_bytes <= sum(alone):
             reordered.append(block.name)
+            reordered_bytes += block_bytes
     skipped = {i.name for block in blocks if block.name in reordered for i in block.infos}
     resident = tuple(sorted(residency.on_chip, key=lambda name: network[name].index))
     plain = NetworkMapping(
         network.name, hardware.name, str(dtype), objective, resident, tuple(reordered),
         tuple(chosen[info.name] for info in network.infos if info.name not in skipped))
     alone = {name: moved[name] for name in chosen if name not in skipped}
+    plain_bytes = sum(alone.values()) + reordered_bytes
     segments = choose_segments(network, hardware, layout, residency, alone,
                                skipped | {name for name, size in moved.items() if size < 0})
     if not segments:
-        return [plain]
+        return [(plain, plain_bytes)]
     names = [info.name for info in network.infos]
-    fused = {name for segment in segments
+    fused = {name for segment, _ in segments
              for name in names[names.index(segment.first):names.index(segment.last) + 1]}
-    return [plain, dataclasses.replace(
-        plain, fused=tuple(segments),
-        layers=tuple(entry for entry in plain.layers if entry.layer not in fused))]
+    fused_bytes = plain_bytes - sum(alone[name] for name in fused) + sum(
+        moved for _, moved in segments)
+    return [(plain, plain_bytes), (dataclasses.replace(
+        plain, fused=tuple(segment for segment, _ in segments),
+        layers=tuple(entry for entry in plain.layers if entry.layer not in fused)),
+        fused_bytes)]
 
 
 def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
@@ -283,13 +295,22 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
             if seen_key in seen:
                 continue  # another room gave the same residency
             seen.add(seen_key)
-            for mapping in _context(network, hardware, layout, dtype, objective, residency,
-                                    blocks, cache, memo):
-                schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
-                value = measure(schedule.tiles, hardware, dtype, objective)
+            for mapping, moved in context_mappings(network, hardware, layout, dtype, objective,
+                                           residency, blocks, cache, memo):
+                value = _value(network, hardware, layout, dtype, objective, mapping, moved)
                 if best is None or value < best[0]:
-                    best = (value, schedule)
+                    best = (value, mapping)
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
-    return best[1]
+    return mapped_schedule(network, hardware, best[1], layout, dtype)
+
+
+def _value(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+           objective: str, mapping: NetworkMapping, moved: int) -> float:
+    """A candidate's objective: its bus bytes as counted from its parts (each part's count is
+    tested equal to its tiles), or what the engine measures of its schedule."""
+    if objective == "dram_bytes":
+        return moved
+    schedule = mapped_schedule(network, hardware, mapping, layout, dtype)
+    return measure(schedule.tiles, hardware, dtype, objective)

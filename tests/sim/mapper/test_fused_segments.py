@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from sim.cli import main
+from sim.dtypes import DType
 from sim.hardware import load_hardware
 from sim.mapper.fused_segments import (
     FusedSegment,
@@ -18,12 +19,14 @@ from sim.mapper.fused_segments import (
     choose_segments,
     segment_tiles,
 )
-from sim.mapper.search import search_layer, tile_edges
+from sim.mapper.network_mapping import context_mappings, mapped_schedule
+from sim.mapper.search import SearchMemo, search_layer, tile_edges
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, schedule_burst_bytes
-from sim.techniques.buffering import plan_residency
+from sim.techniques.buffering import plan_residency, residency_room
 from sim.techniques.fusion import fused_group_tiles, group_fits
 from sim.techniques.layer_tiles import NOTHING_ON_CHIP
+from sim.techniques.reordered_schedule import reorder_residency
 from sim.workload.layers import Conv2d, Shape
 from sim.workload.network import Network
 from sim.workload.zoo import ZOO
@@ -95,8 +98,9 @@ def test_the_chain_takes_the_best_combination_of_segments():
                 best = min(best, total(chosen))
     segments = choose_segments(network, hardware, layout, NOTHING_ON_CHIP, alone, set())
     names = [info.name for info in network.infos]
-    chosen = [(names.index(s.first), names.index(s.last) + 1) for s in segments]
+    chosen = [(names.index(s.first), names.index(s.last) + 1) for s, _ in segments]
     assert total(chosen) == best < total(())
+    assert [moved for _, moved in segments] == [costed[span] for span in chosen]
 
 
 def test_a_fused_pair_moves_its_input_weights_and_output_only():
@@ -171,3 +175,29 @@ def test_a_segment_across_a_residual_branch_is_refused(tmp_path, capsys):
                  DIANNAO, "--mapping", str(path)]) == 2
     err = capsys.readouterr().err
     assert "fused[0]" in err and "reads a map made before it" in err, err
+
+
+@pytest.mark.parametrize(("name", "preset"), [
+    ("lightweight_cnn", DIANNAO), ("lightweight_cnn", NANO), ("resnet18_cifar", NANO)])
+def test_counted_bytes_equal_the_schedules_bursts(name, preset):
+    """Second implementation: `auto` ranks candidates by bytes counted from their parts (each
+    layer's closed-form traffic, each reordered block's and fused run's tiles); the schedule
+    each candidate emits puts exactly that many bytes on the bus."""
+    network = ZOO[name].build()
+    hardware = load_hardware(preset)
+    layout = DramLayout(network, 1)
+    _, size = residency_room(hardware)
+    checked = 0
+    for room in (0, size // 2, size):
+        contexts = [([], plan_residency(network, hardware, room, 1))]
+        blocks, residency = reorder_residency(network, hardware, DType.INT8, room, layout.memo)
+        if blocks:
+            contexts.append((blocks, residency))
+        for blocks, residency in contexts:
+            for mapping, moved in context_mappings(network, hardware, layout, DType.INT8,
+                                                   "dram_bytes", residency, blocks, {},
+                                                   SearchMemo()):
+                tiles = mapped_schedule(network, hardware, mapping, layout, DType.INT8).tiles
+                assert moved == schedule_burst_bytes(tiles, hardware.dram.burst_bytes)
+                checked += 1
+    assert checked >= 3
