@@ -199,12 +199,23 @@ def best_segment(network: Network, start: int, end: int, hardware: HardwareSpec,
     return best
 
 
+def _segment_key(network: Network, start: int, end: int, residency: Residency) -> tuple:
+    """What of the residency a segment's best depends on: which of its tensors are resident
+    and the most resident bytes beside any of its layers."""
+    infos = network.infos[start:end]
+    touched = {name for info in infos for name in (*info.inputs, info.name)}
+    return (start, end, residency.buffer, frozenset(touched & residency.on_chip),
+            max(residency.layer_bytes.get(info.name, 0) for info in infos))
+
+
 def choose_segments(network: Network, hardware: HardwareSpec, layout: DramLayout,
-                    residency: Residency, alone_bytes: dict[str, int], excluded: set[str]
-                    ) -> list[tuple[FusedSegment, int]]:
+                    residency: Residency, alone_bytes: dict[str, int], excluded: set[str],
+                    cache: dict | None = None) -> list[tuple[FusedSegment, int]]:
     """The fused segments that minimize the chain's bus bytes, each with its bytes (see the
     module docstring); ``alone_bytes`` are each layer's bytes mapped alone, ``excluded``
-    layers never fuse."""
+    layers never fuse. ``cache`` keeps each segment's best across calls for the same network,
+    hardware and layout (keyed by what of the residency it depends on)."""
+    cache = {} if cache is None else cache
     infos = network.infos
     count = len(infos)
     best: list[float] = [0.0] + [float("inf")] * count
@@ -212,7 +223,10 @@ def choose_segments(network: Network, hardware: HardwareSpec, layout: DramLayout
     segments: dict[int, list[tuple[int, int, FusedSegment]]] = {}
     for start, end in candidate_spans(network, excluded):
         alone = sum(alone_bytes[info.name] for info in infos[start:end])
-        found = best_segment(network, start, end, hardware, layout, residency)
+        key = _segment_key(network, start, end, residency)
+        if key not in cache:
+            cache[key] = best_segment(network, start, end, hardware, layout, residency)
+        found = cache[key]
         if found is not None and found[0] < alone:
             segments.setdefault(start, []).append((end, found[0], found[1]))
     for index in range(count):

@@ -259,7 +259,8 @@ def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayou
     alone = {name: moved[name] for name in chosen if name not in skipped}
     plain_bytes = sum(alone.values()) + reordered_bytes
     segments = choose_segments(network, hardware, layout, residency, alone,
-                               skipped | {name for name, size in moved.items() if size < 0})
+                               skipped | {name for name, size in moved.items() if size < 0},
+                               memo.segments)
     if not segments:
         return [(plain, plain_bytes)]
     names = [info.name for info in network.infos]
@@ -303,7 +304,56 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
+    refined = _refine_residency(network, hardware, layout, dtype, objective, best[1], cache,
+                                memo)
+    if refined is not None:
+        value = _value(network, hardware, layout, dtype, objective, *refined)
+        if value < best[0]:
+            best = (value, refined[0])
     return mapped_schedule(network, hardware, best[1], layout, dtype)
+
+
+REFINE_PASSES = 4  # rounds of single-map changes to the resident set
+
+
+def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                      dtype: DType, objective: str, start: NetworkMapping, cache: LayerCache,
+                      memo: SearchMemo) -> tuple[NetworkMapping, int] | None:
+    """The resident set chosen map by map: starting from ``start``'s, each round keeps or
+    drops the one feature map whose change puts the fewest bytes on the bus (every layer
+    mapped again beside the new set, fused runs chosen again), while that falls. Maps made
+    inside ``start``'s reordered blocks keep the blocks' choice. None when nothing improves."""
+    _, room = residency_room(hardware)
+    if not room:
+        return None
+    blocks = [block for block in find_bottlenecks(network) if block.name in start.reordered]
+    inside = {info.name for block in blocks for info in block.infos}
+    units = _units(blocks)
+
+    def best_with(names: frozenset[str]) -> tuple[NetworkMapping, int] | None:
+        ordered = sorted(names, key=lambda name: network[name].index)
+        residency = residency_of(network, hardware, ordered, dtype.bytes, units)
+        if any(size > room for size in residency.layer_bytes.values()):
+            return None
+        found = context_mappings(network, hardware, layout, dtype, objective, residency,
+                                 blocks, cache, memo)
+        return min(found, key=lambda item: item[1], default=None)
+
+    current = frozenset(start.resident)
+    kept = best_with(current)
+    if kept is None:
+        return None
+    first = kept[1]
+    toggles = [info.name for info in network.infos
+               if info.name != network.output_name and info.name not in inside]
+    for _ in range(REFINE_PASSES):
+        trials = [found for name in toggles
+                  if (found := best_with(current ^ {name})) is not None]
+        better = min(trials, key=lambda item: item[1], default=None)
+        if better is None or better[1] >= kept[1]:
+            break
+        kept, current = better, frozenset(better[0].resident)
+    return kept if kept[1] < first else None
 
 
 def _value(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,

@@ -59,6 +59,7 @@ class SearchMemo:
         self.traffic: dict[tuple, Traffic] = {}
         self.room: dict[tuple, int | None] = {}
         self.floor: dict[tuple, int] = {}
+        self.segments: dict[tuple, object] = {}  # fused runs' best, by what they depend on
 
     @staticmethod
     def layer_key(info: LayerInfo, residency: Residency) -> tuple:
