@@ -44,7 +44,8 @@ from sim.techniques.buffering import (
     residency_room,
 )
 from sim.techniques.fusion import fused_schedule
-from sim.techniques.layerwise import PlanCache, layerwise_schedule
+from sim.techniques.layer_tiles import Residency
+from sim.techniques.layerwise import PlanCache, layerwise_bus_bytes, layerwise_schedule
 from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
 from sim.techniques.tiling import tiled_layer, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
@@ -158,9 +159,12 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
     buffer, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype_bytes)
+    rooms = sorted({0, most // 4, most // 2, most})
+    if options.dataflow == "buffered":
+        return _best_buffered(network, hardware, layout, rooms, dtype_bytes)
     best: tuple[int, Schedule] | None = None
     cache: PlanCache = {}
-    for channels in sorted({0, most // 4, most // 2, most}):
+    for channels in rooms:
         try:
             schedule = _resident_schedule(
                 network, hardware, options, layout, channels,
@@ -174,6 +178,36 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
             best = (moved, schedule)
     assert best is not None
     return best[1]
+
+
+def _best_buffered(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                   rooms: list[int], dtype_bytes: int) -> Schedule:
+    """``buffered`` with the room (in channels, ascending) whose schedule puts the fewest
+    bytes on the DRAM bus, the smallest among equals. Each room's bus bytes are counted from
+    its layers' chosen plans; only the winner's tiles are made. A room that keeps the same
+    maps on chip as a smaller one has its schedule, so it cannot win and is not planned."""
+    buffer, _ = residency_room(hardware)
+    cache: PlanCache = {}
+    seen: list[Residency] = []
+    best: tuple[int, int, int, Residency] | None = None
+    for channels in rooms:
+        room_bytes = feature_map_request_bytes(network, channels, dtype_bytes)
+        try:
+            residency = plan_residency(network, hardware, room_bytes, dtype_bytes)
+            if residency in seen:
+                continue
+            seen.append(residency)
+            moved = layerwise_bus_bytes(network, hardware, layout, residency, cache)
+        except ConfigError:
+            if channels == 0:
+                raise
+            continue
+        if best is None or moved < best[0]:
+            best = (moved, channels, room_bytes, residency)
+    assert best is not None
+    _, channels, room_bytes, residency = best
+    tiles = layerwise_schedule(network, hardware, layout, residency, cache)
+    return Schedule(tiles, channels, room_bytes, buffer or "")
 
 
 def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,

@@ -71,3 +71,59 @@ def test_band_regions_tile_the_output_exactly(spec):
                      for c in range(region.col0, region.col1))
     shape = info.output_shape
     assert covered == [(r, c) for r in range(shape.height) for c in range(shape.width)]
+
+
+@pytest.mark.parametrize("preset", ["jetson_nano", "eyeriss", "diannao"])
+def test_bus_bytes_counted_from_plans_are_the_tiles_bursts(preset):
+    """What `buffered` compares its rooms by: the bus bytes of every layer's chosen plan,
+    counted without tiles (and with per-tensor sums kept across rooms in the layout's memo),
+    equal the whole bursts of the tiles the schedule makes, room by room."""
+    from sim.dataflow import SimulationOptions, plan_schedule
+    from sim.techniques.buffering import feature_map_request_bytes, plan_residency
+    from sim.techniques.layerwise import layerwise_bus_bytes, layerwise_schedule
+    from sim.workload.zoo import mobilenet_v2
+
+    hardware = load_hardware(f"configs/hardware/{preset}.yaml")
+    network = mobilenet_v2(48, 0.5, 10)
+    layout = DramLayout(network, 1)
+    burst = hardware.dram.burst_bytes
+    for channels in (0, 1, 4, 64):
+        residency = plan_residency(network, hardware,
+                                   feature_map_request_bytes(network, channels, 1), 1)
+        counted = layerwise_bus_bytes(network, hardware, layout, residency, {})
+        fresh = DramLayout(network, 1)  # nothing remembered from other rooms
+        assert counted == schedule_burst_bytes(
+            layerwise_schedule(network, hardware, fresh, residency), burst)
+    if preset == "diannao":  # no fmap or global buffer: no room to choose
+        return
+    # The room buffered picks moves no more than no room at all.
+    chosen = plan_schedule(network, hardware, SimulationOptions("buffered"))
+    assert schedule_burst_bytes(chosen.tiles, burst) <= schedule_burst_bytes(
+        plan_schedule(network, hardware, SimulationOptions("buffered", buffer_channels=0)
+                      ).tiles, burst)
+
+
+@given(network=single_layers(), resident_input=st.booleans(),
+       dtype_bytes=st.sampled_from([1, 2]))
+@settings(max_examples=40, deadline=None)
+def test_one_block_cost_with_memo_is_plan_cost(network, resident_input, dtype_bytes):
+    """The per-tensor sums kept under a candidate's key give what plan_cost counts afresh,
+    whichever maps are on chip when the candidate is scored again."""
+    from sim.techniques.layerwise import one_block_cost
+    from sim.workload.layers import Mul
+
+    info = network.infos[0]
+    if isinstance(info.layer, Mul):
+        return
+    layout = DramLayout(network, dtype_bytes)
+    burst = DIANNAO.dram.burst_bytes
+    residencies = [NOTHING_ON_CHIP, Residency(frozenset({"input"}), {"input": 1}, {}, "global"),
+                   Residency(frozenset({info.name}), {info.name: 1}, {}, "global")]
+    if resident_input:
+        residencies.reverse()
+    for spec in band_specs(info):
+        for residency in residencies:
+            regions = band_regions(info, spec)
+            assert one_block_cost(info, layout, lambda regions=regions: regions, residency,
+                                  burst, (info.name, spec)) == plan_cost(
+                info, layout, regions, 1, residency, burst), spec
