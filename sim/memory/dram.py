@@ -142,6 +142,10 @@ class DramModel:
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
         self._tables: dict[tuple[int, int, int], _PhaseTable | None] = {}
+        timing = spec.timing
+        self._timing = (timing.rcd, timing.rp, timing.ras, timing.rl, timing.wl, timing.ccd,
+                        timing.rrd, timing.faw, timing.refi, timing.rfc, timing.wtr, timing.rtw)
+        self._refresh_offsets = [bank * timing.refi // spec.banks for bank in range(spec.banks)]
 
     def access(self, address: int, size_bytes: int, write: bool, arrival_cycle: int
                ) -> AccessResult:
@@ -375,8 +379,7 @@ class DramModel:
 
     def _next_refresh(self, bank_index: int, bank: _Bank) -> int:
         """The cycle from which a bank whose ready time reaches it gets its next refresh."""
-        timing = self.spec.timing
-        return bank_index * timing.refi // self.spec.banks + bank.refreshes_seen * timing.refi
+        return self._refresh_offsets[bank_index] + bank.refreshes_seen * self._timing[8]
 
     def _end_streak(self, channel_index: int, streak: list[int], busy: list[int],
                     write: bool) -> None:
@@ -397,24 +400,24 @@ class DramModel:
     def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
                    write: bool, arrival: int) -> tuple[int, int, int]:
         """:meth:`_serve` written out for one run given by its location (the fast path)."""
-        timing = self.spec.timing
+        rcd, rp, ras, rl, wl, ccd, rrd, faw, refi, rfc, wtr, rtw = self._timing
         channel = self.channels[channel_index]
         bank = channel.banks[bank_index]
-        latency = timing.wl if write else timing.rl
+        latency = wl if write else rl
         ready = bank.next_column
         if arrival > ready:
             ready = arrival
-        lead = channel.bus_free - latency - timing.rcd - timing.rp
+        lead = channel.bus_free - latency - rcd - rp
         if lead > ready:
             ready = lead
-        offset = bank_index * timing.refi // self.spec.banks
+        offset = self._refresh_offsets[bank_index]
         if ready >= offset:
-            count = (ready - offset) // timing.refi + 1
+            count = (ready - offset) // refi + 1
             if count > bank.refreshes_seen:
                 self.stats.refreshes += count - bank.refreshes_seen
                 bank.refreshes_seen = count
                 bank.open_row = None
-                latest = offset + (count - 1) * timing.refi + timing.rfc
+                latest = offset + (count - 1) * refi + rfc
                 if latest > ready:
                     ready = latest
         missed = 0
@@ -422,29 +425,44 @@ class DramModel:
             missed = 1
             activate = ready
             if bank.open_row is not None:
-                activate = max(ready, bank.activated_at + timing.ras) + timing.rp
-            activate = max(activate, channel.last_activate + timing.rrd)
-            if len(channel.activates) == 4:
-                activate = max(activate, channel.activates[0] + timing.faw)
+                precharge = bank.activated_at + ras
+                activate = (ready if ready > precharge else precharge) + rp
+            earliest = channel.last_activate + rrd
+            if earliest > activate:
+                activate = earliest
+            activates = channel.activates
+            if len(activates) == 4:
+                earliest = activates[0] + faw
+                if earliest > activate:
+                    activate = earliest
             channel.last_activate = activate
-            channel.activates.append(activate)
+            activates.append(activate)
             bank.activated_at = activate
             bank.open_row = row
-            ready = activate + timing.rcd
-        bus_ready = channel.bus_free
+            ready = activate + rcd
         if write:
-            bus_ready = max(bus_ready, channel.last_read_end + timing.rtw)
-        command = max(ready, bus_ready - latency)
-        if not write:
-            command = max(command, channel.last_write_end + timing.wtr)
-        last_command = command + (bursts - 1) * timing.ccd
+            bus_ready = channel.bus_free
+            turnaround = channel.last_read_end + rtw
+            if turnaround > bus_ready:
+                bus_ready = turnaround
+            command = bus_ready - latency
+            if ready > command:
+                command = ready
+        else:
+            command = channel.bus_free - latency
+            if ready > command:
+                command = ready
+            turnaround = channel.last_write_end + wtr
+            if turnaround > command:
+                command = turnaround
+        last_command = command + (bursts - 1) * ccd
         data_end = last_command + latency + self._burst_cycles
         channel.bus_free = data_end
         if write:
             channel.last_write_end = data_end
         else:
             channel.last_read_end = data_end
-        bank.next_column = last_command + timing.ccd
+        bank.next_column = last_command + ccd
         self.stats.busy_cycles[channel_index] += bursts * self._burst_cycles
         return command, data_end, missed
 
