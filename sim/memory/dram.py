@@ -34,6 +34,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import gcd
 
 from sim.hardware import DramEnergySpec, DramSpec
@@ -200,8 +201,39 @@ class DramModel:
         serve = self._serve_one
         start = end = -1
         bursts = misses = 0
-        for index in range(rows):
+        one_channel = channel_count == 1 and pitch_bytes >= 0
+        index = 0
+        while index < rows:
             row_address = address + index * pitch_bytes
+            streak = streaks[0]
+            if one_channel and streak is not None:
+                # One channel: the rows from here that lie in the page of the streak's row hit
+                # it one after another; their command times add up in closed form unless a
+                # refresh falls due among them (then they go one by one, below).
+                page_index = row_address // page
+                if (page_index % bank_count == streak[0] and page_index // bank_count == streak[1]
+                        and (row_address + row_bytes - 1) // page == page_index):
+                    last = rows - 1 if pitch_bytes == 0 else min(
+                        rows - 1, ((page_index + 1) * page - row_bytes - address) // pitch_bytes)
+                    count = last - index + 1
+                    if count > 1:
+                        inside = row_address - page_index * page
+                        total = _bursts_of_rows(inside, row_bytes, count, pitch_bytes, burst)
+                        last_inside = inside + (count - 1) * pitch_bytes
+                        last_bursts = ((last_inside + row_bytes - 1) // burst
+                                       - last_inside // burst + 1)
+                        before_last = (streak[2] + (count - 1) * gap
+                                       + (total - last_bursts - (count - 1)) * ccd)
+                        if before_last + ready_gap < streak[3]:
+                            streak[2] = before_last + gap + (last_bursts - 1) * ccd
+                            busy[0] += total
+                            bursts += total
+                            beat = streak[2] + latency + burst_cycles
+                            if beat > end:
+                                end = beat
+                            index = last + 1
+                            continue
+            index += 1
             first_unit = row_address // unit
             last_unit = (row_address + row_bytes - 1) // unit
             if first_unit == last_unit:  # one interleave unit: one run
@@ -523,6 +555,25 @@ class DramModel:
         bank.next_column = last_command + timing.ccd
         self.stats.busy_cycles[run.channel] += run.bursts * self._burst_cycles
         return command, data_end, missed
+
+
+def _bursts_of_rows(offset: int, size: int, rows: int, pitch: int, burst: int) -> int:
+    """Bursts touched by ``rows`` requests of ``size`` bytes, the first at ``offset`` and
+    each ``pitch`` after the one before (offsets from a burst boundary): one period of their
+    offsets inside a burst, counted once, as often as it recurs."""
+    totals = _burst_period(offset % burst, size, pitch % burst, burst)
+    period = len(totals) - 1
+    return (rows // period) * totals[-1] + totals[rows % period]
+
+
+@lru_cache(maxsize=4096)
+def _burst_period(offset: int, size: int, pitch: int, burst: int) -> tuple[int, ...]:
+    """Running totals of the bursts of requests ``0, 1, ...`` of one period."""
+    totals = [0]
+    for i in range(burst // gcd(pitch, burst)):
+        start = offset + i * pitch
+        totals.append(totals[-1] + (start + size - 1) // burst - start // burst + 1)
+    return tuple(totals)
 
 
 def energy_pj(stats: DramStats, spec: DramSpec, energy: DramEnergySpec | None = None) -> float:
