@@ -163,12 +163,19 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
     if options.dataflow == "buffered":
         return _best_buffered(network, hardware, layout, rooms, dtype_bytes)
     best: tuple[int, Schedule] | None = None
-    cache: PlanCache = {}
+    seen: list[Residency] = []
     for channels in rooms:
+        room_bytes = feature_map_request_bytes(network, channels, dtype_bytes)
         try:
-            schedule = _resident_schedule(
-                network, hardware, options, layout, channels,
-                feature_map_request_bytes(network, channels, dtype_bytes), cache)
+            # The blocks that can run reordered do not depend on the room; a room that keeps
+            # the same maps on chip as a smaller one has its schedule and cannot win.
+            blocks, residency = reorder_residency(network, hardware, options.dtype,
+                                                  room_bytes, layout.memo)
+            if residency in seen:
+                continue
+            seen.append(residency)
+            schedule = _full_schedule(network, hardware, options, layout, channels,
+                                      room_bytes, blocks, residency)
         except ConfigError:
             if channels == 0:
                 raise
@@ -221,9 +228,19 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         residency = plan_residency(network, hardware, room_bytes, dtype.bytes)
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
-    # full: reorder the blocks that fit, keep what fits resident, tile the rest.
+    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, layout.memo)
+    return _full_schedule(network, hardware, options, layout, channels, room_bytes, blocks,
+                          residency)
+
+
+def _full_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                   layout: DramLayout, channels: int, room_bytes: int, blocks: list,
+                   residency: Residency) -> Schedule:
+    """``full`` with ``room_bytes`` of feature-map room: reorder the blocks that fit, keep
+    what fits resident (``residency``), tile the rest."""
+    dtype = options.dtype
+    buffer, _ = residency_room(hardware)
     memo = layout.memo
-    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, memo)
     burst = hardware.dram.burst_bytes
     # Per reorderable block, the tiles it runs with (reordered or its layers tiled) and
     # whether they are the reordered ones.
