@@ -127,3 +127,29 @@ def test_one_block_cost_with_memo_is_plan_cost(network, resident_input, dtype_by
             assert one_block_cost(info, layout, lambda regions=regions: regions, residency,
                                   burst, (info.name, spec)) == plan_cost(
                 info, layout, regions, 1, residency, burst), spec
+
+
+@given(network=single_layers(), filter_blocks=st.integers(1, 6), k_blocks=st.integers(2, 9),
+       resident_output=st.booleans(), dtype_bytes=st.sampled_from([1, 2]),
+       spec_pick=st.integers(0, 50))
+@settings(max_examples=60, deadline=None)
+def test_k_blocked_cost_counts_what_its_tiles_move(network, filter_blocks, k_blocks,
+                                                   resident_output, dtype_bytes, spec_pick):
+    """Input-channel blocking counted per (region, slice), (block, slice) and (region, block)
+    equals the bursts, requests and tiles of the tiles it emits, step by step."""
+    from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_cost
+
+    info = network.infos[0]
+    if not blockable(info):
+        return
+    layout = DramLayout(network, dtype_bytes)
+    residency = (Residency(frozenset({info.name}), {info.name: 1}, {}, "global")
+                 if resident_output else NOTHING_ON_CHIP)
+    specs = band_specs(info)
+    regions = band_regions(info, specs[spec_pick % len(specs)])
+    burst = DIANNAO.dram.burst_bytes
+    tiles = emit_k_blocked(info, DIANNAO, layout, regions, filter_blocks, k_blocks, residency,
+                           resident_output)
+    assert k_blocked_cost(info, layout, regions, filter_blocks, k_blocks, residency,
+                          burst) == (schedule_burst_bytes(tiles, burst), request_count(tiles),
+                                     len(tiles))
