@@ -103,6 +103,7 @@ class _PhaseTable:
     prefix: list[list[int]]
     channel_of: list[int]
     bursts_of: list[int]
+    known: dict = field(default_factory=dict, compare=False)
 
     def _before(self, channel: int, index: int) -> tuple[int, int]:
         """(requests, bursts) of ``channel`` among requests [0, index)."""
@@ -115,7 +116,20 @@ class _PhaseTable:
     def count(self, channel: int, first: int, stop: int
               ) -> tuple[int, int, int, int] | None:
         """(first index, requests, bursts, last index) of ``channel``'s requests among
-        [first, stop), or None when it has none."""
+        [first, stop), or None when it has none. The answer moved by a whole number of periods
+        is the answer for the range moved by as much, so it is kept per channel, phase of
+        ``first`` and length."""
+        shift = first - first % self.period
+        key = (channel, first - shift, stop - first)
+        found = self.known.get(key, False)
+        if found is False:
+            found = self.known[key] = self._count(channel, first - shift, stop - shift)
+        if found is None or shift == 0:
+            return found
+        return found[0] + shift, found[1], found[2], found[3] + shift
+
+    def _count(self, channel: int, first: int, stop: int
+               ) -> tuple[int, int, int, int] | None:
         positions = self.positions[channel]
         if not positions:
             return None
@@ -147,6 +161,12 @@ class DramModel:
         self._timing = (timing.rcd, timing.rp, timing.ras, timing.rl, timing.wl, timing.ccd,
                         timing.rrd, timing.faw, timing.refi, timing.rfc, timing.wtr, timing.rtw)
         self._refresh_offsets = [bank * timing.refi // spec.banks for bank in range(spec.banks)]
+        # The address mapping, and the command gaps of a hit after a hit (see access_rows).
+        self._mapping = (spec.interleave_bytes, spec.channels, spec.page_bytes,
+                         spec.burst_bytes, spec.banks)
+        burst_cycles = self._burst_cycles
+        self._gaps = (max(timing.ccd, burst_cycles),
+                      max(timing.ccd, burst_cycles - timing.rcd - timing.rp))
 
     def access(self, address: int, size_bytes: int, write: bool, arrival_cycle: int
                ) -> AccessResult:
@@ -184,17 +204,14 @@ class DramModel:
             if table is not None:
                 return self._rows_page_by_page(address, row_bytes, rows, pitch_bytes, write,
                                                arrival_cycle, table)
-        spec = self.spec
-        timing = spec.timing
-        unit, channel_count = spec.interleave_bytes, spec.channels
-        page, burst, bank_count = spec.page_bytes, spec.burst_bytes, spec.banks
+        timing = self.spec.timing
+        unit, channel_count, page, burst, bank_count = self._mapping
         ccd, burst_cycles = timing.ccd, self._burst_cycles
         latency = timing.wl if write else timing.rl
         # A hit in the row the previous request of the channel opened, same direction, no
         # refresh due: the column command follows the last one by ``gap``, and the bank is
         # ready ``ready_gap`` after it (derived in the module docstring's rules).
-        gap = max(ccd, burst_cycles)
-        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        gap, ready_gap = self._gaps
         # Per channel, the streak of hits in progress: [bank, row, last command, next refresh].
         streaks: list[list[int] | None] = [None] * channel_count
         busy = [0] * channel_count
@@ -312,12 +329,12 @@ class DramModel:
                      ) -> _PhaseTable | None:
         """Where the requests of a descriptor fall inside the channel interleave, over one
         period of their phase; None when some request crosses an interleave unit."""
-        spec = self.spec
-        unit, channels, burst = spec.interleave_bytes, spec.channels, spec.burst_bytes
+        unit, channels, _, burst, _ = self._mapping
         cycle = unit * channels
         key = (address % cycle, pitch_bytes % cycle, row_bytes)
-        if key in self._tables:
-            return self._tables[key]
+        table = self._tables.get(key, False)
+        if table is not False:
+            return table
         phase, step = key[0], key[1]
         period = cycle // gcd(step, cycle)
         positions: list[list[int]] = [[] for _ in range(channels)]
@@ -347,14 +364,12 @@ class DramModel:
         served by the full rules, then hits in the row it opened whose command times add up
         in closed form (the count of requests and of their bursts is all they need), unless
         a refresh falls due among them, when they are served one by one."""
-        spec = self.spec
-        timing = spec.timing
-        channels, banks = spec.channels, spec.banks
-        span = spec.page_bytes * channels  # one page of every channel: a contiguous range
+        timing = self.spec.timing
+        _, channels, page, _, banks = self._mapping
+        span = page * channels  # one page of every channel: a contiguous range
         ccd, burst_cycles = timing.ccd, self._burst_cycles
         latency = timing.wl if write else timing.rl
-        gap = max(ccd, burst_cycles)
-        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        gap, ready_gap = self._gaps
         period = table.period
         serve = self._serve_one
         start = end = -1
