@@ -235,7 +235,7 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
     if not plans:
         blocked = k_blocked_plan(info, hardware, layout, all_candidates(), residency)
         if blocked is None:
-            raise _refused(info)
+            raise refusal(info)
         regions, filter_blocks, k_blocks = blocked
         bus = k_blocked_cost(info, layout, regions, filter_blocks, k_blocks, residency,
                              burst)[0]
@@ -422,11 +422,12 @@ def blocked_or_refused(info: LayerInfo, hardware: HardwareSpec, layout: DramLayo
     """The layer with its input channels blocked, or an error when even that does not fit."""
     tiles = k_blocked_tiles(info, hardware, layout, candidates, residency)
     if tiles is None:
-        raise _refused(info)
+        raise refusal(info)
     return tiles
 
 
-def _refused(info: LayerInfo) -> ConfigError:
+def refusal(info: LayerInfo) -> ConfigError:
+    """The error for a layer that fits no plan, not even with its input channels blocked."""
     return ConfigError(
         "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
         "output pixel with one filter and one input channel at a time beside the feature "

@@ -153,3 +153,46 @@ def test_k_blocked_cost_counts_what_its_tiles_move(network, filter_blocks, k_blo
     assert k_blocked_cost(info, layout, regions, filter_blocks, k_blocks, residency,
                           burst) == (schedule_burst_bytes(tiles, burst), request_count(tiles),
                                      len(tiles))
+
+
+@given(network=single_layers(), blocks=st.integers(1, 8), resident_input=st.booleans(),
+       halo_reuse=st.booleans(), tile=st.sampled_from([1, 2, 3, 5, 8]),
+       dtype_bytes=st.sampled_from([1, 2]))
+@settings(max_examples=80, deadline=None)
+def test_layer_tiles_bus_bytes_are_the_tiles_bursts(network, blocks, resident_input,
+                                                    halo_reuse, tile, dtype_bytes):
+    """T x T tiles with or without halo reuse, counted from addresses without tiles, against
+    the whole bursts of the tiles plan_layer_tiles makes."""
+    from sim.techniques.layer_tiles import layer_tiles_bus_bytes
+    from sim.techniques.tiling import square_tiles
+
+    info = network.infos[0]
+    layout = DramLayout(network, dtype_bytes)
+    residency = (Residency(frozenset({"input"}), {"input": 1}, {}, "global")
+                 if resident_input else NOTHING_ON_CHIP)
+    burst = DIANNAO.dram.burst_bytes
+    regions = square_tiles(info, tile)
+    tiles = plan_layer_tiles(info, DIANNAO, layout, regions, blocks, halo_reuse, residency)
+    assert layer_tiles_bus_bytes(info, layout, regions, blocks, halo_reuse, residency,
+                                 burst) == schedule_burst_bytes(tiles, burst)
+
+
+@pytest.mark.parametrize("preset", ["jetson_nano", "eyeriss", "diannao"])
+def test_tiled_layer_bus_bytes_are_its_tiles_bursts(preset):
+    """Every layer of two small networks, tiled with and without halo reuse beside maps kept
+    on chip (and input-channel blocked where DianNao's buffers need it): the bus bytes
+    counted without tiles equal the bursts of tiled_layer's tiles."""
+    from sim.techniques.buffering import plan_residency
+    from sim.techniques.tiling import tiled_layer, tiled_layer_bus_bytes
+    from sim.workload.zoo import lightweight_cnn, mobilenet_v2
+
+    hardware = load_hardware(f"configs/hardware/{preset}.yaml")
+    burst = hardware.dram.burst_bytes
+    for network in (lightweight_cnn(32, 10), mobilenet_v2(48, 0.5, 10)):
+        residency = plan_residency(network, hardware, 16 * 1024, 1)
+        for halo_reuse in (False, True):
+            counted, made = DramLayout(network, 1), DramLayout(network, 1)
+            for info in network.infos:
+                assert tiled_layer_bus_bytes(info, hardware, counted, 8, halo_reuse,
+                                             residency) == schedule_burst_bytes(
+                    tiled_layer(info, hardware, made, 8, halo_reuse, residency), burst)
