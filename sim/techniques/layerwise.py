@@ -304,6 +304,16 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
 
     if blocks == 1 and not per_position:
         return one_block_cost(info, layout, lambda: regions, residency, burst_bytes)
+    weight_costs: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def weights(first_byte: int, size: int) -> tuple[int, int]:
+        """A block's weights cost the same for every region: counted once per block."""
+        cost = weight_costs.get((first_byte, size))
+        if cost is None:
+            cost = weight_costs[(first_byte, size)] = layout.weight_cost(
+                info.name, first_byte, size, burst_bytes)
+        return cost
+
     # Every input's window is the first input's, but for a broadcast mul operand.
     first_windows = first_input_regions(info, regions)
     for index, region in enumerate(regions):
@@ -317,8 +327,8 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 for source, window in windows:
                     add(layout.channel_cost(source, window, first, end, burst_bytes))
                 if geometry.filters:
-                    add(layout.weight_cost(info.name, first * geometry.filter_bytes,
-                                           (end - first) * geometry.filter_bytes, burst_bytes))
+                    add(weights(first * geometry.filter_bytes,
+                                (end - first) * geometry.filter_bytes))
                 if stored:
                     add(layout.channel_cost(info.name, region, first, end, burst_bytes))
                 continue
@@ -331,7 +341,7 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 offset = first_filter * geometry.filter_bytes * geometry.groups
                 size = (geometry.weight_bytes if filter_blocks == 1
                         else filters * geometry.filter_bytes * geometry.groups)
-                add(layout.weight_cost(info.name, offset, size, burst_bytes))
+                add(weights(offset, size))
             if stored:
                 if filter_blocks > 1:
                     first_channel = first_filter * geometry.groups
