@@ -44,9 +44,10 @@ from sim.techniques.buffering import (
     residency_room,
 )
 from sim.techniques.fusion import fused_schedule
-from sim.techniques.layerwise import PlanCache, layerwise_schedule
+from sim.techniques.layer_tiles import Residency
+from sim.techniques.layerwise import PlanCache, layerwise_bus_bytes, layerwise_schedule
 from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
-from sim.techniques.tiling import tiled_layer, tiled_schedule
+from sim.techniques.tiling import tiled_layer, tiled_layer_bus_bytes, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
 
@@ -158,22 +159,60 @@ def _dataflow_schedule(network: Network, hardware: HardwareSpec, options: Simula
     buffer, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype_bytes)
-    best: tuple[int, Schedule] | None = None
-    cache: PlanCache = {}
-    for channels in sorted({0, most // 4, most // 2, most}):
+    rooms = sorted({0, most // 4, most // 2, most})
+    if options.dataflow == "buffered":
+        return _best_buffered(network, hardware, layout, rooms, dtype_bytes)
+    best: tuple[int, int, int, list, Residency] | None = None
+    seen: list[Residency] = []
+    for channels in rooms:
+        room_bytes = feature_map_request_bytes(network, channels, dtype_bytes)
         try:
-            schedule = _resident_schedule(
-                network, hardware, options, layout, channels,
-                feature_map_request_bytes(network, channels, dtype_bytes), cache)
+            # The blocks that can run reordered do not depend on the room; a room that keeps
+            # the same maps on chip as a smaller one has its schedule and cannot win.
+            blocks, residency = reorder_residency(network, hardware, options.dtype,
+                                                  room_bytes, layout.memo)
+            if residency in seen:
+                continue
+            seen.append(residency)
+            moved = _full_bus_bytes(network, hardware, options, layout, blocks, residency)
         except ConfigError:
             if channels == 0:
                 raise
             continue
-        moved = schedule_burst_bytes(schedule.tiles, hardware.dram.burst_bytes)
         if best is None or moved < best[0]:
-            best = (moved, schedule)
+            best = (moved, channels, room_bytes, blocks, residency)
     assert best is not None
-    return best[1]
+    return _full_schedule(network, hardware, options, layout, *best[1:])
+
+
+def _best_buffered(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                   rooms: list[int], dtype_bytes: int) -> Schedule:
+    """``buffered`` with the room (in channels, ascending) whose schedule puts the fewest
+    bytes on the DRAM bus, the smallest among equals. Each room's bus bytes are counted from
+    its layers' chosen plans; only the winner's tiles are made. A room that keeps the same
+    maps on chip as a smaller one has its schedule, so it cannot win and is not planned."""
+    buffer, _ = residency_room(hardware)
+    cache: PlanCache = {}
+    seen: list[Residency] = []
+    best: tuple[int, int, int, Residency] | None = None
+    for channels in rooms:
+        room_bytes = feature_map_request_bytes(network, channels, dtype_bytes)
+        try:
+            residency = plan_residency(network, hardware, room_bytes, dtype_bytes)
+            if residency in seen:
+                continue
+            seen.append(residency)
+            moved = layerwise_bus_bytes(network, hardware, layout, residency, cache)
+        except ConfigError:
+            if channels == 0:
+                raise
+            continue
+        if best is None or moved < best[0]:
+            best = (moved, channels, room_bytes, residency)
+    assert best is not None
+    _, channels, room_bytes, residency = best
+    tiles = layerwise_schedule(network, hardware, layout, residency, cache)
+    return Schedule(tiles, channels, room_bytes, buffer or "")
 
 
 def _resident_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
@@ -187,24 +226,71 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
         residency = plan_residency(network, hardware, room_bytes, dtype.bytes)
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
-    # full: reorder the blocks that fit, keep what fits resident, tile the rest.
-    memo = layout.memo
-    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, memo)
+    blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, layout.memo)
+    return _full_schedule(network, hardware, options, layout, channels, room_bytes, blocks,
+                          residency)
+
+
+def _block_choices(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                   layout: DramLayout, blocks: list, residency: Residency
+                   ) -> dict[int, tuple[list[Tile] | None, int]]:
+    """Per reorderable block (by its expansion layer's index): its reordered tiles, or None
+    where its layers run tiled, and the bytes the choice puts on the DRAM bus. A block is
+    reordered only where that puts no more on the bus than its layers tiled (tiny buffers cut
+    a reordered block into many bands, each streaming the weights again)."""
     burst = hardware.dram.burst_bytes
-    # Per reorderable block, the tiles it runs with (reordered or its layers tiled) and
-    # whether they are the reordered ones.
-    chosen: dict[int, tuple[list[Tile], bool]] = {}
+    chosen: dict[int, tuple[list[Tile] | None, int]] = {}
     for block in blocks:
-        plan = plan_reorder(block, hardware, dtype, residency, memo)
+        plan = plan_reorder(block, hardware, options.dtype, residency, layout.memo)
         if plan is None:
             continue
-        # Reorder only where it puts no more on the bus than the block's layers tiled (tiny
-        # buffers cut a reordered block into many bands, each streaming the weights again).
-        chunked = reordered_tiles(plan, hardware, layout, dtype, residency)
-        tiled = [tile for info in block.infos for tile in tiled_layer(
-            info, hardware, layout, options.tile, options.halo_reuse, residency)]
-        better = schedule_burst_bytes(chunked, burst) <= schedule_burst_bytes(tiled, burst)
-        chosen[block.expand.index] = (chunked, True) if better else (tiled, False)
+        chunked = reordered_tiles(plan, hardware, layout, options.dtype, residency)
+        reordered = schedule_burst_bytes(chunked, burst)
+        tiled = sum(tiled_layer_bus_bytes(info, hardware, layout, options.tile,
+                                          options.halo_reuse, residency)
+                    for info in block.infos)
+        chosen[block.expand.index] = (chunked, reordered) if reordered <= tiled else (None,
+                                                                                     tiled)
+    return chosen
+
+
+def _full_bus_bytes(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                    layout: DramLayout, blocks: list, residency: Residency) -> int:
+    """The bytes :func:`_full_schedule` puts on the DRAM bus, counted without making the
+    tiles of tiled layers (the same walk over the layers)."""
+    chosen = _block_choices(network, hardware, options, layout, blocks, residency)
+    last_layer = {block.expand.index: block.infos[-1].name for block in blocks}
+    total = 0
+    skip_until = -1
+    for info in network.infos:
+        if info.index <= skip_until:
+            continue
+        if info.index in chosen:
+            chunked, moved = chosen[info.index]
+            total += moved
+            last = chunked[-1].layer if chunked is not None else last_layer[info.index]
+            skip_until = network[last].index
+            continue
+        total += tiled_layer_bus_bytes(info, hardware, layout, options.tile,
+                                       options.halo_reuse, residency)
+    return total
+
+
+def _full_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+                   layout: DramLayout, channels: int, room_bytes: int, blocks: list,
+                   residency: Residency) -> Schedule:
+    """``full`` with ``room_bytes`` of feature-map room: reorder the blocks that fit, keep
+    what fits resident (``residency``), tile the rest."""
+    buffer, _ = residency_room(hardware)
+    chosen: dict[int, tuple[list[Tile], bool]] = {}
+    for index, (chunked, _) in _block_choices(network, hardware, options, layout, blocks,
+                                              residency).items():
+        if chunked is not None:
+            chosen[index] = (chunked, True)
+            continue
+        block = next(block for block in blocks if block.expand.index == index)
+        chosen[index] = ([tile for info in block.infos for tile in tiled_layer(
+            info, hardware, layout, options.tile, options.halo_reuse, residency)], False)
     tiles: list[Tile] = []
     skip_until = -1
     for info in network.infos:

@@ -96,6 +96,40 @@ class Clock:
         return -(-dram_cycle * self.denominator // self.numerator)
 
 
+def _busy_counter(hardware: HardwareSpec):
+    """:func:`busy_cycles` for one hardware, its buffers looked up once per operand and the
+    result kept per distinct (compute cycles, SRAM bytes) of a tile."""
+    declared = hardware.buffers.declared()
+    name_for = hardware.buffers.name_for
+    rates = {}
+    known: dict[tuple, int] = {}
+
+    def busy(tile: Tile) -> int:
+        key = (tile.compute_cycles, *tile.sram_read_bytes.items(), None,
+               *tile.sram_write_bytes.items())
+        cycles = known.get(key)
+        if cycles is not None:
+            return cycles
+        per_buffer: dict[str, int] = {}
+        for operand, size in (*tile.sram_read_bytes.items(), *tile.sram_write_bytes.items()):
+            name = rates.get(operand)
+            if name is None:
+                name = rates[operand] = name_for(operand)
+            per_buffer[name] = per_buffer.get(name, 0) + size
+        sram = max((ceil(size / declared[name].bytes_per_cycle)
+                    for name, size in per_buffer.items()), default=0)
+        cycles = known[key] = max(tile.compute_cycles, sram)
+        return cycles
+
+    return busy
+
+
+def _add(totals: Counter, more: dict[str, int]) -> None:
+    """``totals.update(more)`` for a plain mapping, without Counter's checks."""
+    for key, value in more.items():
+        totals[key] += value
+
+
 def busy_cycles(tile: Tile, hardware: HardwareSpec) -> int:
     """Cycles the tile keeps the PE array busy: its compute, or longer when a buffer cannot
     serve its SRAM bytes that fast."""
@@ -117,8 +151,12 @@ class _Buffers:
         self.open: dict[object, tuple[str, int, int, str, str]] = {}
         self.record: list[Reservation] = []
 
-    def fits(self, need: Counter) -> bool:
-        return all(self.used[name] + size <= self.size[name] for name, size in need.items())
+    def fits(self, need: dict[str, int]) -> bool:
+        used, size = self.used, self.size
+        for name, wanted in need.items():
+            if used[name] + wanted > size[name]:
+                return False
+        return True
 
     def reserve(self, key: object, buffer: str, size: int, now: int, layer: str, what: str
                 ) -> None:
@@ -190,13 +228,16 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     ofmap_depth = depth("ofmap")
     layers: dict[str, LayerCounters] = {}
     busy = []
+    tile_busy = _busy_counter(hardware)
     for tile in tiles:
-        counters = layers.setdefault(tile.layer, LayerCounters())
+        counters = layers.get(tile.layer)
+        if counters is None:
+            counters = layers[tile.layer] = LayerCounters()
         counters.macs += tile.macs
         counters.compute_cycles += tile.compute_cycles
-        counters.sram_read_bytes.update(tile.sram_read_bytes)
-        counters.sram_write_bytes.update(tile.sram_write_bytes)
-        busy.append(busy_cycles(tile, hardware))
+        _add(counters.sram_read_bytes, tile.sram_read_bytes)
+        _add(counters.sram_write_bytes, tile.sram_write_bytes)
+        busy.append(tile_busy(tile))
         counters.buffer_stall_cycles += busy[-1] - tile.compute_cycles
     load_depth = [min((depth(op) for op in {t.operand for t in tile.loads}), default=2)
                   for tile in tiles]
@@ -209,9 +250,9 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         last_touch.setdefault(last, []).append(tensor)
     levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
 
-    needs: dict[int, Counter] = {}
+    needs: dict[int, dict[str, int]] = {}
 
-    def need(index: int) -> Counter:
+    def need(index: int) -> dict[str, int]:
         """The bytes per buffer tile ``index`` reserves when its loads are issued (computed
         once: the loop asks again each time it checks whether the tile fits)."""
         total = needs.get(index)
@@ -219,16 +260,17 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
             total = needs[index] = _need(index)
         return total
 
-    def _need(index: int) -> Counter:
+    def _need(index: int) -> dict[str, int]:
         footprint = tiles[index].footprint
-        total: Counter = Counter(footprint.loaded)
-        total.update(footprint.produced)
-        for level in levels:
-            if level.starts(index):
-                total.update(level.bytes(index))
+        total = dict(footprint.loaded)
+        parts = [footprint.produced]
+        parts += [level.bytes(index) for level in levels if level.starts(index)]
+        for part in parts:
+            for name, size in part.items():
+                total[name] = total.get(name, 0) + size
         for tensor in first_touch.get(index, ()):
             _, _, buffer, size = spans[tensor]
-            total[buffer] += size
+            total[buffer] = total.get(buffer, 0) + size
         return total
 
     onchip = _Buffers(hardware)

@@ -18,6 +18,7 @@ from math import gcd
 
 from sim.techniques.receptive import Region
 from sim.techniques.weight_storage import DENSE, WeightStorage
+from sim.workload.layers import Shape
 from sim.workload.network import Network
 
 OPERANDS = ("ifmap", "weight", "ofmap")
@@ -122,6 +123,8 @@ class DramLayout:
         # Results that depend only on this layout (and the keys they are stored under), kept
         # for planners that score the same candidate more than once.
         self.memo: dict[tuple, object] = {}
+        self._shapes: dict[str, Shape] = {}
+        self._weights: dict[tuple[str, int, int], Transfer] = {}
         self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
         for info in network.infos:
             self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
@@ -137,11 +140,18 @@ class DramLayout:
     def weight_base(self, layer: str) -> int:
         return self._bases[f"weight:{layer}"]
 
+    def _shape(self, tensor: str) -> Shape:
+        """The network's shape of ``tensor``, looked up once per layout."""
+        shape = self._shapes.get(tensor)
+        if shape is None:
+            shape = self._shapes[tensor] = self.network.tensor_shape(tensor)
+        return shape
+
     def region_transfers(self, tensor: str, region: Region, operand: str, write: bool = False
                          ) -> list[Transfer]:
         """The requests that move ``region`` (all channels) of a tensor: one per map row,
         merged into one when the region spans whole rows."""
-        shape = self.network.tensor_shape(tensor)
+        shape = self._shape(tensor)
         row_bytes = shape.width * shape.channels * self.dtype_bytes
         pixel_bytes = shape.channels * self.dtype_bytes
         base = self.tensor_base(tensor)
@@ -158,7 +168,7 @@ class DramLayout:
         """Channels [first_channel, end_channel) of ``region``: one request per pixel (NHWC),
         as one descriptor per map row (one for the region when it spans whole rows), or the
         whole region's requests when the slice is every channel."""
-        shape = self.network.tensor_shape(tensor)
+        shape = self._shape(tensor)
         if first_channel == 0 and end_channel >= shape.channels:
             return self.region_transfers(tensor, region, operand, write)
         if region.pixels == 0:
@@ -180,7 +190,7 @@ class DramLayout:
         """(bursts, requests) of :meth:`region_transfers`, without making them."""
         if region.pixels == 0:
             return 0, 0
-        shape = self.network.tensor_shape(tensor)
+        shape = self._shape(tensor)
         pixel_bytes = shape.channels * self.dtype_bytes
         row_bytes = shape.width * pixel_bytes
         base = self.tensor_base(tensor) + region.row0 * row_bytes
@@ -192,7 +202,7 @@ class DramLayout:
     def channel_cost(self, tensor: str, region: Region, first_channel: int, end_channel: int,
                      burst_bytes: int) -> tuple[int, int]:
         """(bursts, requests) of :meth:`channel_transfers`, without making them."""
-        shape = self.network.tensor_shape(tensor)
+        shape = self._shape(tensor)
         if first_channel == 0 and end_channel >= shape.channels:
             return self.region_cost(tensor, region, burst_bytes)
         if region.pixels == 0:
@@ -227,10 +237,15 @@ class DramLayout:
         the weight storage keeps them in DRAM (compressed storage moves proportionally less)."""
         if size_bytes == 0:
             return []
-        count = self.network[layer].params
-        stored_first = self.weights.scaled(first_byte, count, self.dtype_bytes)
-        stored_size = self.weights.scaled(size_bytes, count, self.dtype_bytes)
-        return [Transfer("weight", self.weight_base(layer) + stored_first, stored_size)]
+        key = (layer, first_byte, size_bytes)
+        transfer = self._weights.get(key)
+        if transfer is None:
+            count = self.network[layer].params
+            stored_first = self.weights.scaled(first_byte, count, self.dtype_bytes)
+            stored_size = self.weights.scaled(size_bytes, count, self.dtype_bytes)
+            transfer = self._weights[key] = Transfer(
+                "weight", self.weight_base(layer) + stored_first, stored_size)
+        return [transfer]
 
 
 def whole(network: Network, tensor: str) -> Region:

@@ -34,6 +34,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import gcd
 
 from sim.hardware import DramEnergySpec, DramSpec
@@ -102,6 +103,7 @@ class _PhaseTable:
     prefix: list[list[int]]
     channel_of: list[int]
     bursts_of: list[int]
+    known: dict = field(default_factory=dict, compare=False)
 
     def _before(self, channel: int, index: int) -> tuple[int, int]:
         """(requests, bursts) of ``channel`` among requests [0, index)."""
@@ -114,7 +116,20 @@ class _PhaseTable:
     def count(self, channel: int, first: int, stop: int
               ) -> tuple[int, int, int, int] | None:
         """(first index, requests, bursts, last index) of ``channel``'s requests among
-        [first, stop), or None when it has none."""
+        [first, stop), or None when it has none. The answer moved by a whole number of periods
+        is the answer for the range moved by as much, so it is kept per channel, phase of
+        ``first`` and length."""
+        shift = first - first % self.period
+        key = (channel, first - shift, stop - first)
+        found = self.known.get(key, False)
+        if found is False:
+            found = self.known[key] = self._count(channel, first - shift, stop - shift)
+        if found is None or shift == 0:
+            return found
+        return found[0] + shift, found[1], found[2], found[3] + shift
+
+    def _count(self, channel: int, first: int, stop: int
+               ) -> tuple[int, int, int, int] | None:
         positions = self.positions[channel]
         if not positions:
             return None
@@ -142,6 +157,16 @@ class DramModel:
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
         self._tables: dict[tuple[int, int, int], _PhaseTable | None] = {}
+        timing = spec.timing
+        self._timing = (timing.rcd, timing.rp, timing.ras, timing.rl, timing.wl, timing.ccd,
+                        timing.rrd, timing.faw, timing.refi, timing.rfc, timing.wtr, timing.rtw)
+        self._refresh_offsets = [bank * timing.refi // spec.banks for bank in range(spec.banks)]
+        # The address mapping, and the command gaps of a hit after a hit (see access_rows).
+        self._mapping = (spec.interleave_bytes, spec.channels, spec.page_bytes,
+                         spec.burst_bytes, spec.banks)
+        burst_cycles = self._burst_cycles
+        self._gaps = (max(timing.ccd, burst_cycles),
+                      max(timing.ccd, burst_cycles - timing.rcd - timing.rp))
 
     def access(self, address: int, size_bytes: int, write: bool, arrival_cycle: int
                ) -> AccessResult:
@@ -179,25 +204,53 @@ class DramModel:
             if table is not None:
                 return self._rows_page_by_page(address, row_bytes, rows, pitch_bytes, write,
                                                arrival_cycle, table)
-        spec = self.spec
-        timing = spec.timing
-        unit, channel_count = spec.interleave_bytes, spec.channels
-        page, burst, bank_count = spec.page_bytes, spec.burst_bytes, spec.banks
+        timing = self.spec.timing
+        unit, channel_count, page, burst, bank_count = self._mapping
         ccd, burst_cycles = timing.ccd, self._burst_cycles
         latency = timing.wl if write else timing.rl
         # A hit in the row the previous request of the channel opened, same direction, no
         # refresh due: the column command follows the last one by ``gap``, and the bank is
         # ready ``ready_gap`` after it (derived in the module docstring's rules).
-        gap = max(ccd, burst_cycles)
-        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        gap, ready_gap = self._gaps
         # Per channel, the streak of hits in progress: [bank, row, last command, next refresh].
         streaks: list[list[int] | None] = [None] * channel_count
         busy = [0] * channel_count
         serve = self._serve_one
         start = end = -1
         bursts = misses = 0
-        for index in range(rows):
+        one_channel = channel_count == 1 and pitch_bytes >= 0
+        index = 0
+        while index < rows:
             row_address = address + index * pitch_bytes
+            streak = streaks[0]
+            if one_channel and streak is not None:
+                # One channel: the rows from here that lie in the page of the streak's row hit
+                # it one after another; their command times add up in closed form unless a
+                # refresh falls due among them (then they go one by one, below).
+                page_index = row_address // page
+                if (page_index % bank_count == streak[0] and page_index // bank_count == streak[1]
+                        and (row_address + row_bytes - 1) // page == page_index):
+                    last = rows - 1 if pitch_bytes == 0 else min(
+                        rows - 1, ((page_index + 1) * page - row_bytes - address) // pitch_bytes)
+                    count = last - index + 1
+                    if count > 1:
+                        inside = row_address - page_index * page
+                        total = _bursts_of_rows(inside, row_bytes, count, pitch_bytes, burst)
+                        last_inside = inside + (count - 1) * pitch_bytes
+                        last_bursts = ((last_inside + row_bytes - 1) // burst
+                                       - last_inside // burst + 1)
+                        before_last = (streak[2] + (count - 1) * gap
+                                       + (total - last_bursts - (count - 1)) * ccd)
+                        if before_last + ready_gap < streak[3]:
+                            streak[2] = before_last + gap + (last_bursts - 1) * ccd
+                            busy[0] += total
+                            bursts += total
+                            beat = streak[2] + latency + burst_cycles
+                            if beat > end:
+                                end = beat
+                            index = last + 1
+                            continue
+            index += 1
             first_unit = row_address // unit
             last_unit = (row_address + row_bytes - 1) // unit
             if first_unit == last_unit:  # one interleave unit: one run
@@ -276,12 +329,12 @@ class DramModel:
                      ) -> _PhaseTable | None:
         """Where the requests of a descriptor fall inside the channel interleave, over one
         period of their phase; None when some request crosses an interleave unit."""
-        spec = self.spec
-        unit, channels, burst = spec.interleave_bytes, spec.channels, spec.burst_bytes
+        unit, channels, _, burst, _ = self._mapping
         cycle = unit * channels
         key = (address % cycle, pitch_bytes % cycle, row_bytes)
-        if key in self._tables:
-            return self._tables[key]
+        table = self._tables.get(key, False)
+        if table is not False:
+            return table
         phase, step = key[0], key[1]
         period = cycle // gcd(step, cycle)
         positions: list[list[int]] = [[] for _ in range(channels)]
@@ -311,14 +364,12 @@ class DramModel:
         served by the full rules, then hits in the row it opened whose command times add up
         in closed form (the count of requests and of their bursts is all they need), unless
         a refresh falls due among them, when they are served one by one."""
-        spec = self.spec
-        timing = spec.timing
-        channels, banks = spec.channels, spec.banks
-        span = spec.page_bytes * channels  # one page of every channel: a contiguous range
+        timing = self.spec.timing
+        _, channels, page, _, banks = self._mapping
+        span = page * channels  # one page of every channel: a contiguous range
         ccd, burst_cycles = timing.ccd, self._burst_cycles
         latency = timing.wl if write else timing.rl
-        gap = max(ccd, burst_cycles)
-        ready_gap = max(ccd, burst_cycles - timing.rcd - timing.rp)
+        gap, ready_gap = self._gaps
         period = table.period
         serve = self._serve_one
         start = end = -1
@@ -375,8 +426,7 @@ class DramModel:
 
     def _next_refresh(self, bank_index: int, bank: _Bank) -> int:
         """The cycle from which a bank whose ready time reaches it gets its next refresh."""
-        timing = self.spec.timing
-        return bank_index * timing.refi // self.spec.banks + bank.refreshes_seen * timing.refi
+        return self._refresh_offsets[bank_index] + bank.refreshes_seen * self._timing[8]
 
     def _end_streak(self, channel_index: int, streak: list[int], busy: list[int],
                     write: bool) -> None:
@@ -397,24 +447,24 @@ class DramModel:
     def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
                    write: bool, arrival: int) -> tuple[int, int, int]:
         """:meth:`_serve` written out for one run given by its location (the fast path)."""
-        timing = self.spec.timing
+        rcd, rp, ras, rl, wl, ccd, rrd, faw, refi, rfc, wtr, rtw = self._timing
         channel = self.channels[channel_index]
         bank = channel.banks[bank_index]
-        latency = timing.wl if write else timing.rl
+        latency = wl if write else rl
         ready = bank.next_column
         if arrival > ready:
             ready = arrival
-        lead = channel.bus_free - latency - timing.rcd - timing.rp
+        lead = channel.bus_free - latency - rcd - rp
         if lead > ready:
             ready = lead
-        offset = bank_index * timing.refi // self.spec.banks
+        offset = self._refresh_offsets[bank_index]
         if ready >= offset:
-            count = (ready - offset) // timing.refi + 1
+            count = (ready - offset) // refi + 1
             if count > bank.refreshes_seen:
                 self.stats.refreshes += count - bank.refreshes_seen
                 bank.refreshes_seen = count
                 bank.open_row = None
-                latest = offset + (count - 1) * timing.refi + timing.rfc
+                latest = offset + (count - 1) * refi + rfc
                 if latest > ready:
                     ready = latest
         missed = 0
@@ -422,29 +472,44 @@ class DramModel:
             missed = 1
             activate = ready
             if bank.open_row is not None:
-                activate = max(ready, bank.activated_at + timing.ras) + timing.rp
-            activate = max(activate, channel.last_activate + timing.rrd)
-            if len(channel.activates) == 4:
-                activate = max(activate, channel.activates[0] + timing.faw)
+                precharge = bank.activated_at + ras
+                activate = (ready if ready > precharge else precharge) + rp
+            earliest = channel.last_activate + rrd
+            if earliest > activate:
+                activate = earliest
+            activates = channel.activates
+            if len(activates) == 4:
+                earliest = activates[0] + faw
+                if earliest > activate:
+                    activate = earliest
             channel.last_activate = activate
-            channel.activates.append(activate)
+            activates.append(activate)
             bank.activated_at = activate
             bank.open_row = row
-            ready = activate + timing.rcd
-        bus_ready = channel.bus_free
+            ready = activate + rcd
         if write:
-            bus_ready = max(bus_ready, channel.last_read_end + timing.rtw)
-        command = max(ready, bus_ready - latency)
-        if not write:
-            command = max(command, channel.last_write_end + timing.wtr)
-        last_command = command + (bursts - 1) * timing.ccd
+            bus_ready = channel.bus_free
+            turnaround = channel.last_read_end + rtw
+            if turnaround > bus_ready:
+                bus_ready = turnaround
+            command = bus_ready - latency
+            if ready > command:
+                command = ready
+        else:
+            command = channel.bus_free - latency
+            if ready > command:
+                command = ready
+            turnaround = channel.last_write_end + wtr
+            if turnaround > command:
+                command = turnaround
+        last_command = command + (bursts - 1) * ccd
         data_end = last_command + latency + self._burst_cycles
         channel.bus_free = data_end
         if write:
             channel.last_write_end = data_end
         else:
             channel.last_read_end = data_end
-        bank.next_column = last_command + timing.ccd
+        bank.next_column = last_command + ccd
         self.stats.busy_cycles[channel_index] += bursts * self._burst_cycles
         return command, data_end, missed
 
@@ -505,6 +570,25 @@ class DramModel:
         bank.next_column = last_command + timing.ccd
         self.stats.busy_cycles[run.channel] += run.bursts * self._burst_cycles
         return command, data_end, missed
+
+
+def _bursts_of_rows(offset: int, size: int, rows: int, pitch: int, burst: int) -> int:
+    """Bursts touched by ``rows`` requests of ``size`` bytes, the first at ``offset`` and
+    each ``pitch`` after the one before (offsets from a burst boundary): one period of their
+    offsets inside a burst, counted once, as often as it recurs."""
+    totals = _burst_period(offset % burst, size, pitch % burst, burst)
+    period = len(totals) - 1
+    return (rows // period) * totals[-1] + totals[rows % period]
+
+
+@lru_cache(maxsize=4096)
+def _burst_period(offset: int, size: int, pitch: int, burst: int) -> tuple[int, ...]:
+    """Running totals of the bursts of requests ``0, 1, ...`` of one period."""
+    totals = [0]
+    for i in range(burst // gcd(pitch, burst)):
+        start = offset + i * pitch
+        totals.append(totals[-1] + (start + size - 1) // burst - start // burst + 1)
+    return tuple(totals)
 
 
 def energy_pj(stats: DramStats, spec: DramSpec, energy: DramEnergySpec | None = None) -> float:

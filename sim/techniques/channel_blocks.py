@@ -146,33 +146,66 @@ def k_blocked_cost(info: LayerInfo, layout: DramLayout, regions: list[Region],
                    filter_blocks: int, k_blocks: int, residency: Residency, burst_bytes: int
                    ) -> tuple[int, int, int]:
     """(bytes on the bus, DRAM requests, tiles) of :func:`emit_k_blocked`, counted from
-    addresses without making the tiles."""
+    addresses without making the tiles.
+
+    The steps are regions x filter blocks x input-channel slices (:func:`_steps`), and each
+    cost depends on two of the three: a window slice is read once per filter block, a weight
+    slice once per region, a region's block is stored once after its last slice. So each is
+    counted once and multiplied (the same sum as step by step, in another order)."""
     dtype_bytes = layout.dtype_bytes
     source = info.inputs[0]
     stored = info.name not in residency.on_chip
-    fully_connected = isinstance(info.layer, FullyConnected)
-    bursts = requests = tiles = 0
-    windows: dict[int, Region] = {}
-    for (index, region, _, first_filter, filters, first, end, last, _, weights) in _steps(
-            info, regions, filter_blocks, k_blocks, dtype_bytes):
-        tiles += 1
-        if fully_connected:
-            address = layout.tensor_base(source) + first * dtype_bytes
+    geometry = layer_geometry(info, dtype_bytes)
+    items, _ = reduction(info)
+    per_block = ceil(items / k_blocks)
+    block_filters = ceil(geometry.filters / filter_blocks)
+    blocks = []  # (first filter, filters, first weight byte, weight bytes) of each filter block
+    for block in range(filter_blocks):
+        first_filter = block * block_filters
+        filters = min(block_filters, geometry.filters - first_filter)
+        if filters <= 0:
+            continue
+        block_low = geometry.weight_bytes * first_filter // geometry.filters
+        block_bytes = (geometry.weight_bytes * (first_filter + filters) // geometry.filters
+                       - block_low)
+        blocks.append((first_filter, filters, block_low, block_bytes))
+    slices = [(k * per_block, min(items, k * per_block + per_block)) for k in range(k_blocks)]
+    slices = [(first, end) for first, end in slices if end > first]
+    bursts = requests = 0
+    # Weight slices: the same for every region.
+    for _, _, block_low, block_bytes in blocks:
+        for first, end in slices:
+            more = layout.weight_cost(info.name, block_low + block_bytes * first // items,
+                                      block_bytes * end // items - block_bytes * first // items,
+                                      burst_bytes)
+            bursts += more[0] * len(regions)
+            requests += more[1] * len(regions)
+    # Input slices: the same for every filter block.
+    if isinstance(info.layer, FullyConnected):
+        base = layout.tensor_base(source)
+        for first, end in slices:
+            address = base + first * dtype_bytes
             size = (end - first) * dtype_bytes
-            bursts += -(-(address + size) // burst_bytes) - address // burst_bytes
-            requests += 1
-        else:
-            window = windows.setdefault(index, input_region(info, region))
-            more = layout.channel_cost(source, window, first, end, burst_bytes)
-            bursts, requests = bursts + more[0], requests + more[1]
-        more = layout.weight_cost(info.name, *weights, burst_bytes)
-        bursts, requests = bursts + more[0], requests + more[1]
-        if last and stored:
-            channels = ((0, info.output_shape.channels) if filter_blocks == 1
-                        else (first_filter, first_filter + filters))
-            more = layout.channel_cost(info.name, region, *channels, burst_bytes)
-            bursts, requests = bursts + more[0], requests + more[1]
-    return bursts * burst_bytes, requests, tiles
+            bursts += ((-(-(address + size) // burst_bytes) - address // burst_bytes)
+                       * len(regions) * len(blocks))
+            requests += len(regions) * len(blocks)
+    else:
+        for region in regions:
+            window = input_region(info, region)
+            for first, end in slices:
+                more = layout.channel_cost(source, window, first, end, burst_bytes)
+                bursts += more[0] * len(blocks)
+                requests += more[1] * len(blocks)
+    # Stores: each region's block once, after its last slice.
+    if stored:
+        for region in regions:
+            for first_filter, filters, _, _ in blocks:
+                channels = ((0, info.output_shape.channels) if filter_blocks == 1
+                            else (first_filter, first_filter + filters))
+                more = layout.channel_cost(info.name, region, *channels, burst_bytes)
+                bursts += more[0]
+                requests += more[1]
+    return bursts * burst_bytes, requests, len(regions) * len(blocks) * len(slices)
 
 
 def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: int,

@@ -11,7 +11,6 @@ region of the same row band are not fetched again.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
@@ -259,6 +258,64 @@ def plan_layer_tiles(
     return tiles
 
 
+def layer_tiles_bus_bytes(info: LayerInfo, layout: DramLayout, regions: list[Region],
+                          filter_blocks: int, halo_reuse: bool, residency: Residency,
+                          burst_bytes: int) -> int:
+    """The bytes :func:`plan_layer_tiles` puts on the DRAM bus (whole bursts of its loads and
+    stores), counted from addresses without making the tiles: the same walk over regions
+    and blocks, each transfer replaced by the :class:`DramLayout` cost of it."""
+    geometry = layer_geometry(info, layout.dtype_bytes)
+    out_channels = info.output_shape.channels
+    block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
+    channel_blocks = is_channelwise(info) and filter_blocks > 1
+    stored = info.name not in residency.on_chip
+    previous: dict[str, Region] = {}
+    bursts = 0
+    for index, region in enumerate(regions):
+        windows: dict[str, Region] = {}
+        for position, source in enumerate(info.inputs):
+            if source in residency.on_chip:
+                continue
+            needed = input_region(info, region, position)
+            windows[source] = halo_fetch(needed, previous.get(source),
+                                         halo_reuse and not channel_blocks)
+            previous[source] = needed
+        for block in range(max(1, filter_blocks)):
+            if channel_blocks:
+                per_block = ceil(out_channels / filter_blocks)
+                first = block * per_block
+                end = min(out_channels, first + per_block)
+                for source, fetch in windows.items():
+                    bursts += layout.channel_cost(source, fetch, first, end, burst_bytes)[0]
+                if geometry.filters:
+                    bursts += layout.weight_cost(info.name, first * geometry.filter_bytes,
+                                                 (end - first) * geometry.filter_bytes,
+                                                 burst_bytes)[0]
+                if stored:
+                    bursts += layout.channel_cost(info.name, region, first, end,
+                                                  burst_bytes)[0]
+                continue
+            first_filter = block * block_filters
+            filters = max(0, min(block_filters, geometry.filters - first_filter))
+            if block == 0:
+                for source, fetch in windows.items():
+                    bursts += layout.region_cost(source, fetch, burst_bytes)[0]
+            if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
+                offset = first_filter * geometry.filter_bytes * geometry.groups
+                size = (geometry.weight_bytes if filter_blocks == 1
+                        else filters * geometry.filter_bytes * geometry.groups)
+                bursts += layout.weight_cost(info.name, offset, size, burst_bytes)[0]
+            if stored:
+                if filter_blocks > 1:
+                    first_channel = first_filter * geometry.groups
+                    bursts += layout.channel_cost(info.name, region, first_channel,
+                                                  first_channel + filters * geometry.groups,
+                                                  burst_bytes)[0]
+                elif block == 0:
+                    bursts += layout.region_cost(info.name, region, burst_bytes)[0]
+    return bursts * burst_bytes
+
+
 def halo_fetch(needed: Region, last: Region | None, halo_reuse: bool) -> Region:
     """The part of window ``needed`` to fetch after window ``last`` of the same input: with
     ``halo_reuse``, the columns past ``last`` when both span the same rows and overlap."""
@@ -315,7 +372,8 @@ def with_partial_sums(tile: Tile, outputs: int, dtype_bytes: int, accumulator_by
     sram_write = dict(tile.sram_write_bytes)
     sram_read["ofmap"] += 0 if first else partial
     sram_write["ofmap"] += partial - outputs * dtype_bytes
-    return dataclasses.replace(tile, sram_read_bytes=sram_read, sram_write_bytes=sram_write)
+    return Tile(tile.layer, tile.loads, tile.stores, tile.macs, tile.compute_cycles, sram_read,
+                sram_write, tile.footprint)
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:

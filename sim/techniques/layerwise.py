@@ -13,6 +13,7 @@ overlap compute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import ceil, gcd
 
@@ -201,11 +202,26 @@ def choose_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     """
     options = [(index, (lambda regions=regions: regions), window_profile(info, regions))
                for index, regions in enumerate(candidates)]
-    return _choose(info, hardware, layout, residency, options, lambda: candidates)
+    return _choose(info, hardware, layout, residency, options, lambda: candidates).tiles()
+
+
+class ChosenPlan:
+    """A layer's winning plan: the bytes its tiles put on the DRAM bus (whole bursts, counted
+    from addresses without making them) and its tiles, made on first request."""
+
+    def __init__(self, bus_bytes: int, make: Callable[[], list[Tile]]) -> None:
+        self.bus_bytes = bus_bytes
+        self._make = make
+        self._tiles: list[Tile] | None = None
+
+    def tiles(self) -> list[Tile]:
+        if self._tiles is None:
+            self._tiles = self._make()
+        return self._tiles
 
 
 def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residency: Residency,
-            options: list, all_candidates) -> list[Tile]:
+            options: list, all_candidates) -> ChosenPlan:
     """:func:`choose_plan` over ``options``: (key, regions maker, profile) per candidate;
     plan costs are kept in the layout's memo under the candidate key."""
     budget = Budget(hardware)
@@ -215,8 +231,17 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
         scored = plan_for_profile(info, budget, layout.dtype_bytes, profile, residency, burst)
         if scored is not None:
             plans.append((scored[2], key, make_regions, scored[0]))
+    output_resident = info.name in residency.on_chip
     if not plans:
-        return blocked_or_refused(info, hardware, layout, all_candidates(), residency)
+        blocked = k_blocked_plan(info, hardware, layout, all_candidates(), residency)
+        if blocked is None:
+            raise refusal(info)
+        regions, filter_blocks, k_blocks = blocked
+        bus = k_blocked_cost(info, layout, regions, filter_blocks, k_blocks, residency,
+                             burst)[0]
+        return ChosenPlan(bus, lambda: emit_k_blocked(info, hardware, layout, regions,
+                                                      filter_blocks, k_blocks, residency,
+                                                      output_resident))
     plans.sort(key=lambda plan: plan[0])
     on_chip = frozenset(name for name in (*info.inputs, info.name) if name in residency.on_chip)
     best: tuple[tuple[int, int, int], object, int] | None = None
@@ -225,6 +250,9 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
             break
         memo_key = ("plan cost", info.name, key, blocks, on_chip, burst)
         cost = layout.memo.get(memo_key)
+        if cost is None and blocks == 1 and not isinstance(info.layer, Mul):
+            cost = layout.memo[memo_key] = one_block_cost(info, layout, make_regions,
+                                                          residency, burst, (info.name, key, burst))
         if cost is None:
             cost = layout.memo[memo_key] = plan_cost(info, layout, make_regions(), blocks,
                                                      residency, burst)
@@ -233,10 +261,11 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
         if best is None or score < best[0]:
             best = (score, make_regions, blocks)
     assert best is not None
-    tiles = plan_layer_tiles(info, hardware, layout, list(best[1]()), best[2],
-                             residency=residency)
-    if best[2] == 1:
-        return tiles
+    score, best_regions, best_blocks = best
+    chosen = ChosenPlan(score[0], lambda: plan_layer_tiles(
+        info, hardware, layout, list(best_regions()), best_blocks, residency=residency))
+    if best_blocks == 1:
+        return chosen
     # A layer whose filters had to be blocked may move less with its input channels blocked
     # instead (a fully connected layer, whose one tile then streams smaller slices).
     plan = k_blocked_plan(info, hardware, layout, all_candidates(), residency)
@@ -244,10 +273,11 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
         regions, filter_blocks, k_blocks = plan
         bus, requests, count = k_blocked_cost(info, layout, regions, filter_blocks, k_blocks,
                                               residency, burst)
-        if (bus, requests, -min(count, MAX_OVERLAP_TILES)) < best[0]:
-            return emit_k_blocked(info, hardware, layout, regions, filter_blocks, k_blocks,
-                                  residency, info.name in residency.on_chip)
-    return tiles
+        if (bus, requests, -min(count, MAX_OVERLAP_TILES)) < score:
+            return ChosenPlan(bus, lambda: emit_k_blocked(info, hardware, layout, regions,
+                                                          filter_blocks, k_blocks, residency,
+                                                          output_resident))
+    return chosen
 
 
 def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter_blocks: int,
@@ -263,8 +293,6 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
     stored = info.name not in on_chip
     sources = [(position, source) for position, source in enumerate(info.inputs)
                if source not in on_chip]
-    # Every input's window is the first input's, but for a broadcast mul operand.
-    first_windows = first_input_regions(info, regions)
     per_position = isinstance(info.layer, Mul)
     blocks = max(1, filter_blocks)
     bursts = requests = 0
@@ -275,19 +303,19 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
         requests += cost[1]
 
     if blocks == 1 and not per_position:
-        # One block: each region loads its windows and stores its output once, as
-        # :meth:`DramLayout.region_cost` counts them, written out over the regions.
-        tensors = [source for _, source in sources]
-        weights = (layout.weight_cost(info.name, 0, geometry.weight_bytes, burst_bytes)
-                   if geometry.weight_bytes else (0, 0))
-        for tensor, spans in ([(t, first_windows) for t in tensors]
-                              + ([(info.name, regions)] if stored else [])):
-            more_bursts, more_requests = _regions_cost(layout, tensor, spans, burst_bytes)
-            bursts += more_bursts
-            requests += more_requests
-        bursts += weights[0]
-        requests += weights[1]
-        return bursts * burst_bytes, requests, len(regions)
+        return one_block_cost(info, layout, lambda: regions, residency, burst_bytes)
+    weight_costs: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def weights(first_byte: int, size: int) -> tuple[int, int]:
+        """A block's weights cost the same for every region: counted once per block."""
+        cost = weight_costs.get((first_byte, size))
+        if cost is None:
+            cost = weight_costs[(first_byte, size)] = layout.weight_cost(
+                info.name, first_byte, size, burst_bytes)
+        return cost
+
+    # Every input's window is the first input's, but for a broadcast mul operand.
+    first_windows = first_input_regions(info, regions)
     for index, region in enumerate(regions):
         windows = [(source, input_region(info, region, position) if per_position
                     else first_windows[index]) for position, source in sources]
@@ -299,8 +327,8 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 for source, window in windows:
                     add(layout.channel_cost(source, window, first, end, burst_bytes))
                 if geometry.filters:
-                    add(layout.weight_cost(info.name, first * geometry.filter_bytes,
-                                           (end - first) * geometry.filter_bytes, burst_bytes))
+                    add(weights(first * geometry.filter_bytes,
+                                (end - first) * geometry.filter_bytes))
                 if stored:
                     add(layout.channel_cost(info.name, region, first, end, burst_bytes))
                 continue
@@ -313,7 +341,7 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 offset = first_filter * geometry.filter_bytes * geometry.groups
                 size = (geometry.weight_bytes if filter_blocks == 1
                         else filters * geometry.filter_bytes * geometry.groups)
-                add(layout.weight_cost(info.name, offset, size, burst_bytes))
+                add(weights(offset, size))
             if stored:
                 if filter_blocks > 1:
                     first_channel = first_filter * geometry.groups
@@ -323,6 +351,48 @@ def plan_cost(info: LayerInfo, layout: DramLayout, regions: list[Region], filter
                 elif block == 0:
                     add(layout.region_cost(info.name, region, burst_bytes))
     return bursts * burst_bytes, requests, len(regions) * blocks
+
+
+def one_block_cost(info: LayerInfo, layout: DramLayout, make_regions: Callable[[], list[Region]],
+                   residency: Residency, burst_bytes: int, memo_key: tuple | None = None
+                   ) -> tuple[int, int, int]:
+    """:func:`plan_cost` of one filter block (not for a broadcast mul): each region loads its
+    windows and stores its output once, as :meth:`DramLayout.region_cost` counts them,
+    written out over the regions. With ``memo_key`` (the layer and its candidate), each
+    tensor's sum is kept in the layout's memo, so candidates scored again with other maps on
+    chip make no regions."""
+    made: dict[str, list[Region]] = {}
+
+    def regions(windows: bool) -> list[Region]:
+        if "regions" not in made:
+            made["regions"] = make_regions()
+        if windows and "windows" not in made:
+            made["windows"] = first_input_regions(info, made["regions"])
+        return made["windows" if windows else "regions"]
+
+    def cached(name: tuple, compute: Callable[[], tuple[int, int]]) -> tuple[int, int]:
+        if memo_key is None:
+            return compute()
+        key = ("one block cost", *memo_key, *name)
+        value = layout.memo.get(key)
+        if value is None:
+            value = layout.memo[key] = compute()
+        return value
+
+    on_chip = residency.on_chip
+    parts = [(source, True) for source in info.inputs if source not in on_chip]
+    if info.name not in on_chip:
+        parts.append((info.name, False))
+    geometry = layer_geometry(info, layout.dtype_bytes)
+    bursts, requests = (layout.weight_cost(info.name, 0, geometry.weight_bytes, burst_bytes)
+                        if geometry.weight_bytes else (0, 0))
+    for tensor, windows in parts:
+        more = cached((tensor, windows), lambda tensor=tensor, windows=windows: _regions_cost(
+            layout, tensor, regions(windows), burst_bytes))
+        bursts += more[0]
+        requests += more[1]
+    count = cached(("count",), lambda: (len(regions(False)), 0))[0]
+    return bursts * burst_bytes, requests, count
 
 
 def _regions_cost(layout: DramLayout, tensor: str, regions: list[Region], burst: int
@@ -362,12 +432,17 @@ def blocked_or_refused(info: LayerInfo, hardware: HardwareSpec, layout: DramLayo
     """The layer with its input channels blocked, or an error when even that does not fit."""
     tiles = k_blocked_tiles(info, hardware, layout, candidates, residency)
     if tiles is None:
-        raise ConfigError(
-            "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
-            "output pixel with one filter and one input channel at a time beside the feature "
-            "maps kept on chip", field="buffers",
-        )
+        raise refusal(info)
     return tiles
+
+
+def refusal(info: LayerInfo) -> ConfigError:
+    """The error for a layer that fits no plan, not even with its input channels blocked."""
+    return ConfigError(
+        "--hardware", f"layer {info.name!r} does not fit the on-chip buffers even as one "
+        "output pixel with one filter and one input channel at a time beside the feature "
+        "maps kept on chip", field="buffers",
+    )
 
 
 def band_candidates(info: LayerInfo) -> list[list[Region]]:
@@ -446,22 +521,42 @@ def band_profile(info: LayerInfo, spec: tuple[str, int]) -> WindowProfile:
         tuple((c0, c1, h, n) for (c0, c1, h), n in window_spans.items()))
 
 
-PlanCache = dict[tuple, list[Tile]]
+PlanCache = dict[tuple, ChosenPlan]
 
 
 def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
                        residency: Residency = NOTHING_ON_CHIP, cache: PlanCache | None = None
                        ) -> list[Tile]:
     """Each layer's best plan. ``cache`` (optional, one per network, hardware and layout)
-    keeps the tiles of layers already planned with the same residency around them, so runs
+    keeps the plans of layers already planned with the same residency around them, so runs
     that differ only in far-away feature maps plan each layer once."""
     tiles: list[Tile] = []
+    for plan in layer_plans(network, hardware, layout, residency, cache):
+        tiles += plan.tiles()
+    return tiles
+
+
+def layerwise_bus_bytes(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                        residency: Residency = NOTHING_ON_CHIP, cache: PlanCache | None = None
+                        ) -> int:
+    """The bytes :func:`layerwise_schedule` puts on the DRAM bus (whole bursts of every load
+    and store), counted from the chosen plans without making their tiles."""
+    return sum(plan.bus_bytes for plan in layer_plans(network, hardware, layout, residency,
+                                                     cache))
+
+
+def layer_plans(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                residency: Residency = NOTHING_ON_CHIP, cache: PlanCache | None = None
+                ) -> list[ChosenPlan]:
+    """Each layer's chosen plan, in network order (``cache`` as in
+    :func:`layerwise_schedule`)."""
+    plans: list[ChosenPlan] = []
     for info in network.infos:
         key = (info.name, frozenset(n for n in (*info.inputs, info.name)
                                     if n in residency.on_chip),
                residency.layer_bytes.get(info.name, 0), residency.buffer)
         if cache is not None and key in cache:
-            tiles += cache[key]
+            plans.append(cache[key])
             continue
         options = [(spec, (lambda spec=spec, info=info: band_regions(info, spec)), profile)
                    for spec, profile in band_profiles(info)]
@@ -469,5 +564,5 @@ def layerwise_schedule(network: Network, hardware: HardwareSpec, layout: DramLay
                           lambda info=info: band_candidates(info))
         if cache is not None:
             cache[key] = planned
-        tiles += planned
-    return tiles
+        plans.append(planned)
+    return plans

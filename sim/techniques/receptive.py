@@ -43,7 +43,7 @@ class Region:
 
     @property
     def pixels(self) -> int:
-        return self.height * self.width
+        return (self.row1 - self.row0) * (self.col1 - self.col0)
 
     def union(self, other: Region) -> Region:
         """The bounding box of both regions."""

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 from sim.capacity import Budget
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, Tile
+from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.techniques.channel_blocks import k_blocked_cost, k_blocked_plan
 from sim.techniques.layer_tiles import (
     NOTHING_ON_CHIP,
     Residency,
     full_region,
+    layer_tiles_bus_bytes,
     plan_layer_tiles,
 )
-from sim.techniques.layerwise import LayerPlan, blocked_or_refused, plan_for_regions
+from sim.techniques.layerwise import (
+    LayerPlan,
+    blocked_or_refused,
+    plan_for_regions,
+    refusal,
+)
 from sim.techniques.receptive import Region
 from sim.workload.layers import FullyConnected, GlobalAvgPool
 from sim.workload.network import LayerInfo, Network
@@ -63,15 +70,52 @@ def layer_tile_size(plan: LayerPlan) -> int:
     return max(first.height, first.width)
 
 
+def _tiled_key(info: LayerInfo, tile: int, halo_reuse: bool, residency: Residency) -> tuple:
+    """What a tiled layer depends on besides the layout: the layer, the tile edge, halo reuse
+    and the feature maps on chip around it."""
+    return (info.name, tile, halo_reuse,
+            frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip),
+            residency.layer_bytes.get(info.name, 0), residency.buffer, residency.resident(info))
+
+
+def tiled_layer_bus_bytes(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                          tile: int, halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP
+                          ) -> int:
+    """The bytes :func:`tiled_layer`'s tiles put on the DRAM bus (whole bursts), counted
+    without making them (or from them, when they are made already); kept in the layout's
+    memo like the tiles."""
+    key = _tiled_key(info, tile, halo_reuse, residency)
+    burst = hardware.dram.burst_bytes
+    moved = layout.memo.get(("tiled layer bus", burst, *key))
+    if moved is not None:
+        return moved
+    tiles = layout.memo.get(("tiled layer", *key))
+    if tiles is not None:
+        moved = schedule_burst_bytes(tiles, burst)
+    else:
+        plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+        if plan is None:
+            blocked = k_blocked_plan(info, hardware, layout, tile_candidates(info, tile),
+                                     residency)
+            if blocked is None:
+                raise refusal(info)
+            regions, filter_blocks, k_blocks = blocked
+            moved = k_blocked_cost(info, layout, regions, filter_blocks, k_blocks, residency,
+                                   burst)[0]
+        else:
+            moved = layer_tiles_bus_bytes(info, layout, list(plan.regions), plan.filter_blocks,
+                                          halo_reuse, residency, burst)
+    layout.memo[("tiled layer bus", burst, *key)] = moved
+    return moved
+
+
 def tiled_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, tile: int,
                 halo_reuse: bool, residency: Residency = NOTHING_ON_CHIP) -> list[Tile]:
     """The tiles of one layer cut into T x T output tiles (smaller where T does not fit, with
     its input channels blocked where not even a 1x1 tile fits). The tiles are kept in the
     layout's memo under what they depend on (the layer, the tile edge, halo reuse and the
     feature maps on chip around it)."""
-    key = ("tiled layer", info.name, tile, halo_reuse,
-           frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip),
-           residency.layer_bytes.get(info.name, 0), residency.buffer, residency.resident(info))
+    key = ("tiled layer", *_tiled_key(info, tile, halo_reuse, residency))
     tiles = layout.memo.get(key)
     if tiles is None:
         plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
