@@ -222,6 +222,12 @@ class DramSpec(_Spec):
             raise ValueError(
                 f"bus_bits {self.bus_bits} is not divisible by {self.channels} channels"
             )
+        if self.burst_bytes < 1:
+            raise ValueError(
+                f"a burst of {self.channel_bits}-bit channels x burst_length "
+                f"{self.burst_length} is {self.channel_bits * self.burst_length} bits, less "
+                "than a byte; allowed: channel_bits x burst_length >= 8"
+            )
         if self.interleave_bytes % self.burst_bytes or self.page_bytes % self.interleave_bytes:
             raise ValueError(
                 f"interleave_bytes must be a multiple of the burst ({self.burst_bytes} B) and "

@@ -116,6 +116,14 @@ CASES += [
           "--dtype", "fp16"],
          ("hw.yaml", "energy.mac_pj", "no MAC energy for fp16", "allowed: int8"),
          {"hw.yaml": hardware_with("energy.mac_pj", {"int8": 0.3})}),
+    # 16 channels of one bit, one beat per burst: a burst of 1 bit, less than a byte (it
+    # divided by zero before).
+    Case("hardware-dram-burst-below-a-byte",
+         ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
+         ("hw.yaml", "dram:", "less than a byte", "channel_bits x burst_length >= 8"),
+         {"hw.yaml": yaml.safe_dump(_nested_set(_nested_set(_nested_set(
+             yaml.safe_load(NANO.read_text()), "dram.channels", 16), "dram.bus_bits", 16),
+             "dram.burst_length", 1))}),
     Case("hardware-deleted-dram",
          ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
          ("hw.yaml", "dram: required field is missing"),
