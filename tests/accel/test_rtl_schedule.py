@@ -12,7 +12,7 @@ from sim.rtl_schedule import (
     EngineLimits,
     bands_and_blocks,
     engine_tiling,
-    output_stores,
+    output_store,
 )
 
 FPGA = EngineLimits(rows=4, cols=4, max_height=18, max_width=18, max_channels=8,
@@ -68,7 +68,9 @@ def test_a_tiled_layer_by_hand():
         (0, 11), (9, 12), (19, 5)]
     assert [(block.first_fold, block.folds) for block in blocks] == [(0, 3), (3, 3)]
     assert blocks[1].weights.address == 0x1000 + 3 * (4 + 72) * 4
-    stores = output_stores(layer, bands[1], blocks[1], True, 4, 0x2000)
+    store = output_store(layer, bands[1], blocks[1], True, 4, 0x2000)
     pixel_bytes = ceil(24 / 4) * 4
-    assert len(stores) == 160 and {store.size_bytes for store in stores} == {12}
-    assert stores[0].address == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4
+    requests = store.requests()
+    assert len(requests) == 160 and {size for _, size in requests} == {12}
+    assert requests[0][0] == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4
+    assert requests[1][0] - requests[0][0] == pixel_bytes
