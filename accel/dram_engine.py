@@ -49,6 +49,7 @@ from amaranth.lib.wiring import In, Out
 from accel.checks import require_int
 from accel.conv_engine import COUNTER_BITS, ConvEngine
 from accel.memory_reader import QUEUE_DEPTH, MemoryStreamReader, PaddedTileReader
+from accel.ws_engine import WsConvEngine
 
 ADDRESS_BITS = 32
 
@@ -77,7 +78,8 @@ class DramConvEngine(wiring.Component):
     def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
                  max_stride: int = 2, weight_depth: int = 288, multiplier_width: int = 16,
-                 acc_width: int = 32, input_depth: int = 256, output_depth: int = 512) -> None:
+                 acc_width: int = 32, input_depth: int = 256, output_depth: int = 512,
+                 dataflow: str = "os", accumulator_depth: int = 0) -> None:
         require_int(self, "Input depth", input_depth, 1)
         require_int(self, "Output depth", output_depth, 1)
         require_int(self, "Columns", cols, 1)
@@ -86,11 +88,26 @@ class DramConvEngine(wiring.Component):
             self._MustUse__silence = True
             raise ValueError(f"Maximum channels must be a multiple of the columns ({cols}), "
                              f"not {max_channels}")
-        self.engine = ConvEngine(rows=rows, cols=cols, max_width=max_width,
-                                 max_height=max_height, max_channels=max_channels,
-                                 max_kernel=max_kernel, max_stride=max_stride,
-                                 weight_depth=weight_depth, multiplier_width=multiplier_width,
-                                 acc_width=acc_width)
+        if dataflow not in ("os", "ws"):
+            self._MustUse__silence = True
+            raise ValueError(f"Dataflow must be os or ws, not {dataflow!r}")
+        self.dataflow = dataflow
+        self.engine: ConvEngine | WsConvEngine
+        if dataflow == "os":
+            self.engine = ConvEngine(rows=rows, cols=cols, max_width=max_width,
+                                     max_height=max_height, max_channels=max_channels,
+                                     max_kernel=max_kernel, max_stride=max_stride,
+                                     weight_depth=weight_depth,
+                                     multiplier_width=multiplier_width, acc_width=acc_width)
+        else:
+            require_int(self, "Accumulator depth", accumulator_depth, 1)
+            self.engine = WsConvEngine(rows=rows, cols=cols, max_width=max_width,
+                                       max_channels=max_channels, max_kernel=max_kernel,
+                                       max_stride=max_stride, weight_depth=weight_depth,
+                                       multiplier_width=multiplier_width, acc_width=acc_width,
+                                       input_depth=input_depth,
+                                       accumulator_depth=accumulator_depth)
+        self.accumulator_depth = accumulator_depth
         self.rows, self.cols = rows, cols
         self.max_channels, self.max_kernel, self.max_stride = max_channels, max_kernel, max_stride
         self.max_width, self.max_height = max_width, max_height
@@ -149,16 +166,24 @@ class DramConvEngine(wiring.Component):
                                                 depth=self.output_depth, init=[])
         input_write = inputs.write_port()
         output_write = outputs.write_port()
-        m.submodules.pixel_reader = pixel_reader = PaddedTileReader(
-            width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
-            max_width=self.max_width, max_padding=kmax - 1)
+        ws = self.dataflow == "ws"
+        if not ws:
+            m.submodules.pixel_reader = pixel_reader = PaddedTileReader(
+                width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
+                max_width=self.max_width, max_padding=kmax - 1)
         m.submodules.output_reader = output_reader = MemoryStreamReader(
             width=self.port_bits, depth=self.output_depth)
         pixel_port = inputs.read_port(domain="sync")
         output_port = outputs.read_port(domain="sync")
-        m.d.comb += [pixel_port.addr.eq(pixel_reader.addr), pixel_port.en.eq(pixel_reader.en),
-                     pixel_reader.data.eq(pixel_port.data),
-                     output_port.addr.eq(output_reader.addr),
+        if ws:
+            m.d.comb += [pixel_port.addr.eq(engine.pixel_addr),
+                         pixel_port.en.eq(engine.pixel_en),
+                         engine.pixel_data.eq(pixel_port.data)]
+        else:
+            m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
+                         pixel_port.en.eq(pixel_reader.en),
+                         pixel_reader.data.eq(pixel_port.data)]
+        m.d.comb += [output_port.addr.eq(output_reader.addr),
                      output_port.en.eq(output_reader.en),
                      output_reader.data.eq(output_port.data)]
 
@@ -292,18 +317,27 @@ class DramConvEngine(wiring.Component):
         in_group = Signal(range(rows + 1))
         group_size = Mux(comp.band_pixels_now - group_start < rows,
                          comp.band_pixels_now - group_start, rows)
-        m.d.comb += [engine.height.eq(comp.padded_rows_now),
-                     engine.width.eq(cfg["width"] + 2 * cfg["padding"]),
-                     engine.padding.eq(0), engine.filters.eq(comp.block_now),
-                     pixel_reader.first_row.eq(comp.first_now),
-                     pixel_reader.rows.eq(comp.padded_rows_now),
-                     pixel_reader.height.eq(cfg["height"]), pixel_reader.width.eq(cfg["width"]),
-                     pixel_reader.padding.eq(cfg["padding"])]
+        if ws:
+            m.d.comb += [engine.out_rows.eq(comp.count), engine.out_width.eq(out_width),
+                         engine.first_row.eq(comp.first_now), engine.row_lo.eq(comp.row_lo),
+                         engine.height.eq(cfg["height"]), engine.width.eq(cfg["width"]),
+                         engine.padding.eq(cfg["padding"]), engine.filters.eq(comp.block_now)]
+        else:
+            m.d.comb += [engine.height.eq(comp.padded_rows_now),
+                         engine.width.eq(cfg["width"] + 2 * cfg["padding"]),
+                         engine.padding.eq(0), engine.filters.eq(comp.block_now),
+                         pixel_reader.first_row.eq(comp.first_now),
+                         pixel_reader.rows.eq(comp.padded_rows_now),
+                         pixel_reader.height.eq(cfg["height"]),
+                         pixel_reader.width.eq(cfg["width"]),
+                         pixel_reader.padding.eq(cfg["padding"])]
         with m.FSM(name="computer"):
             with m.State("wait"):
                 with m.If(running & ~compute_finished & (loaded != computed)
                           & (stored == computed)):
-                    m.d.comb += [engine.start.eq(1), pixel_reader.start.eq(1)]
+                    m.d.comb += engine.start.eq(1)
+                    if not ws:
+                        m.d.comb += pixel_reader.start.eq(1)
                     m.d.sync += [group_base.eq(0), fold_base.eq(0), word_address.eq(0),
                                  group_start.eq(0), fold_index.eq(0), in_group.eq(0)]
                     m.next = "compute"
@@ -314,7 +348,16 @@ class DramConvEngine(wiring.Component):
                     output_write.data.eq(engine.outputs.payload),
                     output_write.en.eq(engine.outputs.valid),
                 ]
-                with m.If(engine.outputs.valid):
+                if ws:      # outputs fold by fold, each in pixel order
+                    with m.If(engine.outputs.valid):
+                        with m.If(group_start == comp.band_pixels_now - 1):
+                            m.d.sync += [group_start.eq(0), fold_base.eq(fold_base + 1),
+                                         word_address.eq(fold_base + 1)]
+                        with m.Else():
+                            m.d.sync += [group_start.eq(group_start + 1),
+                                         word_address.eq(word_address
+                                                         + comp.block_folds_now)]
+                with m.If(engine.outputs.valid if not ws else Const(0, 1)):
                     with m.If(in_group == group_size - 1):
                         m.d.sync += in_group.eq(0)
                         with m.If(fold_index == comp.block_folds_now - 1):
@@ -380,9 +423,10 @@ class DramConvEngine(wiring.Component):
                      output_reader.words.ready.eq(self.write_data.ready)]
         with m.If(self.write_data.valid & self.write_data.ready):
             m.d.sync += sent.eq(sent + 1)
-        m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
-                     engine.activations.payload.eq(pixel_reader.words.payload),
-                     pixel_reader.words.ready.eq(engine.activations.ready)]
+        if not ws:
+            m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
+                         engine.activations.payload.eq(pixel_reader.words.payload),
+                         pixel_reader.words.ready.eq(engine.activations.ready)]
 
         # The descriptor, latched by ``start``; the sizes settle in the next cycle, and the
         # three processes begin in the one after.
@@ -437,7 +481,7 @@ class _TileWalk:
         self._last_block = self.block_start + self.block_now >= cfg["filters"]
         self._last_band = self.band_start + count >= out_height
         self.last_tile = self._last_block & self._last_band
-        self._count = count
+        self.count = count
 
     def advance(self) -> list:
         """Statements that move to the next tile."""
@@ -445,7 +489,7 @@ class _TileWalk:
             self.block_start.eq(Mux(self._last_block, 0, self.block_start + self.block_now)),
             self.fold_start.eq(Mux(self._last_block, 0,
                                    self.fold_start + self.block_folds_now)),
-            self.band_start.eq(Mux(self._last_block, self.band_start + self._count,
+            self.band_start.eq(Mux(self._last_block, self.band_start + self.count,
                                    self.band_start)),
         ]
 

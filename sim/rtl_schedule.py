@@ -111,6 +111,8 @@ class EngineLimits:
     output_depth: int    # words of the output tile memory
     weight_depth: int    # words of one weight bank
     bias_words: int = BIAS_WORDS   # per column fold, before its K weight words
+    dataflow: str = "os"           # the conv engine: os (ConvEngine) or ws (WsConvEngine)
+    accumulator_depth: int = 0     # ws: output pixels of the accumulator memory
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,9 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
     if layer.channels > limits.max_channels:
         raise ValueError(f"{layer.channels} channels are more than the engine's "
                          f"{limits.max_channels}")
+    if limits.dataflow == "ws" and layer.channels % limits.rows:
+        raise ValueError(f"{layer.channels} channels are not a multiple of the "
+                         f"weight-stationary array's {limits.rows} rows")
     folds = ceil(layer.filters / cols)
     fold_words = layer.reduction + limits.bias_words
     block_folds = min(folds, limits.weight_depth // fold_words)
@@ -143,8 +148,9 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
         loaded = max(min(layer.height, first * layer.stride - layer.padding + padded)
                      - max(0, first * layer.stride - layer.padding)
                      for first in range(0, out_height, band_rows))
+        accumulated = limits.dataflow != "ws" or band_rows * out_width <= limits.accumulator_depth
         if (padded <= limits.max_height and loaded * layer.width <= limits.input_depth
-                and band_rows * out_width * block_folds <= limits.output_depth):
+                and band_rows * out_width * block_folds <= limits.output_depth and accumulated):
             block_filters = layer.filters if block_folds == folds else block_folds * cols
             return Tiling(band_rows, block_filters)
     raise ValueError("not even one output row fits the engine's memories")
@@ -275,6 +281,30 @@ def compute_cycles(piece: EngineLayer, rows: int, cols: int, bias_words: int = B
             + ENGINE_REGISTERS + (last_group - 1) + COMPUTED_SEEN)
 
 
+# The weight-stationary engine (accel/ws_engine.py): its sequencer's idle and bank-wait states
+# before the first bias word, and its finish state and the layer engine's count after the last
+# fold; per reduction fold, beyond SCALE-Sim's 2 rows + cols + P - 2: the tile memory's
+# synchronous read, the register holding a sum beside its accumulator word, the count of sums
+# taken and the drain state's step to the next fold.
+WS_TILE_STAGES = 4
+WS_FOLD_STAGES = 4
+
+
+def ws_compute_cycles(piece: EngineLayer, rows: int, cols: int, bias_words: int = BIAS_WORDS
+                      ) -> int:
+    """Cycles of one tile on the weight-stationary engine from its ``start`` (its weights
+    already in a bank) to the cycle the layer engine counts it computed: for each column
+    fold, its ``bias_words`` bias reads, then ceil(K / rows) folds of SCALE-Sim's ws fold
+    (``rows`` load cycles, P pixels, ``rows + cols - 2`` of skew) plus ``WS_FOLD_STAGES``;
+    ``WS_TILE_STAGES`` around them. ``piece`` is the band with its padding (the engine reads
+    the tile memory itself)."""
+    height, width = piece.output_size
+    pixels = height * width
+    fold = 2 * rows + cols + pixels - 2 + WS_FOLD_STAGES
+    return WS_TILE_STAGES + ceil(piece.filters / cols) * (
+        bias_words + ceil(piece.reduction / rows) * fold)
+
+
 @dataclass
 class EnginePort:
     """The layer engine's memory port and its controller's register stages, as the tile
@@ -354,6 +384,10 @@ def engine_tiles(layer: EngineLayer, limits: EngineLimits, tiling: Tiling,
         for index, block in enumerate(blocks):
             piece = EngineLayer(band.padded_rows, layer.width + 2 * layer.padding,
                                 layer.channels, block.filters, layer.kernel, layer.stride, 0)
+            if limits.dataflow == "ws":
+                cycles = ws_compute_cycles(piece, rows, cols, limits.bias_words)
+            else:
+                cycles = compute_cycles(piece, rows, cols, limits.bias_words)
             loads = (band.load, block.weights) if index == 0 else (block.weights,)
             pixels = band.output_rows * out_width
             footprint = Footprint(loaded={"weight": block.weights.size_bytes},
@@ -361,8 +395,7 @@ def engine_tiles(layer: EngineLayer, limits: EngineLimits, tiling: Tiling,
                                   group=f"{name}:band{band_index}")
             tiles.append(Tile(name, loads, (output_store(layer, band, block, len(blocks) > 1,
                                                          cols, output_address),),
-                              pixels * block.filters * layer.reduction,
-                              compute_cycles(piece, rows, cols, limits.bias_words),
+                              pixels * block.filters * layer.reduction, cycles,
                               footprint=footprint))
     return tiles
 
