@@ -171,7 +171,9 @@ class WsConvEngine(wiring.Component):
         weight_address = Signal.like(weight_base)
         m.d.comb += weights.read_addr.eq(weight_address)
         m.d.sync += [load_now.eq(0), bias_now.eq(0)]
-        with m.FSM(name="ws_sequencer"):
+        # Signals read by registers outside the FSM are derived from its state with continuous
+        # assignments (Icarus evaluates an ``always @*`` block only once an input changes).
+        with m.FSM(name="ws_sequencer") as sequencer:
             with m.State("idle"):
                 with m.If(self.start):
                     m.d.sync += [filter_base.eq(0), weight_base.eq(0)]
@@ -200,7 +202,6 @@ class WsConvEngine(wiring.Component):
                                  sums_left.eq(pixels)]
                     m.next = "stream"
             with m.State("stream"):
-                m.d.comb += stream_issue.eq(1)
                 m.d.sync += counter.eq(counter + 1)
                 with m.If(out_x == cfg["out_width"] - 1):
                     m.d.sync += [out_x.eq(0), out_y.eq(out_y + 1),
@@ -235,9 +236,11 @@ class WsConvEngine(wiring.Component):
                         m.next = "load"
             with m.State("finish"):
                 with m.If(~self.outputs.valid | self.outputs.ready):
-                    m.d.comb += weights.read_done.eq(1)
                     m.d.sync += busy.eq(0)
                     m.next = "idle"
+        m.d.comb += [stream_issue.eq(sequencer.ongoing("stream")),
+                     weights.read_done.eq(sequencer.ongoing("finish")
+                                          & (~self.outputs.valid | self.outputs.ready))]
 
         for j in range(cols):
             byte = weights.read_data.word_select(j, 8)
