@@ -1,8 +1,9 @@
 """Generate the layer engine from configs/hardware/fpga_4x4_os.yaml and fpga_4x4_ws.yaml (the
-files `simulate` also reads) and run its cocotb tests on Icarus Verilog against the simulator's DRAM model; the total
-cycles of each layer must equal what ``sim.rtl_schedule`` predicts with the simulator's tile
-pipeline (measured by the engine's counter and counted by the testbench), and the PE
-utilization must stay under the bound the declared buffers set (:func:`utilization_bound`)."""
+files `simulate` also reads) and run its cocotb tests on Icarus Verilog against the
+simulator's DRAM model; the total cycles of each layer must equal what ``sim.rtl_schedule``
+predicts with the simulator's tile pipeline (measured by the engine's counter and counted by
+the testbench), and the output-stationary engine's PE utilization must stay under the bound
+the declared buffers set (:func:`utilization_bound`)."""
 
 import json
 from math import ceil
