@@ -5,6 +5,7 @@ cycles the simulator's ``sim.rtl_schedule`` predicts with its tile pipeline."""
 
 import dataclasses
 import random
+import tempfile
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from amaranth.sim import Simulator
 from accel.conv_stream import golden_output, random_job
 from accel.dram_engine import DramConvEngine
 from accel.dram_image import input_bytes, output_size_bytes, unpack_output, weight_bytes
+from hls_gen.generate import generate
 from sim.hardware import PeArraySpec, load_hardware
 from sim.rtl_schedule import (
     EngineLayer,
@@ -197,3 +199,24 @@ def test_weight_stationary_tile_cycles_by_hand():
     4 bias reads + 2 reduction folds of SCALE-Sim's 2 x 2 + 2 + 20 - 2 = 24 cycles plus 4
     register stages, and 4 around the tile: 4 + 2 x (4 + 2 x 28) = 124."""
     assert ws_compute_cycles(EngineLayer(4, 5, 4, 4, 1, 1, 0), 2, 2) == 124
+
+
+def test_diannao_mini_engine_cycles_are_the_predicted_ones():
+    """diannao_mini declares NBout double-buffered; the engine's output tile memory is one
+    bank, so the prediction runs the pipeline with it single (``as_built``): 14 x 8 x 8 -> 24
+    filters in two 7-row bands on the 8 x 8 engine generated from the preset."""
+    path = "configs/hardware/diannao_mini.yaml"
+    hardware = load_hardware(path)
+    with tempfile.TemporaryDirectory() as out:
+        parameters = generate(path, out)["parameters"]
+    limits = EngineLimits(**{key: parameters[key] for key in (
+        "rows", "cols", "max_height", "max_width", "max_channels", "input_depth",
+        "output_depth", "weight_depth")})
+    shape = (14, 8, 8, 24, 3, 1, 1)
+    job = random_job(np.random.default_rng(5), *shape)
+    layer = EngineLayer(*shape)
+    tiling = engine_tiling(layer, limits)
+    out, cycles = run(DramConvEngine(**parameters), hardware, job, 1.0, 5, tiling)
+    np.testing.assert_array_equal(out, golden_output(job))
+    predicted = predict_cycles(hardware, layer, limits, tiling, (INPUT, WEIGHTS, OUTPUT))
+    assert predicted.tiles == 2 and cycles == predicted.cycles
