@@ -223,6 +223,11 @@ class DramSpec(_Spec):
             raise ValueError(
                 f"bus_bits {self.bus_bits} is not divisible by {self.channels} channels"
             )
+        if self.burst_bytes == 0:
+            raise ValueError(
+                f"a burst of {self.burst_length} beats of {self.channel_bits} bits per channel "
+                "is less than a byte: raise burst_length or bus_bits, or use fewer channels"
+            )
         if self.interleave_bytes % self.burst_bytes or self.page_bytes % self.interleave_bytes:
             raise ValueError(
                 f"interleave_bytes must be a multiple of the burst ({self.burst_bytes} B) and "
