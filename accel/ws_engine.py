@@ -27,10 +27,12 @@ Streams and ports:
   int8 lanes (filters ``g * cols + j``; lanes past ``filters`` are 0). The consumer must take
   a word in every cycle it is valid (the layer engine always does).
 
-Timing (cycle 0: ``start`` taken, the weight bank already committed): see
-``sim.rtl_schedule.ws_compute_cycles``; a fold takes ``rows`` load cycles, P stream cycles
-and ``rows + cols + WS_DRAIN`` cycles until its last sum is in the accumulator, as
-SCALE-Sim's ws fold (2 rows + cols + P - 2) plus the engine's register stages.
+Timing (cycle 0: ``start`` taken, the weight bank already committed;
+``sim.rtl_schedule.ws_compute_cycles``): per column fold ``bias_words`` bias reads, then per
+reduction fold ``rows`` load cycles, P stream cycles and the skew until its last sum is in the
+accumulator: SCALE-Sim's ws fold (2 rows + cols + P - 2) plus 4 register stages (the tile
+memory's read, the held sum beside its accumulator word, the count of sums, the step to the
+next fold); 2 cycles before the first bias read and 2 after the last output.
 """
 
 from __future__ import annotations
