@@ -4,18 +4,23 @@ input and the weights itself through a memory port and writes the outputs back.
 The layer is cut as the simulator's layer tiles are (``sim.techniques.layer_tiles``): the
 output rows into bands of ``band_rows`` rows and the filters into blocks of ``block_filters``
 (the descriptor carries both; ``sim.rtl_schedule.engine_tiling`` chooses them from the
-engine's memories). For each band, in order:
+engine's memories). A *tile* is one (band, block), in band-major order. Three processes run
+side by side, each walking the tiles in order (``sim.rtl_schedule`` predicts them with the
+simulator's tile pipeline):
 
-1. **Load**: one read request for the band's input rows, its halo included (the rows it
-   shares with the previous band are fetched again); the beats fill the ifmap tile memory.
-2. For each filter block, in order:
-   a. **Compute**: one read request for the block's weights, whose beats go straight into the
-      :class:`accel.conv_engine.ConvEngine`'s ping-pong weight buffer while the tile memory
-      streams the padded band (zeros generated for the padding) into its line buffer at one
-      position per cycle; output words go into the ofmap tile memory.
-   b. **Store**: with one filter block, one write request for the band's outputs; with
-      several, one write request per output pixel (its channel slice), as the simulator
-      stores block by block. Then every acknowledgement.
+1. **Loader**, one read request at a time, none while a store is unacknowledged: for the first
+   block of a band, the band's input rows, halo included (the rows it shares with the previous
+   band are fetched again), into the ifmap tile memory, once every earlier tile has computed
+   (the tile memory is single); then the block's weights into the conv engine's ping-pong
+   weight buffer, once every tile but the previous one has computed: a block's weights load
+   into the free bank while the previous block computes.
+2. **Compute**, once the tile's loads are in, the previous tile has computed and been stored
+   (the output tile memory is single): the :class:`accel.conv_engine.ConvEngine` starts and
+   the tile memory streams the padded band (zeros generated for the padding) into its line
+   buffer at one position per cycle; output words go into the ofmap tile memory.
+3. **Store**, once the tile has computed: with one filter block, one write request for the
+   band's outputs; with several, one write request per output pixel (its channel slice), as
+   the simulator stores block by block. Then every acknowledgement.
 
 DRAM layout (bytes, little-endian words of the port's ``8 * cols`` bits):
 
@@ -30,8 +35,8 @@ Memory port: ``read_request`` and ``write_request`` carry ``{address, beats}`` (
 of the write requests in order; ``write_ack`` has one transfer per write request, once it is in
 memory. All are valid/ready streams; the memory may stall any of them.
 
-``cycles`` counts from the cycle after ``start`` to the cycle the last write acknowledgement is
-taken.
+``cycles`` counts from the cycle after ``start`` to the cycle after the last write
+acknowledgement is taken (the one the store process sees it complete in).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from amaranth.lib.wiring import In, Out
 from accel.checks import require_int
 from accel.conv_engine import COUNTER_BITS, ConvEngine
 from accel.memory_reader import QUEUE_DEPTH, MemoryStreamReader, PaddedTileReader
+from accel.ws_engine import WsConvEngine
 
 ADDRESS_BITS = 32
 
@@ -72,7 +78,8 @@ class DramConvEngine(wiring.Component):
     def __init__(self, *, rows: int = 4, cols: int = 4, max_width: int = 16,
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
                  max_stride: int = 2, weight_depth: int = 288, multiplier_width: int = 16,
-                 acc_width: int = 32, input_depth: int = 256, output_depth: int = 512) -> None:
+                 acc_width: int = 32, input_depth: int = 256, output_depth: int = 512,
+                 dataflow: str = "os", accumulator_depth: int = 0) -> None:
         require_int(self, "Input depth", input_depth, 1)
         require_int(self, "Output depth", output_depth, 1)
         require_int(self, "Columns", cols, 1)
@@ -81,11 +88,26 @@ class DramConvEngine(wiring.Component):
             self._MustUse__silence = True
             raise ValueError(f"Maximum channels must be a multiple of the columns ({cols}), "
                              f"not {max_channels}")
-        self.engine = ConvEngine(rows=rows, cols=cols, max_width=max_width,
-                                 max_height=max_height, max_channels=max_channels,
-                                 max_kernel=max_kernel, max_stride=max_stride,
-                                 weight_depth=weight_depth, multiplier_width=multiplier_width,
-                                 acc_width=acc_width)
+        if dataflow not in ("os", "ws"):
+            self._MustUse__silence = True
+            raise ValueError(f"Dataflow must be os or ws, not {dataflow!r}")
+        self.dataflow = dataflow
+        self.engine: ConvEngine | WsConvEngine
+        if dataflow == "os":
+            self.engine = ConvEngine(rows=rows, cols=cols, max_width=max_width,
+                                     max_height=max_height, max_channels=max_channels,
+                                     max_kernel=max_kernel, max_stride=max_stride,
+                                     weight_depth=weight_depth,
+                                     multiplier_width=multiplier_width, acc_width=acc_width)
+        else:
+            require_int(self, "Accumulator depth", accumulator_depth, 1)
+            self.engine = WsConvEngine(rows=rows, cols=cols, max_width=max_width,
+                                       max_channels=max_channels, max_kernel=max_kernel,
+                                       max_stride=max_stride, weight_depth=weight_depth,
+                                       multiplier_width=multiplier_width, acc_width=acc_width,
+                                       input_depth=input_depth,
+                                       accumulator_depth=accumulator_depth)
+        self.accumulator_depth = accumulator_depth
         self.rows, self.cols = rows, cols
         self.max_channels, self.max_kernel, self.max_stride = max_channels, max_kernel, max_stride
         self.max_width, self.max_height = max_width, max_height
@@ -144,16 +166,24 @@ class DramConvEngine(wiring.Component):
                                                 depth=self.output_depth, init=[])
         input_write = inputs.write_port()
         output_write = outputs.write_port()
-        m.submodules.pixel_reader = pixel_reader = PaddedTileReader(
-            width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
-            max_width=self.max_width, max_padding=kmax - 1)
+        ws = self.dataflow == "ws"
+        if not ws:
+            m.submodules.pixel_reader = pixel_reader = PaddedTileReader(
+                width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
+                max_width=self.max_width, max_padding=kmax - 1)
         m.submodules.output_reader = output_reader = MemoryStreamReader(
             width=self.port_bits, depth=self.output_depth)
         pixel_port = inputs.read_port(domain="sync")
         output_port = outputs.read_port(domain="sync")
-        m.d.comb += [pixel_port.addr.eq(pixel_reader.addr), pixel_port.en.eq(pixel_reader.en),
-                     pixel_reader.data.eq(pixel_port.data),
-                     output_port.addr.eq(output_reader.addr),
+        if ws:
+            m.d.comb += [pixel_port.addr.eq(engine.pixel_addr),
+                         pixel_port.en.eq(engine.pixel_en),
+                         engine.pixel_data.eq(pixel_port.data)]
+        else:
+            m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
+                         pixel_port.en.eq(pixel_reader.en),
+                         pixel_reader.data.eq(pixel_port.data)]
+        m.d.comb += [output_port.addr.eq(output_reader.addr),
                      output_port.en.eq(output_reader.en),
                      output_reader.data.eq(output_port.data)]
 
@@ -182,36 +212,6 @@ class DramConvEngine(wiring.Component):
                                  cfg["stride"], self.max_stride) + 1),
         ]
 
-        # The band: output rows [band_start, band_start + band_count); padded input rows from
-        # first_row (map coordinates), padded_rows of them; in-bounds rows [row_lo, row_hi).
-        band_start = Signal(range(edge))
-        band_count = Signal(range(self.max_height + 1))
-        first_row = Signal(signed(len(band_start) + 4))
-        padded_rows = Signal(range(self.max_height * self.max_stride + kmax + 1))
-        row_lo = Signal(range(MAX_LAYER_EDGE + 1))
-        row_hi = Signal(range(MAX_LAYER_EDGE + 1))
-        band_pixels = Signal(range(self.max_height * edge + 1))
-        remaining_rows = out_height - band_start
-        count_now = Mux(remaining_rows < cfg["band_rows"], remaining_rows, cfg["band_rows"])
-        first_now = band_start * cfg["stride"] - cfg["padding"]
-        rows_now = (count_now - 1) * cfg["stride"] + cfg["kernel"]
-        # The block: filters [block_start, block_start + block_count), column folds
-        # [fold_start, fold_start + block_folds).
-        block_start = Signal(range(MAX_LAYER_EDGE + 1))
-        block_count = Signal(range(self.weight_depth * cols + 1))
-        block_folds = Signal(range(self.weight_depth + 1))
-        fold_start = Signal(range(MAX_LAYER_EDGE + 1))
-        several_blocks = cfg["block_filters"] < cfg["filters"]
-        remaining_filters = cfg["filters"] - block_start
-        block_now = Mux(remaining_filters < cfg["block_filters"], remaining_filters,
-                        cfg["block_filters"])
-        m.d.comb += [engine.height.eq(padded_rows),
-                     engine.width.eq(cfg["width"] + 2 * cfg["padding"]),
-                     engine.padding.eq(0), engine.filters.eq(block_count),
-                     pixel_reader.first_row.eq(first_row), pixel_reader.rows.eq(padded_rows),
-                     pixel_reader.height.eq(cfg["height"]), pixel_reader.width.eq(cfg["width"]),
-                     pixel_reader.padding.eq(cfg["padding"])]
-
         busy = Signal()
         cycles = Signal(COUNTER_BITS)
         m.d.comb += [self.busy.eq(busy), self.cycles.eq(cycles)]
@@ -220,53 +220,45 @@ class DramConvEngine(wiring.Component):
         with m.Elif(busy):
             m.d.sync += cycles.eq(cycles + 1)
 
-        assembling = Signal(pixel_bits)
-        beat_in_pixel = Signal(range(max(2, n)))
-        pixel_index = Signal(range(self.input_depth + 1))
-        load_beats = Signal(range(self.input_depth * n + 1))
-        beats_seen = Signal(range(max(self.input_depth * n, 2 * self.weight_depth) + 1))
-        weight_words = Signal(range(2 * (self.weight_depth + bias_words) + 1))
-        engine_started = Signal()
-        # Output word placement: band pixel p0 + i, fold g -> word (p0 + i) * block_folds + g.
-        word_range = range(self.output_depth + rows * self.weight_depth + 1)
-        group_base = Signal(word_range)
-        fold_base = Signal(word_range)
-        word_address = Signal(word_range)
-        group_start = Signal.like(band_pixels)
-        fold_index = Signal.like(block_folds)
-        in_group = Signal(range(rows + 1))
-        group_size = Mux(band_pixels - group_start < rows, band_pixels - group_start, rows)
-        output_words = Signal(range(self.output_depth + 1))
-        sent = Signal.like(output_words)
-        requests = Signal.like(band_pixels)      # write requests of this block
-        issued = Signal.like(band_pixels)
-        acknowledged = Signal.like(band_pixels)
-        request_pixel = Signal(range(edge * edge + 1))   # layer pixel of the next request
+        # Tiles run in (band, block) order; ``loaded``, ``computed`` and ``stored`` count the
+        # tiles whose loads, compute and stores are done.
+        tile_bits = COUNTER_BITS
+        loaded = Signal(tile_bits)
+        computed = Signal(tile_bits)
+        stored = Signal(tile_bits)
+        running = Signal()      # the layer's sizes have settled
+        several_blocks = cfg["block_filters"] < cfg["filters"]
         row_bytes = cfg["width"] * pixel_bytes
         pixel_out_bytes = folds * cols
 
-        with m.FSM():
-            with m.State("idle"):
-                with m.If(self.start):
-                    m.d.sync += [cfg[name].eq(getattr(self, name)) for name in names]
-                    m.d.sync += [busy.eq(1), band_start.eq(0)]
-                    m.next = "size"
-            with m.State("size"):                 # the layer's sizes settle
-                m.next = "band"
-            with m.State("band"):
-                lo = Mux(first_now < 0, 0, first_now)
-                hi = Mux(first_now + rows_now > cfg["height"], cfg["height"],
-                         first_now + rows_now)
-                m.d.sync += [band_count.eq(count_now), first_row.eq(first_now),
-                             padded_rows.eq(rows_now), row_lo.eq(lo), row_hi.eq(hi),
-                             band_pixels.eq(count_now * out_width), block_start.eq(0),
-                             fold_start.eq(0)]
-                m.next = "request_input"
+        # --- Loader: for each tile, its band's input (first block of a band) and its block's
+        # weights, one request at a time. A tile with an input load waits until every earlier
+        # tile has computed (the input tile memory is single); one with weights only until
+        # all but the previous one have (the weight buffer is a ping-pong pair).
+        load = _TileWalk(m, "load", cfg, out_height, out_width, cols, self)
+        load_beats = Signal(range(max(self.input_depth * n, self.weight_depth) + 1))
+        beats_seen = Signal.like(load_beats)
+        assembling = Signal(pixel_bits)
+        beat_in_pixel = Signal(range(max(2, n)))
+        pixel_index = Signal(range(self.input_depth + 1))
+        weights_pending = Signal()       # the tile's input is in: its weights come next
+        load_finished = Signal()
+        first_block = load.block_start == 0
+        no_store = stored == computed   # reads wait for the last store's acknowledgement
+        input_ready = first_block & ~weights_pending & (computed == loaded) & no_store
+        weights_ready = (weights_pending | ~first_block) & (computed + 1 >= loaded) & no_store
+        with m.FSM(name="loader"):
+            with m.State("wait"):
+                with m.If(running & ~load_finished):
+                    with m.If(input_ready):
+                        m.next = "request_input"
+                    with m.Elif(weights_ready):
+                        m.next = "request_weights"
             with m.State("request_input"):
-                beats = (row_hi - row_lo) * cfg["width"] * n
+                beats = (load.row_hi - load.row_lo) * cfg["width"] * n
                 m.d.comb += [self.read_request.valid.eq(1),
                              self.read_request.payload.address.eq(
-                                 cfg["input_address"] + row_lo * row_bytes),
+                                 cfg["input_address"] + load.row_lo * row_bytes),
                              self.read_request.payload.beats.eq(beats)]
                 with m.If(self.read_request.ready):
                     m.d.sync += [beats_seen.eq(0), pixel_index.eq(0), beat_in_pixel.eq(0),
@@ -285,44 +277,91 @@ class DramConvEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += beat_in_pixel.eq(beat_in_pixel + 1)
                     with m.If(beats_seen == load_beats - 1):
-                        m.next = "block"
-            with m.State("block"):
-                folds_now = (block_now + cols - 1) // cols
-                m.d.sync += [block_count.eq(block_now), block_folds.eq(folds_now),
-                             weight_words.eq(folds_now * (reduction + bias_words))]
-                m.next = "request_weights"
+                        m.d.sync += weights_pending.eq(1)
+                        m.next = "wait"
             with m.State("request_weights"):
+                words = load.block_folds_now * (reduction + bias_words)
                 m.d.comb += [self.read_request.valid.eq(1),
                              self.read_request.payload.address.eq(
                                  cfg["weight_address"]
-                                 + fold_start * (reduction + bias_words) * cols),
-                             self.read_request.payload.beats.eq(weight_words),
-                             engine.start.eq(~engine_started),
-                             pixel_reader.start.eq(~engine_started)]
-                m.d.sync += engine_started.eq(1)
+                                 + load.fold_start * (reduction + bias_words) * cols),
+                             self.read_request.payload.beats.eq(words)]
                 with m.If(self.read_request.ready):
-                    m.d.sync += [beats_seen.eq(0), group_base.eq(0), fold_base.eq(0),
-                                 word_address.eq(0), group_start.eq(0), fold_index.eq(0),
-                                 in_group.eq(0)]
+                    m.d.sync += [beats_seen.eq(0), load_beats.eq(words)]
+                    m.next = "load_weights"
+            with m.State("load_weights"):
+                m.d.comb += [
+                    engine.weights.valid.eq(self.read_data.valid),
+                    engine.weights.payload.data.eq(self.read_data.payload),
+                    engine.weights.payload.last.eq(beats_seen == load_beats - 1),
+                    self.read_data.ready.eq(engine.weights.ready),
+                ]
+                with m.If(self.read_data.valid & engine.weights.ready):
+                    m.d.sync += beats_seen.eq(beats_seen + 1)
+                    with m.If(beats_seen == load_beats - 1):
+                        m.d.sync += [weights_pending.eq(0), loaded.eq(loaded + 1),
+                                     load_finished.eq(load.last_tile)]
+                        m.d.sync += load.advance()
+                        m.next = "wait"
+
+        # --- Compute: a tile starts once its loads are in, the previous tile has computed and
+        # its outputs have been stored (the output tile memory is single).
+        comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self)
+        compute_finished = Signal()
+        word_range = range(self.output_depth + rows * self.weight_depth + 1)
+        group_base = Signal(word_range)
+        fold_base = Signal(word_range)
+        word_address = Signal(word_range)
+        group_start = Signal.like(comp.band_pixels_now)
+        fold_index = Signal.like(comp.block_folds_now)
+        in_group = Signal(range(rows + 1))
+        group_size = Mux(comp.band_pixels_now - group_start < rows,
+                         comp.band_pixels_now - group_start, rows)
+        if ws:
+            m.d.comb += [engine.out_rows.eq(comp.count), engine.out_width.eq(out_width),
+                         engine.first_row.eq(comp.first_now), engine.row_lo.eq(comp.row_lo),
+                         engine.height.eq(cfg["height"]), engine.width.eq(cfg["width"]),
+                         engine.padding.eq(cfg["padding"]), engine.filters.eq(comp.block_now)]
+        else:
+            m.d.comb += [engine.height.eq(comp.padded_rows_now),
+                         engine.width.eq(cfg["width"] + 2 * cfg["padding"]),
+                         engine.padding.eq(0), engine.filters.eq(comp.block_now),
+                         pixel_reader.first_row.eq(comp.first_now),
+                         pixel_reader.rows.eq(comp.padded_rows_now),
+                         pixel_reader.height.eq(cfg["height"]),
+                         pixel_reader.width.eq(cfg["width"]),
+                         pixel_reader.padding.eq(cfg["padding"])]
+        with m.FSM(name="computer"):
+            with m.State("wait"):
+                with m.If(running & ~compute_finished & (loaded != computed)
+                          & (stored == computed)):
+                    m.d.comb += engine.start.eq(1)
+                    if not ws:
+                        m.d.comb += pixel_reader.start.eq(1)
+                    m.d.sync += [group_base.eq(0), fold_base.eq(0), word_address.eq(0),
+                                 group_start.eq(0), fold_index.eq(0), in_group.eq(0)]
                     m.next = "compute"
             with m.State("compute"):
                 m.d.comb += [
-                    engine.weights.valid.eq(self.read_data.valid & (beats_seen < weight_words)),
-                    engine.weights.payload.data.eq(self.read_data.payload),
-                    engine.weights.payload.last.eq(beats_seen == weight_words - 1),
-                    self.read_data.ready.eq(engine.weights.ready & (beats_seen < weight_words)),
                     engine.outputs.ready.eq(1),
                     output_write.addr.eq(word_address),
                     output_write.data.eq(engine.outputs.payload),
                     output_write.en.eq(engine.outputs.valid),
                 ]
-                with m.If(self.read_data.valid & self.read_data.ready):
-                    m.d.sync += beats_seen.eq(beats_seen + 1)
-                with m.If(engine.outputs.valid):
+                if ws:      # outputs fold by fold, each in pixel order
+                    with m.If(engine.outputs.valid):
+                        with m.If(group_start == comp.band_pixels_now - 1):
+                            m.d.sync += [group_start.eq(0), fold_base.eq(fold_base + 1),
+                                         word_address.eq(fold_base + 1)]
+                        with m.Else():
+                            m.d.sync += [group_start.eq(group_start + 1),
+                                         word_address.eq(word_address
+                                                         + comp.block_folds_now)]
+                with m.If(engine.outputs.valid if not ws else Const(0, 1)):
                     with m.If(in_group == group_size - 1):
                         m.d.sync += in_group.eq(0)
-                        with m.If(fold_index == block_folds - 1):
-                            next_group = group_base + rows * block_folds
+                        with m.If(fold_index == comp.block_folds_now - 1):
+                            next_group = group_base + rows * comp.block_folds_now
                             m.d.sync += [fold_index.eq(0), group_base.eq(next_group),
                                          fold_base.eq(next_group), word_address.eq(next_group),
                                          group_start.eq(group_start + rows)]
@@ -332,42 +371,50 @@ class DramConvEngine(wiring.Component):
                                          word_address.eq(fold_base + 1)]
                     with m.Else():
                         m.d.sync += [in_group.eq(in_group + 1),
-                                     word_address.eq(word_address + block_folds)]
-                with m.If(~engine.busy & ~engine.start):
-                    m.d.sync += [engine_started.eq(0), sent.eq(0), issued.eq(0),
-                                 acknowledged.eq(0),
-                                 output_words.eq(band_pixels * block_folds),
-                                 requests.eq(Mux(several_blocks, band_pixels, 1)),
-                                 request_pixel.eq(band_start * out_width)]
-                    m.next = "store"
-            with m.State("store"):
-                m.d.comb += [output_reader.start.eq(1), output_reader.base.eq(0),
-                             output_reader.count.eq(output_words)]
-                m.next = "send"
+                                     word_address.eq(word_address + comp.block_folds_now)]
+                with m.If(~engine.busy):
+                    m.d.sync += [computed.eq(computed + 1),
+                                 compute_finished.eq(comp.last_tile)]
+                    m.d.sync += comp.advance()
+                    m.next = "wait"
+
+        # --- Store: a computed tile's outputs, the whole band in one request with one filter
+        # block, one request per pixel (its channel slice) with several; then every
+        # acknowledgement.
+        store = _TileWalk(m, "store", cfg, out_height, out_width, cols, self)
+        output_words = store.band_pixels_now * store.block_folds_now
+        requests = Mux(several_blocks, store.band_pixels_now, 1)
+        sent = Signal.like(word_address)
+        issued = Signal.like(group_start)
+        acknowledged = Signal.like(group_start)
+        request_pixel = Signal(range(edge * edge + 1))   # layer pixel of the next request
+        with m.FSM(name="storer"):
+            with m.State("wait"):
+                with m.If(computed != stored):
+                    m.d.comb += [output_reader.start.eq(1), output_reader.base.eq(0),
+                                 output_reader.count.eq(output_words)]
+                    m.d.sync += [sent.eq(0), issued.eq(0), acknowledged.eq(0),
+                                 request_pixel.eq(store.band_start * out_width)]
+                    m.next = "send"
             with m.State("send"):
                 address = cfg["output_address"] + request_pixel * pixel_out_bytes \
-                    + fold_start * cols
+                    + store.fold_start * cols
                 m.d.comb += [self.write_request.valid.eq(issued != requests),
                              self.write_request.payload.address.eq(address),
                              self.write_request.payload.beats.eq(
-                                 Mux(several_blocks, block_folds, output_words))]
+                                 Mux(several_blocks, store.block_folds_now, output_words))]
                 with m.If(self.write_request.valid & self.write_request.ready):
                     m.d.sync += [issued.eq(issued + 1), request_pixel.eq(request_pixel + 1)]
-                with m.If((issued == requests) & (sent == output_words)
-                          & (acknowledged == requests)):
-                    with m.If(block_start + block_count < cfg["filters"]):
-                        m.d.sync += [block_start.eq(block_start + block_count),
-                                     fold_start.eq(fold_start + block_folds)]
-                        m.next = "block"
-                    with m.Elif(band_start + band_count < out_height):
-                        m.d.sync += band_start.eq(band_start + band_count)
-                        m.next = "band"
-                    with m.Else():
-                        m.d.sync += busy.eq(0)
-                        m.next = "idle"
                 m.d.comb += self.write_ack.ready.eq(1)
                 with m.If(self.write_ack.valid):
                     m.d.sync += acknowledged.eq(acknowledged + 1)
+                with m.If((issued == requests) & (sent == output_words)
+                          & (acknowledged == requests)):
+                    m.d.sync += stored.eq(stored + 1)
+                    m.d.sync += store.advance()
+                    with m.If(store.last_tile):
+                        m.d.sync += busy.eq(0)
+                    m.next = "wait"
 
         # The output words leave as soon as the reader has them (also while their write
         # request waits: the memory takes requests and data independently).
@@ -376,10 +423,78 @@ class DramConvEngine(wiring.Component):
                      output_reader.words.ready.eq(self.write_data.ready)]
         with m.If(self.write_data.valid & self.write_data.ready):
             m.d.sync += sent.eq(sent + 1)
-        m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
-                     engine.activations.payload.eq(pixel_reader.words.payload),
-                     pixel_reader.words.ready.eq(engine.activations.ready)]
+        if not ws:
+            m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
+                         engine.activations.payload.eq(pixel_reader.words.payload),
+                         pixel_reader.words.ready.eq(engine.activations.ready)]
+
+        # The descriptor, latched by ``start``; the sizes settle in the next cycle, and the
+        # three processes begin in the one after.
+        with m.If(self.start & ~busy):
+            m.d.sync += [cfg[name].eq(getattr(self, name)) for name in names]
+            m.d.sync += [busy.eq(1), running.eq(0), loaded.eq(0), computed.eq(0),
+                         stored.eq(0), load_finished.eq(0), compute_finished.eq(0),
+                         weights_pending.eq(0)]
+            m.d.sync += [*load.reset(), *comp.reset(), *store.reset()]
+        with m.Elif(busy & ~running):
+            m.d.sync += running.eq(1)
+        with m.If(~busy):
+            m.d.sync += running.eq(0)
         return m
+
+
+class _TileWalk:
+    """One process's position in the (band, block) order of tiles and that tile's geometry
+    (combinational from the registered band and block starts)."""
+
+    def __init__(self, m: Module, name: str, cfg: dict, out_height, out_width, cols: int,
+                 engine: DramConvEngine) -> None:
+        edge = MAX_LAYER_EDGE + 2 * engine.max_kernel
+        self.band_start = Signal(range(edge), name=f"{name}_band_start")
+        self.block_start = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_block_start")
+        self.fold_start = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_fold_start")
+        remaining_rows = out_height - self.band_start
+        count = Signal(range(engine.max_height + 1), name=f"{name}_band_count")
+        m.d.comb += count.eq(Mux(remaining_rows < cfg["band_rows"], remaining_rows,
+                                 cfg["band_rows"]))
+        self.first_now = Signal(signed(len(self.band_start) + 4), name=f"{name}_first_row")
+        m.d.comb += self.first_now.eq(self.band_start * cfg["stride"] - cfg["padding"])
+        self.padded_rows_now = Signal(range(engine.max_height * engine.max_stride
+                                            + engine.max_kernel + 1),
+                                      name=f"{name}_padded_rows")
+        m.d.comb += self.padded_rows_now.eq((count - 1) * cfg["stride"] + cfg["kernel"])
+        first, rows = self.first_now, self.padded_rows_now
+        self.row_lo = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_row_lo")
+        self.row_hi = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_row_hi")
+        m.d.comb += [self.row_lo.eq(Mux(first < 0, 0, first)),
+                     self.row_hi.eq(Mux(first + rows > cfg["height"], cfg["height"],
+                                        first + rows))]
+        self.band_pixels_now = Signal(range(engine.max_height * edge + 1),
+                                      name=f"{name}_band_pixels")
+        m.d.comb += self.band_pixels_now.eq(count * out_width)
+        remaining_filters = cfg["filters"] - self.block_start
+        self.block_now = Signal(range(engine.weight_depth * cols + 1), name=f"{name}_block")
+        m.d.comb += self.block_now.eq(Mux(remaining_filters < cfg["block_filters"],
+                                          remaining_filters, cfg["block_filters"]))
+        self.block_folds_now = Signal(range(engine.weight_depth + 1), name=f"{name}_folds")
+        m.d.comb += self.block_folds_now.eq((self.block_now + cols - 1) // cols)
+        self._last_block = self.block_start + self.block_now >= cfg["filters"]
+        self._last_band = self.band_start + count >= out_height
+        self.last_tile = self._last_block & self._last_band
+        self.count = count
+
+    def advance(self) -> list:
+        """Statements that move to the next tile."""
+        return [
+            self.block_start.eq(Mux(self._last_block, 0, self.block_start + self.block_now)),
+            self.fold_start.eq(Mux(self._last_block, 0,
+                                   self.fold_start + self.block_folds_now)),
+            self.band_start.eq(Mux(self._last_block, self.band_start + self.count,
+                                   self.band_start)),
+        ]
+
+    def reset(self) -> list:
+        return [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0)]
 
 
 def _divide(numerator, stride, max_stride: int):

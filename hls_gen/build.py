@@ -79,7 +79,7 @@ _TAGS = {"rows": "r", "cols": "c", "dataflow": "", "data_width": "d", "acc_width
          "depth": "n", "width": "w", "banks": "b", "max_width": "w", "max_height": "h",
          "max_kernel": "k", "max_stride": "s", "pixel_width": "p", "max_channels": "ch",
          "weight_depth": "wd", "multiplier_width": "m", "input_depth": "in",
-         "output_depth": "out"}
+         "output_depth": "out", "accumulator_depth": "acc"}
 
 
 def module_name(spec: RtlSpec, parameters: dict[str, Any]) -> str:
@@ -99,10 +99,10 @@ def build(spec: RtlSpec) -> Build:
 
 
 LAYER_ENGINE_LATENCY = (
-    "one layer from start to its write acknowledgement: input loaded through the memory "
-    "port, then weights streamed while the conv engine computes (every sum final "
-    "sim.mapping.overlapped_os_cycles after its first fold starts), then the outputs "
-    "written; sim.rtl_schedule.predict_cycles gives the total from the DRAM model")
+    "one layer from start to its last write acknowledgement: tiles (band, filter block) "
+    "loaded, computed and stored by three processes as the simulator's tile pipeline runs "
+    "them (the next block's weights load while a block computes); "
+    "sim.rtl_schedule.predict_cycles gives the total from sim.pipeline.run_pipeline")
 
 
 def build_layer_engine(spec: LayerEngineSpec) -> Build:
@@ -110,6 +110,8 @@ def build_layer_engine(spec: LayerEngineSpec) -> Build:
     parameter like the component specs' modules."""
     parameters = {**parameters_of(spec.engine), "input_depth": spec.input_depth,
                   "output_depth": spec.output_depth}
+    if spec.dataflow == "ws":
+        parameters.update(dataflow="ws", accumulator_depth=spec.accumulator_depth)
     tags = [f"{_TAGS.get(key, key)}{value}" for key, value in parameters.items()]
     module = "_".join(["dram_conv_engine", *tags])
     return Build(DramConvEngine(**parameters), module, "dram_conv_engine", parameters,

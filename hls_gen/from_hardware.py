@@ -19,6 +19,13 @@ What each declared buffer holds (bytes; ``k`` = ``rtl.max_kernel``, ``C`` =
   bank), the output reader's queue of 3 words, and the output tile memory: every byte left, in
   words of ``cols`` int8 outputs.
 
+A weight-stationary array (``pe_array.dataflow: ws``) builds :class:`accel.ws_engine.WsConvEngine`
+instead, which reads its band straight from the input tile memory: ``ifmap`` holds the pixel
+being assembled and, in every byte left, the input tile memory; ``ofmap`` holds the
+accumulator memory of ``rtl.accumulator_pixels`` words of ``cols`` accumulator-wide sums, one
+set of ``cols`` bias registers and one of held sums, the output reader's queue and, in every
+byte left, the output tile memory.
+
 The buffers must be split (``ifmap``/``weight``/``ofmap``). The PE accumulators are the array's
 own registers, as in the simulator (which counts no buffer bytes for them either).
 """
@@ -66,6 +73,8 @@ class LayerEngineSpec:
     engine: RtlSpec
     input_depth: int    # pixels
     output_depth: int   # words of ``cols`` int8 outputs
+    dataflow: str = "os"         # os: ConvEngine; ws: WsConvEngine
+    accumulator_depth: int = 0   # ws: pixels of ``cols`` accumulators
 
 
 def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, list[BufferUse]]:
@@ -79,10 +88,11 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
     if pe.kind != "systolic":
         raise error_at(path, node, ("pe_array", "kind"), f"got {pe.kind!r}: the generated "
                        "engine is a systolic array", allowed="systolic")
-    if pe.dataflow not in ("os", "os-overlap"):
+    if pe.dataflow not in ("os", "os-overlap", "ws"):
         raise error_at(path, node, ("pe_array", "dataflow"), f"got {pe.dataflow!r}: the "
-                       "generated engine maps convolutions output-stationary",
-                       allowed="os, os-overlap")
+                       "generated engine maps convolutions output- or weight-stationary",
+                       allowed="os, os-overlap, ws")
+    ws = pe.dataflow == "ws"
     if hardware.rtl is None:
         raise error_at(path, node, ("rtl",), "rtl generate needs an 'rtl' section with the "
                        "largest tile (max_height, max_width, max_channels)")
@@ -93,6 +103,20 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
         raise error_at(path, node, ("rtl", "max_channels"), f"got {hardware.rtl.max_channels}: "
                        f"a pixel must be whole memory-port beats of pe_array.cols = {pe.cols} "
                        "bytes", allowed=f"a multiple of {pe.cols}")
+    accumulators = hardware.rtl.accumulator_pixels
+    if ws and accumulators is None:
+        raise error_at(path, node, ("rtl", "accumulator_pixels"), "missing: a "
+                       "weight-stationary engine sums a band's reduction folds in an "
+                       "accumulator memory of this many output pixels")
+    if not ws and accumulators is not None:
+        raise error_at(path, node, ("rtl", "accumulator_pixels"), f"got {accumulators}: only "
+                       "a weight-stationary engine has an accumulator memory",
+                       allowed="leave it out, or pe_array.dataflow: ws")
+    if ws and hardware.rtl.max_channels % pe.rows:  # type: ignore[operator]
+        raise error_at(path, node, ("rtl", "max_channels"), f"got {hardware.rtl.max_channels}: "
+                       f"the weight-stationary rows take channels of one kernel tap, "
+                       f"pe_array.rows = {pe.rows} at a time",
+                       allowed=f"a multiple of {pe.rows}")
     weight = hardware.buffers.for_operand("weight")
     weight_name = hardware.buffers.name_for("weight")
     if not weight.double_buffered:
@@ -159,7 +183,8 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
         message = str((problem.get("ctx") or {}).get("error", problem["msg"]))
         where = ("pe_array",) if problem["loc"] and problem["loc"][0] == "array" else ("rtl",)
         raise error_at(path, node, where, message) from None
-    return LayerEngineSpec(spec, input_depth, output_depth), hardware, uses
+    return (LayerEngineSpec(spec, input_depth, output_depth, pe.dataflow if ws else "os",
+                            accumulators or 0), hardware, uses)
 
 
 def _uses(hardware: HardwareSpec) -> list[BufferUse]:
@@ -176,6 +201,18 @@ def _uses(hardware: HardwareSpec) -> list[BufferUse]:
     queue_bytes = QUEUE_DEPTH * pe.cols * widths.activation_bits // 8
     ifmap = hardware.buffers.for_operand("ifmap").size_bytes
     ofmap = hardware.buffers.for_operand("ofmap").size_bytes
+    if pe.dataflow == "ws":
+        sums_bytes = pe.cols * widths.accumulator_bits // 8
+        accumulator_bytes = limits.accumulator_pixels * sums_bytes  # type: ignore[operator]
+        return [
+            BufferUse("ifmap", pixel_bytes, ifmap,
+                      f"pixel register: 1 being assembled, {pixel_bytes} B"),
+            BufferUse("ofmap", accumulator_bytes, ofmap, f"accumulator memory: "
+                      f"{limits.accumulator_pixels} pixels x {sums_bytes} B"),
+            BufferUse("ofmap", 2 * sums_bytes, ofmap, f"bias and held-sum registers: 2 x "
+                      f"{pe.cols} lanes x {widths.accumulator_bits // 8} B"),
+            BufferUse("ofmap", queue_bytes, ofmap, f"output queue: {QUEUE_DEPTH} words"),
+        ]
     return [
         BufferUse("ifmap", pixel_registers, ifmap,
                   f"pixel registers: 1 being assembled + {QUEUE_DEPTH} queued, {pixel_bytes} B"),

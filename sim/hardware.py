@@ -37,6 +37,7 @@ TileEdge = lim.bounded_int(1, 4096)
 TileChannels = lim.bounded_int(1, 64)
 KernelEdge = lim.bounded_int(1, 7)
 Stride = lim.bounded_int(1, 4)
+AccumulatorPixels = lim.bounded_int(1, 65536)
 
 
 class _Spec(BaseModel):
@@ -266,6 +267,9 @@ class RtlLimitsSpec(_Spec):
     max_channels: TileChannels
     max_kernel: KernelEdge = 3
     max_stride: Stride = 2
+    # Weight-stationary engines only: output pixels of the accumulator memory (one word of
+    # ``cols`` accumulators per pixel, in the ofmap buffer) that sums a band's reduction folds.
+    accumulator_pixels: AccumulatorPixels | None = None
 
 
 class HardwareSpec(_Spec):

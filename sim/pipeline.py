@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
+from typing import Protocol
 
 from sim.hardware import HardwareSpec
 from sim.memory.dram import AccessResult, DramModel
@@ -130,6 +131,18 @@ def _add(totals: Counter, more: dict[str, int]) -> None:
         totals[key] += value
 
 
+class TransferPort(Protocol):
+    """How transfers reach DRAM through an accelerator's memory port, when the pipeline is
+    given one (``run_pipeline(port=...)``): the generated RTL engine's port moves a beat per
+    cycle and adds its register stages (``sim.rtl_schedule.EnginePort``)."""
+
+    def serve(self, transfer: Transfer, now: int, dram: DramModel, clock: Clock
+              ) -> tuple[int, AccessResult]:
+        """The accelerator cycle ``transfer`` (issued by the pipeline at ``now``) is done in,
+        and what the DRAM model did for it."""
+        ...
+
+
 def busy_cycles(tile: Tile, hardware: HardwareSpec) -> int:
     """Cycles the tile keeps the PE array busy: its compute, or longer when a buffer cannot
     serve its SRAM bytes that fast."""
@@ -210,13 +223,16 @@ def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
 
 
 def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True,
-                 reference: bool = False) -> PipelineResult:
+                 reference: bool = False, port: TransferPort | None = None
+                 ) -> PipelineResult:
     """Simulate ``tiles`` in order; returns total cycles, per-layer counters and reservations.
 
     ``overlap=False`` serializes everything (each tile loads only after the previous tile's
     stores are done): the no-overlap upper bound of the same schedule. ``reference=True``
     gives the DRAM model every request of a descriptor one by one
     (:meth:`DramModel.access`) instead of the descriptor whole; results are identical.
+    ``port``: transfers go through this memory port (:class:`TransferPort`) instead of
+    straight to the DRAM model (none: straight, as every ``simulate`` does).
     """
     dram = DramModel(hardware.dram)
     clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
@@ -289,12 +305,17 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
         done = now
         arrival = clock.to_dram(now)
         for transfer in transfers:
-            if reference:
-                result = _per_request(dram, transfer, arrival)
+            if port is not None:
+                finished, result = port.serve(transfer, now, dram, clock)
+                done = max(done, finished)
             else:
-                result = dram.access_rows(transfer.address, transfer.row_bytes, transfer.rows,
-                                          transfer.pitch_bytes, transfer.write, arrival)
-            done = max(done, clock.to_accelerator(result.end_cycle))
+                if reference:
+                    result = _per_request(dram, transfer, arrival)
+                else:
+                    result = dram.access_rows(transfer.address, transfer.row_bytes,
+                                              transfer.rows, transfer.pitch_bytes,
+                                              transfer.write, arrival)
+                done = max(done, clock.to_accelerator(result.end_cycle))
             operand = transfer.operand
             if transfer.write:
                 counters.dram_write_bytes[operand] += transfer.size_bytes

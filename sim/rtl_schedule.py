@@ -1,34 +1,25 @@
-"""The schedule the generated layer engine (``accel.dram_engine``) runs for one layer, and
-the cycles it takes, predicted from the simulator's own models: the DRAM model
-(:class:`sim.memory.dram.DramModel`) for every request, the ``os-overlap`` fold model
-(:func:`sim.mapping.overlapped_os_cycles`) for the PE array, and the engine's documented
-register stages for the rest. Nothing here reads the RTL or its counters.
+"""The schedule the generated layer engine (``accel.dram_engine``) runs for one layer, as
+the simulator's tiles, and the cycles it takes, predicted by the simulator's own tile pipeline
+(:func:`sim.pipeline.run_pipeline`, the engine of every ``simulate``) on those tiles: the DRAM
+model (:class:`sim.memory.dram.DramModel`) for every request, the buffering the hardware YAML
+declares, the ``os-overlap`` fold model (:func:`sim.mapping.overlapped_os_cycles`) inside each
+tile's compute, and the engine's register stages, constants derived from its structure
+(listed below, in :func:`compute_cycles` and in :class:`EnginePort`, the memory port the
+pipeline is given). Nothing here reads the RTL or its counters.
 
 The engine cuts a layer as the simulator's layer tiles do: output row bands, each loading its
-input rows (halo included) once, and inside each band the filter blocks in order, each
-computing while its weights (each column fold's biases first) stream in and then storing
-its outputs (the whole band with one block; one request per pixel, its channel slice, with
-several). Nothing overlaps: each phase
-waits for the previous one. Requests go out on a memory port of ``cols`` bytes per beat; the
-memory answers a read with its beats from the cycle the DRAM model's last data beat of the
-request is in (never earlier than the cycle after the request), one beat per cycle, and
-acknowledges a write from the cycle the DRAM model has written it, the request's last data
-beat being its arrival. Cycles are accelerator cycles; DRAM cycles are converted exactly (the
-clock ratio is a fraction), rounding up.
-
-Register stages (cycle 0 is the one ``start`` is taken in):
-
-- the descriptor is latched at the end of cycle 0, the layer's sizes at the end of cycle 1,
-  a band's geometry at the end of the next cycle, so its input request goes out in the cycle
-  after (cycle 3 for the first band);
-- a block's sizes take one cycle after the input's last beat (or after the previous block is
-  done); the weight request and the conv engine's ``start`` go out in the next cycle;
-- the conv engine (:func:`engine_cycles`) ends with its last output word; the engine sees it
-  idle the cycle after, starts its tile-memory reader the cycle after that and sends its
-  first write request one cycle later, one per cycle; the reader delivers the first output
-  word 3 cycles after its start (address, synchronous read, queue), then one per cycle;
-- acknowledgements are taken one per cycle as they come; the engine sees the last the cycle
-  after and ends there (``cycles``), or begins the next block or band the cycle after that.
+input rows (halo included) once, and inside each band the filter blocks in order. A tile is one
+(band, block): it loads the band's input (first block only) and the block's weights (each
+column fold's biases first), computes, and stores its outputs (the whole band with one block;
+one request per pixel, its channel slice, with several). As the pipeline runs tiles: a tile
+with an input load waits until the previous tile has computed (the ifmap tile memory is
+single-buffered), one with weights only until the tile before the previous one has (the
+weight buffer is a ping-pong pair: the next block's weights load while this one computes); a
+tile computes when its loads are in, the previous tile has computed and its outputs are
+stored (the ofmap tile memory is single-buffered); its store begins when it has computed.
+Reads go one at a time and after the last store's acknowledgement, so the DRAM model serves
+every request in time order. Requests go out on a memory port of ``cols`` bytes per beat.
+Cycles are accelerator cycles; DRAM cycles are converted exactly, rounding up.
 """
 
 from __future__ import annotations
@@ -38,9 +29,9 @@ from math import ceil
 
 from sim.hardware import HardwareSpec
 from sim.mapping import overlapped_os_cycles
-from sim.memory.dram import DramModel
-from sim.pipeline import Clock
-from sim.schedule import Transfer
+from sim.memory.dram import AccessResult, DramModel
+from sim.pipeline import Clock, run_pipeline
+from sim.schedule import Footprint, Tile, Transfer, strided
 
 # Conv engine stages beyond the fold model: the weight bank is readable the cycle after its
 # last word, the operand register before the array, the result register, the output register.
@@ -48,14 +39,17 @@ ENGINE_REGISTERS = 4
 # Each column fold starts with its filters' biases: int32, one byte per lane in each of 4
 # words, read through the weight port before the K weight words.
 BIAS_WORDS = 4
-FIRST_INPUT_REQUEST = 3    # descriptor, sizes, the first band's geometry
-BLOCK_SETUP = 1            # a block's sizes, before its weight request
-STORE_START = 2            # from the last output word to the output reader's start
 READER_LATENCY = 3         # tile-memory reader: start to its first word valid
-NEXT_STEP = 2              # the last acknowledgement to the next band's or block's first stage
-BAND_SETUP = 1             # a band's geometry, before its input request
-# The conv engine's pixel path: the reader's latency, then the line buffer emits a window one
-# cycle after the position that completes it and the loader takes it the cycle after.
+# The layer engine's controller (accel/dram_engine.py): the descriptor is latched in cycle 0
+# and the layer's sizes in cycle 1; the loader, compute and store processes run from cycle 2,
+# the pipeline's cycle 0.
+ORIGIN = 2
+ISSUE = 1                  # a process sees its condition in a cycle and requests in the next
+NEXT_READ = 2              # the last beat of a read, the loader back in wait, its next request
+LOADED_SEEN = 1            # the last weight beat to the tile counted loaded
+STORED_SEEN = 2            # the last acknowledgement, the store's condition, the count
+COMPUTED_SEEN = 2          # the last output word, the conv engine idle, the count
+COUNTER_END = 1            # ``cycles`` stops counting in the cycle before the count is seen
 WINDOW_PATH = READER_LATENCY + 2
 
 
@@ -117,6 +111,8 @@ class EngineLimits:
     output_depth: int    # words of the output tile memory
     weight_depth: int    # words of one weight bank
     bias_words: int = BIAS_WORDS   # per column fold, before its K weight words
+    dataflow: str = "os"           # the conv engine: os (ConvEngine) or ws (WsConvEngine)
+    accumulator_depth: int = 0     # ws: output pixels of the accumulator memory
 
 
 @dataclass(frozen=True)
@@ -138,6 +134,9 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
     if layer.channels > limits.max_channels:
         raise ValueError(f"{layer.channels} channels are more than the engine's "
                          f"{limits.max_channels}")
+    if limits.dataflow == "ws" and layer.channels % limits.rows:
+        raise ValueError(f"{layer.channels} channels are not a multiple of the "
+                         f"weight-stationary array's {limits.rows} rows")
     folds = ceil(layer.filters / cols)
     fold_words = layer.reduction + limits.bias_words
     block_folds = min(folds, limits.weight_depth // fold_words)
@@ -149,8 +148,9 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
         loaded = max(min(layer.height, first * layer.stride - layer.padding + padded)
                      - max(0, first * layer.stride - layer.padding)
                      for first in range(0, out_height, band_rows))
+        accumulated = limits.dataflow != "ws" or band_rows * out_width <= limits.accumulator_depth
         if (padded <= limits.max_height and loaded * layer.width <= limits.input_depth
-                and band_rows * out_width * block_folds <= limits.output_depth):
+                and band_rows * out_width * block_folds <= limits.output_depth and accumulated):
             block_filters = layer.filters if block_folds == folds else block_folds * cols
             return Tiling(band_rows, block_filters)
     raise ValueError("not even one output row fits the engine's memories")
@@ -204,90 +204,228 @@ def bands_and_blocks(layer: EngineLayer, tiling: Tiling, cols: int, max_channels
     return bands, blocks
 
 
-def output_stores(layer: EngineLayer, band: Band, block: Block, several_blocks: bool,
-                  cols: int, output_address: int) -> list[Transfer]:
-    """The band's outputs at once (one block), or one request per pixel (several)."""
-    _, out_width = layer.output_size
-    pixel_bytes = ceil(layer.filters / cols) * cols
-    first_pixel = band.first_output_row * out_width
-    pixels = band.output_rows * out_width
-    if not several_blocks:
-        return [Transfer("ofmap", output_address + first_pixel * pixel_bytes,
-                         pixels * pixel_bytes, write=True, tensor="output")]
-    return [Transfer("ofmap", output_address + (first_pixel + index) * pixel_bytes
-                     + block.first_fold * cols, block.folds * cols, write=True,
-                     tensor="output") for index in range(pixels)]
-
-
 @dataclass(frozen=True)
 class Prediction:
-    """``cycles``: the total; ``computed``: when the last block's last output word left the
-    conv engine; ``tiles``: bands x blocks."""
+    """``cycles``: the total; ``computed``: when the last tile was counted computed;
+    ``tiles``: bands x blocks."""
 
     cycles: int
     computed: int
     tiles: int
 
 
+def output_store(layer: EngineLayer, band: Band, block: Block, several_blocks: bool,
+                 cols: int, output_address: int) -> Transfer:
+    """The tile's outputs: the band at once (one block), or one request per pixel, its
+    channel slice (several blocks), as one descriptor."""
+    _, out_width = layer.output_size
+    pixel_bytes = ceil(layer.filters / cols) * cols
+    first_pixel = band.first_output_row * out_width
+    pixels = band.output_rows * out_width
+    if not several_blocks:
+        return Transfer("ofmap", output_address + first_pixel * pixel_bytes,
+                        pixels * pixel_bytes, write=True, tensor="output")
+    return strided("ofmap", output_address + first_pixel * pixel_bytes + block.first_fold * cols,
+                   block.folds * cols, pixels, pixel_bytes, write=True, tensor="output")
+
+
 def first_windows_position(layer: EngineLayer, padded_width: int, rows: int, pixels: int
                            ) -> int:
     """Padded positions the line buffer steps until the first group of windows is complete
     (the window of output pixel min(rows, P) - 1 completes at its bottom-right position)."""
+    return _group_position(layer, padded_width, min(rows, pixels) - 1)
+
+
+def _group_position(layer: EngineLayer, padded_width: int, last_pixel: int) -> int:
+    """Padded positions stepped when the window of output pixel ``last_pixel`` completes."""
     _, out_width = layer.output_size
-    last = min(rows, pixels) - 1
-    out_row, out_col = divmod(last, out_width)
+    out_row, out_col = divmod(last_pixel, out_width)
     return ((out_row * layer.stride + layer.kernel - 1) * padded_width
             + out_col * layer.stride + layer.kernel)
 
 
-def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,
-                   tiling: Tiling, addresses: tuple[int, int, int]) -> Prediction:
-    """The engine's ``cycles`` for ``layer`` on ``hardware`` with the memory always ready.
+def compute_cycles(piece: EngineLayer, rows: int, cols: int, bias_words: int = BIAS_WORDS
+                   ) -> int:
+    """Cycles of one tile from the engine's ``start`` (its weights already in a bank) to the
+    cycle the layer engine counts it computed. ``piece`` is the tile as the conv engine sees
+    it: the band's padded rows, no padding, the block's filters.
 
-    ``addresses``: the input, weight and output byte addresses. ValueError when a block's
-    first windows would come after its weights (the conv engine's timing is then not
-    :func:`engine_cycles`).
+    The padded tile reader's first position is valid ``READER_LATENCY`` cycles after
+    ``start``, one per cycle after it; the window a position completes leaves the line buffer
+    the cycle after, the loader writes it into a window bank the cycle after that and the full
+    bank is seen one cycle later, when the first fold starts (``WINDOW_PATH`` = 5 cycles
+    beyond the reader's first ``first_windows_position`` positions, the first of which is
+    already counted). Then the ``os-overlap`` cycles of folds of ``bias_words`` + K words,
+    the engine's ``ENGINE_REGISTERS`` stages and one cycle per further word of the last pixel
+    group (G words) bring the last output word; the conv engine is idle the cycle after it
+    and the layer engine counts the tile one cycle later (``COMPUTED_SEEN`` = 2).
+    ValueError when a later group's windows would come after its first fold should start
+    (the line buffer would then hold the folds up).
     """
+    height, width = piece.output_size
+    pixels = height * width
+    groups = ceil(pixels / rows)
+    last_group = pixels - rows * (groups - 1)
+    fold_words = piece.reduction + bias_words
+    folds = ceil(piece.filters / cols)
+    per_group = folds * fold_words
+    first = first_windows_position(piece, piece.width, rows, pixels)
+    for group in range(1, groups):
+        completed = _group_position(piece, piece.width, min(rows * (group + 1), pixels) - 1)
+        previous = _group_position(piece, piece.width, rows * group - 1)
+        if completed - first > group * per_group - 2 or completed - previous > per_group - 2:
+            raise ValueError("the line buffer would hold the folds up: the prediction does "
+                             "not cover this tile")
+    return (first + WINDOW_PATH - 1 + overlapped_os_cycles(rows, cols, pixels, fold_words,
+                                                           piece.filters)
+            + ENGINE_REGISTERS + (last_group - 1) + COMPUTED_SEEN)
+
+
+# The weight-stationary engine (accel/ws_engine.py): its sequencer's idle and bank-wait states
+# before the first bias word, and its finish state and the layer engine's count after the last
+# fold; per reduction fold, beyond SCALE-Sim's 2 rows + cols + P - 2: the tile memory's
+# synchronous read, the register holding a sum beside its accumulator word, the count of sums
+# taken and the drain state's step to the next fold.
+WS_TILE_STAGES = 4
+WS_FOLD_STAGES = 4
+
+
+def ws_compute_cycles(piece: EngineLayer, rows: int, cols: int, bias_words: int = BIAS_WORDS
+                      ) -> int:
+    """Cycles of one tile on the weight-stationary engine from its ``start`` (its weights
+    already in a bank) to the cycle the layer engine counts it computed: for each column
+    fold, its ``bias_words`` bias reads, then ceil(K / rows) folds of SCALE-Sim's ws fold
+    (``rows`` load cycles, P pixels, ``rows + cols - 2`` of skew) plus ``WS_FOLD_STAGES``;
+    ``WS_TILE_STAGES`` around them. ``piece`` is the band with its padding (the engine reads
+    the tile memory itself)."""
+    height, width = piece.output_size
+    pixels = height * width
+    fold = 2 * rows + cols + pixels - 2 + WS_FOLD_STAGES
+    return WS_TILE_STAGES + ceil(piece.filters / cols) * (
+        bias_words + ceil(piece.reduction / rows) * fold)
+
+
+@dataclass
+class EnginePort:
+    """The layer engine's memory port and its controller's register stages, as the tile
+    pipeline sees them (:class:`sim.pipeline.TransferPort`). Cycles inside are the engine's
+    (cycle 0: ``start`` taken); the pipeline's cycle 0 is ``ORIGIN``.
+
+    Reads, one request at a time: a request goes out the cycle after the pipeline issues it
+    (``ISSUE``), no earlier than ``NEXT_READ`` cycles after the previous request's last beat
+    and the cycle after the last store is acknowledged and counted (reads wait for it, so the
+    DRAM model sees every request in time order). The memory gives its beats from the cycle
+    the DRAM model's last data beat is in (no earlier than the cycle after the request), one
+    per cycle; the loads count as done (``LOADED_SEEN``) the cycle after the last beat.
+
+    Writes: the store starts the cycle the tile is counted computed (or when the previous
+    store is done); its write requests go out from the next cycle, one per cycle; the output
+    tile reader gives the first word ``READER_LATENCY`` cycles after the start, one per
+    cycle. A request is complete in the cycle of its last beat (or of the request, if later),
+    the DRAM model writes it from then and the acknowledgement comes from the cycle after
+    its last data beat (no earlier than the cycle after), one per cycle; the store counts as
+    done ``STORED_SEEN`` cycles after the last acknowledgement.
+    """
+
+    cols: int
+    read_free: int = 0
+    write_free: int = 0
+
+    def serve(self, transfer: Transfer, now: int, dram: DramModel, clock: Clock
+              ) -> tuple[int, AccessResult]:
+        at = now + ORIGIN
+        if transfer.write:
+            return self._store(transfer, at, dram, clock)
+        request = max(at + ISSUE, self.read_free, self.write_free + ISSUE)
+        result = dram.access(transfer.address, transfer.size_bytes, False,
+                             clock.to_dram(request))
+        first = max(request + 1, clock.to_accelerator(result.end_cycle))
+        last = first + transfer.size_bytes // self.cols - 1
+        self.read_free = last + NEXT_READ
+        return last + LOADED_SEEN - ORIGIN, result
+
+    def _store(self, transfer: Transfer, at: int, dram: DramModel, clock: Clock
+               ) -> tuple[int, AccessResult]:
+        start = max(at, self.write_free)
+        words = 0
+        acknowledged = start
+        results = []
+        for number, (address, size) in enumerate(transfer.requests()):
+            words += size // self.cols
+            complete = max(start + 1 + number, start + READER_LATENCY + words - 1)
+            result = dram.access(address, size, True, clock.to_dram(complete))
+            results.append(result)
+            ready = max(complete + 1, clock.to_accelerator(result.end_cycle))
+            acknowledged = max(acknowledged + 1, ready)
+        self.write_free = acknowledged + STORED_SEEN
+        combined = AccessResult(min(r.start_cycle for r in results),
+                                max(r.end_cycle for r in results),
+                                sum(r.bursts for r in results), sum(r.row_hits for r in results),
+                                sum(r.row_misses for r in results),
+                                sum(r.activates for r in results),
+                                sum(r.busy_cycles for r in results))
+        return self.write_free - ORIGIN, combined
+
+
+def engine_tiles(layer: EngineLayer, limits: EngineLimits, tiling: Tiling,
+                 addresses: tuple[int, int, int], name: str = "layer") -> list[Tile]:
+    """The tiles the engine runs, in order: for each band, for each filter block, one tile
+    that loads the band's input (its first block only) and the block's weights, computes
+    (:func:`compute_cycles`) and stores its outputs. The band's input is held by its tiles
+    (``group``); the tiles carry no SRAM counts: their compute cycles are the engine's own,
+    which include every buffer access (each memory has its own read and write port)."""
     rows, cols = limits.rows, limits.cols
-    dram = DramModel(hardware.dram)
-    clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
     input_address, weight_address, output_address = addresses
-
-    def data_from(transfer: Transfer, arrival: int) -> int:
-        result = dram.access(transfer.address, transfer.size_bytes, transfer.write,
-                             clock.to_dram(arrival))
-        return max(arrival + 1, clock.to_accelerator(result.end_cycle))
-
     bands, blocks = bands_and_blocks(layer, tiling, cols, limits.max_channels, input_address,
                                      weight_address, limits.bias_words)
     _, out_width = layer.output_size
-    request = FIRST_INPUT_REQUEST    # the first band's input request
-    computed = taken = 0
-    for band in bands:
-        first = data_from(band.load, request)
-        now = first + band.load.size_bytes // cols + BLOCK_SETUP   # the weight request
-        pixels = band.output_rows * out_width
+    tiles = []
+    for band_index, band in enumerate(bands):
         for index, block in enumerate(blocks):
-            if index:
-                now = taken + NEXT_STEP + BLOCK_SETUP
             piece = EngineLayer(band.padded_rows, layer.width + 2 * layer.padding,
                                 layer.channels, block.filters, layer.kernel, layer.stride, 0)
-            weights_first = data_from(block.weights, now)
-            weight_words = block.weights.size_bytes // cols
-            windows = first_windows_position(piece, piece.width, rows, pixels) + WINDOW_PATH
-            if windows > weights_first - now + weight_words:
-                raise ValueError("the first windows would come after the weights: the "
-                                 "prediction does not cover this layer")
-            computed = now + engine_cycles(piece, rows, cols, weights_first - now,
-                                           limits.bias_words)
-            reader_start = computed + STORE_START
-            first_request = reader_start + 1
-            first_word = reader_start + READER_LATENCY
-            stores = output_stores(layer, band, block, len(blocks) > 1, cols, output_address)
-            words = 0
-            for number, store in enumerate(stores):
-                words += store.size_bytes // cols
-                last_beat = max(first_request + number, first_word + words - 1)
-                taken = max(taken + 1, data_from(store, last_beat))
-        request = taken + NEXT_STEP + BAND_SETUP
-    return Prediction(taken + 1, computed, len(bands) * len(blocks))
+            if limits.dataflow == "ws":
+                cycles = ws_compute_cycles(piece, rows, cols, limits.bias_words)
+            else:
+                cycles = compute_cycles(piece, rows, cols, limits.bias_words)
+            loads = (band.load, block.weights) if index == 0 else (block.weights,)
+            pixels = band.output_rows * out_width
+            footprint = Footprint(loaded={"weight": block.weights.size_bytes},
+                                  held={"ifmap": band.load.size_bytes},
+                                  group=f"{name}:band{band_index}")
+            tiles.append(Tile(name, loads, (output_store(layer, band, block, len(blocks) > 1,
+                                                         cols, output_address),),
+                              pixels * block.filters * layer.reduction, cycles,
+                              footprint=footprint))
+    return tiles
+
+
+def as_built(hardware: HardwareSpec) -> HardwareSpec:
+    """``hardware`` with the buffering the engine builds: its output tile memory is one bank,
+    so an ofmap declared double-buffered (diannao_mini's NBout) is used single-buffered; the
+    ifmap tile memory is single and the weight buffer a ping-pong pair as declared (the
+    generator requires both)."""
+    name = hardware.buffers.name_for("ofmap")
+    ofmap = hardware.buffers.declared()[name]
+    if not ofmap.double_buffered:
+        return hardware
+    single = ofmap.model_copy(update={"double_buffered": False})
+    buffers = hardware.buffers.model_copy(update={name: single})
+    return hardware.model_copy(update={"buffers": buffers})
+
+
+def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,
+                   tiling: Tiling, addresses: tuple[int, int, int]) -> Prediction:
+    """The engine's ``cycles`` for ``layer`` on ``hardware`` with the memory always ready:
+    the simulator's tile pipeline (:func:`sim.pipeline.run_pipeline`, with the buffering the
+    engine builds from the hardware YAML, :func:`as_built`) on :func:`engine_tiles` through
+    :class:`EnginePort`; the engine's counter stops ``COUNTER_END`` cycles before the
+    pipeline's last store is done.
+
+    ``addresses``: the input, weight and output byte addresses. ValueError when a tile's
+    windows would hold its folds up (:func:`compute_cycles`).
+    """
+    tiles = engine_tiles(layer, limits, tiling, addresses)
+    result = run_pipeline(tiles, as_built(hardware), port=EnginePort(limits.cols))
+    computed = result.layers["layer"].last_end + ORIGIN
+    return Prediction(result.cycles + ORIGIN - COUNTER_END, computed, len(tiles))

@@ -1,9 +1,11 @@
 """DramConvEngine in Amaranth's simulator against a memory with the DRAM model's timing
-(``tests/rtl/timed_memory.py``): outputs bit-exact with ``sim.golden`` under random stalls
-on every memory stream, and at full rate the total cycles the simulator's
-``sim.rtl_schedule`` predicts from its DRAM and fold models."""
+(``tests/rtl/timed_memory.py``), output-stationary and weight-stationary: outputs bit-exact
+with ``sim.golden`` under random stalls on every memory stream, and at full rate the total
+cycles the simulator's ``sim.rtl_schedule`` predicts with its tile pipeline."""
 
+import dataclasses
 import random
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,8 +14,15 @@ from amaranth.sim import Simulator
 from accel.conv_stream import golden_output, random_job
 from accel.dram_engine import DramConvEngine
 from accel.dram_image import input_bytes, output_size_bytes, unpack_output, weight_bytes
+from hls_gen.generate import generate
 from sim.hardware import PeArraySpec, load_hardware
-from sim.rtl_schedule import EngineLayer, EngineLimits, engine_tiling, predict_cycles
+from sim.rtl_schedule import (
+    EngineLayer,
+    EngineLimits,
+    engine_tiling,
+    predict_cycles,
+    ws_compute_cycles,
+)
 from tests.rtl.timed_memory import TimedMemory
 
 INPUT, WEIGHTS, OUTPUT = 0x0000, 0x1000, 0x2000   # page-aligned regions (4 KiB apart)
@@ -24,6 +33,10 @@ SMALL = {"rows": 2, "cols": 2, "max_width": 9, "max_height": 9, "max_channels": 
          "output_depth": 128}
 LIMITS = EngineLimits(rows=2, cols=2, max_height=9, max_width=9, max_channels=4,
                       input_depth=49, output_depth=128, weight_depth=128)
+
+
+WS_SMALL = {**SMALL, "dataflow": "ws", "accumulator_depth": 64}
+WS_LIMITS = dataclasses.replace(LIMITS, dataflow="ws", accumulator_depth=64)
 
 
 def small_engine() -> DramConvEngine:
@@ -151,3 +164,59 @@ def test_outputs_exact_under_memory_backpressure(shape):
     tiling = engine_tiling(EngineLayer(*shape), LIMITS)
     out, _ = run(engine, small_hardware(), job, 0.6, 2, tiling)
     np.testing.assert_array_equal(out, golden_output(job))
+
+
+WS_SHAPES = [   # channels a multiple of the 2 rows
+    (5, 5, 4, 3, 3, 1, 1),     # 3x3 s1 same padding, two column folds
+    (7, 6, 4, 5, 3, 2, 1),     # 3x3 s2 with padding
+    (4, 5, 4, 4, 1, 1, 0),     # 1x1
+    (13, 7, 4, 18, 3, 1, 1),   # 3 bands (5 + 5 + 3 rows: 35 pixels <= 64 accumulators) x 3 blocks
+]
+
+
+@pytest.mark.parametrize("shape", WS_SHAPES)
+def test_weight_stationary_cycles_are_the_predicted_ones(shape):
+    job = random_job(np.random.default_rng(3), *shape)
+    hardware = small_hardware()
+    layer = EngineLayer(*shape)
+    tiling = engine_tiling(layer, WS_LIMITS)
+    out, cycles = run(DramConvEngine(**WS_SMALL), hardware, job, 1.0, 3, tiling)
+    np.testing.assert_array_equal(out, golden_output(job))
+    assert cycles == predict_cycles(hardware, layer, WS_LIMITS, tiling,
+                                    (INPUT, WEIGHTS, OUTPUT)).cycles
+
+
+@pytest.mark.parametrize("shape", WS_SHAPES[:2])
+def test_weight_stationary_outputs_exact_under_memory_backpressure(shape):
+    job = random_job(np.random.default_rng(4), *shape)
+    tiling = engine_tiling(EngineLayer(*shape), WS_LIMITS)
+    out, _ = run(DramConvEngine(**WS_SMALL), small_hardware(), job, 0.6, 4, tiling)
+    np.testing.assert_array_equal(out, golden_output(job))
+
+
+def test_weight_stationary_tile_cycles_by_hand():
+    """1x1, 4 x 5 x 4 -> 4 filters on the 2 x 2 ws engine: P = 20, K = 4: 2 column folds of
+    4 bias reads + 2 reduction folds of SCALE-Sim's 2 x 2 + 2 + 20 - 2 = 24 cycles plus 4
+    register stages, and 4 around the tile: 4 + 2 x (4 + 2 x 28) = 124."""
+    assert ws_compute_cycles(EngineLayer(4, 5, 4, 4, 1, 1, 0), 2, 2) == 124
+
+
+def test_diannao_mini_engine_cycles_are_the_predicted_ones():
+    """diannao_mini declares NBout double-buffered; the engine's output tile memory is one
+    bank, so the prediction runs the pipeline with it single (``as_built``): 14 x 8 x 8 -> 24
+    filters in two 7-row bands on the 8 x 8 engine generated from the preset."""
+    path = "configs/hardware/diannao_mini.yaml"
+    hardware = load_hardware(path)
+    with tempfile.TemporaryDirectory() as out:
+        parameters = generate(path, out)["parameters"]
+    limits = EngineLimits(**{key: parameters[key] for key in (
+        "rows", "cols", "max_height", "max_width", "max_channels", "input_depth",
+        "output_depth", "weight_depth")})
+    shape = (14, 8, 8, 24, 3, 1, 1)
+    job = random_job(np.random.default_rng(5), *shape)
+    layer = EngineLayer(*shape)
+    tiling = engine_tiling(layer, limits)
+    out, cycles = run(DramConvEngine(**parameters), hardware, job, 1.0, 5, tiling)
+    np.testing.assert_array_equal(out, golden_output(job))
+    predicted = predict_cycles(hardware, layer, limits, tiling, (INPUT, WEIGHTS, OUTPUT))
+    assert predicted.tiles == 2 and cycles == predicted.cycles

@@ -1,20 +1,27 @@
-"""sim.rtl_schedule's tiling and requests: properties that hold for every layer it accepts
-(bands cover the output rows once, every band and block fits the engine's memories, the loads
-cover exactly each band's in-bounds input rows), and a schedule worked by hand."""
+"""sim.rtl_schedule's tiling, requests and prediction: properties that hold for every layer it
+accepts (bands cover the output rows once, every band and block fits the engine's memories, the
+loads cover exactly each band's in-bounds input rows, the prediction keeps what the buffers
+serialize), and a schedule worked by hand."""
 
+import dataclasses
 from math import ceil
+from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.hardware import load_hardware
 from sim.rtl_schedule import (
     EngineLayer,
     EngineLimits,
     bands_and_blocks,
+    engine_tiles,
     engine_tiling,
-    output_stores,
+    output_store,
+    predict_cycles,
 )
 
+HARDWARE = Path(__file__).resolve().parents[2] / "configs" / "hardware"
 FPGA = EngineLimits(rows=4, cols=4, max_height=18, max_width=18, max_channels=8,
                     input_depth=256, output_depth=512, weight_depth=288)
 
@@ -68,7 +75,33 @@ def test_a_tiled_layer_by_hand():
         (0, 11), (9, 12), (19, 5)]
     assert [(block.first_fold, block.folds) for block in blocks] == [(0, 3), (3, 3)]
     assert blocks[1].weights.address == 0x1000 + 3 * (4 + 72) * 4
-    stores = output_stores(layer, bands[1], blocks[1], True, 4, 0x2000)
+    store = output_store(layer, bands[1], blocks[1], True, 4, 0x2000)
     pixel_bytes = ceil(24 / 4) * 4
-    assert len(stores) == 160 and {store.size_bytes for store in stores} == {12}
-    assert stores[0].address == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4
+    requests = store.requests()
+    assert len(requests) == 160 and {size for _, size in requests} == {12}
+    assert requests[0][0] == 0x2000 + 10 * 16 * pixel_bytes + 3 * 4
+    assert requests[1][0] - requests[0][0] == pixel_bytes
+
+
+@given(layers(), st.sampled_from(["os", "ws"]))
+@settings(max_examples=25, deadline=None)
+def test_prediction_keeps_what_the_buffers_serialize(layer, dataflow):
+    """The predicted cycles cover every tile's compute and every tile's store one after the
+    other (the ofmap tile memory is single-buffered: a tile computes only once the previous
+    tile's outputs are stored) and the first tile's loads, a beat of ``cols`` bytes per
+    cycle; counted here from the tiles alone, not from the pipeline."""
+    if dataflow == "ws" and layer.channels % 4:
+        layer = dataclasses.replace(layer, channels=4 if layer.channels < 4 else 8)
+    limits = dataclasses.replace(FPGA, dataflow=dataflow, accumulator_depth=256)
+    hardware = load_hardware(HARDWARE / ("fpga_4x4_ws.yaml" if dataflow == "ws"
+                                         else "fpga_4x4_os.yaml"))
+    tiling = engine_tiling(layer, limits)
+    addresses = (0, 1 << 20, 1 << 21)
+    try:
+        tiles = engine_tiles(layer, limits, tiling, addresses)
+    except ValueError:   # a tile whose line buffer would hold its folds up: not predicted
+        return
+    serial = (sum(tile.compute_cycles for tile in tiles)
+              + sum(store.size_bytes // 4 for tile in tiles for store in tile.stores)
+              + sum(load.size_bytes // 4 for load in tiles[0].loads))
+    assert predict_cycles(hardware, layer, limits, tiling, addresses).cycles >= serial

@@ -14,7 +14,7 @@ from sim.hardware import load_hardware
 
 ROOT = Path(__file__).resolve().parents[2]
 HARDWARE = ROOT / "configs" / "hardware"
-GENERATED = ("fpga_4x4_os", "diannao_mini")
+GENERATED = ("fpga_4x4_os", "fpga_4x4_ws", "diannao_mini")
 
 
 @pytest.mark.parametrize("preset", GENERATED)
@@ -35,6 +35,25 @@ def test_preset_is_generated_clean_and_simulated(preset, tmp_path, capsys):
     assert main(["simulate", "--network", "lightweight_cnn", "--hardware", str(path),
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["totals"]["cycles"] > 0
+
+
+def test_weight_stationary_preset_sizes_by_hand(tmp_path, capsys):
+    """fpga_4x4_ws: ifmap = the pixel being assembled 8 B and the input tile memory in the
+    2,056 - 8 = 2,048 B left: 256 pixels (no line buffer: the engine reads the tile memory);
+    ofmap = accumulator memory 256 pixels x 4 lanes x 4 B = 4,096 B + bias and held sums
+    2 x 4 x 4 B = 32 B + output queue 12 B + output tile memory (6,188 - 4,140) / 4 = 512
+    words."""
+    main(["rtl", "generate", str(HARDWARE / "fpga_4x4_ws.yaml"), "--out", str(tmp_path / "a"),
+          "--json"])
+    manifest = json.loads(capsys.readouterr().out)
+    used: dict[str, int] = {}
+    for use in manifest["buffers"]:
+        used[use["buffer"]] = used.get(use["buffer"], 0) + use["used_bytes"]
+    assert used == {"ifmap": 8 + 256 * 8, "weight": 2 * 288 * 4,
+                    "ofmap": 4096 + 32 + 12 + 512 * 4}
+    parameters = manifest["parameters"]
+    assert (parameters["dataflow"], parameters["accumulator_depth"], parameters["input_depth"],
+            parameters["output_depth"]) == ("ws", 256, 256, 512)
 
 
 def test_fpga_preset_sizes_by_hand(tmp_path, capsys):
@@ -106,9 +125,22 @@ def _big_kernel(data):
     data["rtl"]["max_kernel"] = 8
 
 
+def _input_stationary(data):
+    data["pe_array"]["dataflow"] = "is"
+
+
+def _no_accumulators(data):
+    del data["rtl"]["accumulator_pixels"]
+
+
+def _os_accumulators(data):
+    data["rtl"]["accumulator_pixels"] = 64
+
+
 BAD = [
     ("jetson_nano", None, "pe_array.kind", "systolic"),
-    ("eyeriss", None, "pe_array.dataflow", "os"),
+    ("eyeriss", None, "rtl", "max_height"),    # ws, generated once it gives an rtl section
+    ("fpga_4x4_os", _input_stationary, "pe_array.dataflow", "os, os-overlap, ws"),
     ("fpga_4x4_os", _drop_rtl, "rtl", "max_height"),
     ("fpga_4x4_os", _small_ifmap, "buffers.ifmap.size_bytes", "at least 1,104"),
     ("fpga_4x4_os", _small_ofmap, "buffers.ofmap.size_bytes", "at least 220"),
@@ -116,6 +148,8 @@ BAD = [
     ("fpga_4x4_os", _single_weight, "buffers.weight.double_buffered", "true"),
     ("fpga_4x4_os", _small_weight, "buffers.weight.size_bytes", "at least 608"),
     ("fpga_4x4_os", _big_kernel, "rtl.max_kernel", "1..7"),
+    ("fpga_4x4_ws", _no_accumulators, "rtl.accumulator_pixels", "accumulator memory"),
+    ("fpga_4x4_os", _os_accumulators, "rtl.accumulator_pixels", "dataflow: ws"),
 ]
 
 

@@ -9,7 +9,7 @@ model of ``sim.memory`` with the same preset and address mapping.
 
 Settings from the environment: HARDWARE (the YAML file), ENGINE_LIMITS (JSON: the generated
 engine's ``sim.rtl_schedule.EngineLimits``), ENGINE_REPORT (a JSON file the measured figures go
-to).
+to), ENGINE_LAYERS (the layers to run).
 """
 
 import json
@@ -36,13 +36,16 @@ LIMITS = EngineLimits(**json.loads(os.environ["ENGINE_LIMITS"]))
 INPUT, WEIGHTS, OUTPUT = 0x0000, 0x1000, 0x2000   # page-aligned regions, 4 KiB apart
 MEMORY_BYTES = 0x8000
 
-LAYERS = {   # height, width, channels, filters, kernel, stride, padding
+ALL_LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "3x3_s1": (16, 16, 8, 8, 3, 1, 1),
     "3x3_s2_pad": (15, 15, 8, 8, 3, 2, 1),
     "1x1": (12, 12, 8, 12, 1, 1, 0),
     "depthwise_3x3": (16, 16, 8, 8, 3, 1, 1),
     "tiled_3x3": (24, 16, 8, 24, 3, 1, 1),   # several bands and filter blocks
 }
+# ENGINE_LAYERS: the names to run, comma-separated (all when unset).
+LAYERS = {name: ALL_LAYERS[name]
+          for name in os.environ.get("ENGINE_LAYERS", ",".join(ALL_LAYERS)).split(",")}
 
 
 def depthwise_job(rng: np.random.Generator, shape) -> tuple[ConvJob, np.ndarray]:
@@ -63,8 +66,8 @@ def depthwise_job(rng: np.random.Generator, shape) -> tuple[ConvJob, np.ndarray]
 
 def make_job(rng: np.random.Generator, name: str) -> tuple[ConvJob, np.ndarray]:
     if name.startswith("depthwise"):
-        return depthwise_job(rng, LAYERS[name])
-    job = random_job(rng, *LAYERS[name])
+        return depthwise_job(rng, ALL_LAYERS[name])
+    job = random_job(rng, *ALL_LAYERS[name])
     return job, golden_output(job)
 
 

@@ -1,40 +1,95 @@
-"""Generate the layer engine from configs/hardware/fpga_4x4_os.yaml (the file `simulate` also
-reads) and run its cocotb tests on Icarus Verilog against the simulator's DRAM model; the total
-cycles of each layer must equal what ``sim.rtl_schedule`` predicts from the DRAM and fold
-models (measured by the engine's counter and counted by the testbench)."""
+"""Generate the layer engine from configs/hardware/fpga_4x4_os.yaml and fpga_4x4_ws.yaml (the
+files `simulate` also reads) and run its cocotb tests on Icarus Verilog against the
+simulator's DRAM model; the total cycles of each layer must equal what ``sim.rtl_schedule``
+predicts with the simulator's tile pipeline (measured by the engine's counter and counted by
+the testbench), and the output-stationary engine's PE utilization must stay under the bound
+the declared buffers set (:func:`utilization_bound`)."""
 
 import json
+from math import ceil
 from pathlib import Path
 
 from hls_gen.generate import generate
 from tests.rtl.cocotb_run import run_cocotb
 
-FPGA = Path(__file__).resolve().parents[2] / "configs" / "hardware" / "fpga_4x4_os.yaml"
+PRESETS = Path(__file__).resolve().parents[2] / "configs" / "hardware"
+FPGA = PRESETS / "fpga_4x4_os.yaml"
 LAYERS = ("3x3_s1", "3x3_s2_pad", "1x1", "depthwise_3x3", "tiled_3x3")
+WS_LAYERS = ("3x3_s1", "3x3_s2_pad", "1x1", "tiled_3x3")
+SHAPES = {"3x3_s1": (16, 16, 8, 8, 3, 1, 1), "3x3_s2_pad": (15, 15, 8, 8, 3, 2, 1),
+          "1x1": (12, 12, 8, 12, 1, 1, 0), "depthwise_3x3": (16, 16, 8, 8, 3, 1, 1),
+          "tiled_3x3": (24, 16, 8, 24, 3, 1, 1)}   # as cocotb_dram_engine.LAYERS
 
 
-def test_fpga_layer_engine_on_icarus(tmp_path, capsys):
+def utilization_bound(shape, band_rows: int, rows: int = 4, cols: int = 4,
+                      max_channels: int = 8) -> float:
+    """The highest PE utilization the fpga_4x4_os buffers allow, from the layer's geometry
+    alone (a second derivation, not the predictor's): every fold streams 4 bias words + K
+    (the array is idle for the bias words), the single-buffered ofmap keeps each tile's store
+    (a beat per output word of 4 lanes) out of the next tile's compute, and the first tile's
+    input and weights must be in before anything computes, a beat (4 B) per cycle."""
+    height, width, channels, filters, kernel, stride, padding = shape
+    out_h = (height + 2 * padding - kernel) // stride + 1
+    out_w = (width + 2 * padding - kernel) // stride + 1
+    folds = ceil(filters / cols)
+    fold = kernel * kernel * channels + 4
+    compute = sum(ceil(min(band_rows, out_h - first) * out_w / rows) * folds * fold
+                  for first in range(0, out_h, band_rows))
+    store = out_h * out_w * folds
+    first_rows = min(height, (min(band_rows, out_h) - 1) * stride + kernel - padding)
+    first_load = first_rows * width * max_channels // cols + min(folds, 288 // fold) * fold
+    macs = out_h * out_w * filters * kernel * kernel * channels
+    return macs / (rows * cols * (compute + store + first_load))
+
+
+def run_preset(path: Path, layers: tuple[str, ...], tmp_path: Path) -> dict:
     figures = tmp_path / "figures.json"
-    generated = generate(FPGA, tmp_path / "limits")["parameters"]
+    generated = generate(path, tmp_path / "limits")["parameters"]
     limits = {"rows": generated["rows"], "cols": generated["cols"],
               "max_height": generated["max_height"], "max_width": generated["max_width"],
               "max_channels": generated["max_channels"],
               "input_depth": generated["input_depth"],
               "output_depth": generated["output_depth"],
-              "weight_depth": generated["weight_depth"]}
-    manifest, counts = run_cocotb(FPGA, "cocotb_dram_engine", tmp_path,
-                                  {"HARDWARE": str(FPGA), "ENGINE_REPORT": str(figures),
-                                   "ENGINE_LIMITS": json.dumps(limits)})
+              "weight_depth": generated["weight_depth"],
+              "dataflow": generated.get("dataflow", "os"),
+              "accumulator_depth": generated.get("accumulator_depth", 0)}
+    manifest, counts = run_cocotb(path, "cocotb_dram_engine", tmp_path,
+                                  {"HARDWARE": str(path), "ENGINE_REPORT": str(figures),
+                                   "ENGINE_LIMITS": json.dumps(limits),
+                                   "ENGINE_LAYERS": ",".join(layers)})
     assert manifest["component"] == "dram_conv_engine"
     assert counts == {"passed": 3, "failed": 0, "skipped": 0}
-    measured = json.loads(figures.read_text())
+    return json.loads(figures.read_text())
+
+
+def test_fpga_layer_engine_on_icarus(tmp_path, capsys):
+    measured = run_preset(FPGA, LAYERS, tmp_path)
     with capsys.disabled():
         for name in LAYERS:
             run = measured[name]
             print(f"\nfpga_4x4_os layer engine {name}: {run['macs']} MACs, RTL {run['cycles']}"
                   f" cycles, simulator {run['predicted_cycles']} ({run['tiles']} tiles: "
                   f"{run['band_rows']}-row bands x {run['block_filters']}-filter blocks; last "
-                  f"output at {run['computed']}): PE utilization {run['utilization']:.1%}")
+                  f"output at {run['computed']}): PE utilization {run['utilization']:.1%} "
+                  f"(the buffers allow at most "
+                  f"{utilization_bound(SHAPES[name], run['band_rows']):.1%})")
     for name in LAYERS:
+        run = measured[name]
+        assert run["cycles"] == run["counted_cycles"] == run["predicted_cycles"], name
+        assert run["utilization"] <= utilization_bound(SHAPES[name], run["band_rows"]), name
+
+
+def test_weight_stationary_layer_engine_on_icarus(tmp_path, capsys):
+    """The ws engine generated from fpga_4x4_ws.yaml: bit-exact, and its cycles equal to the
+    tile pipeline's prediction (SCALE-Sim's ws fold inside each tile)."""
+    measured = run_preset(PRESETS / "fpga_4x4_ws.yaml", WS_LAYERS, tmp_path)
+    with capsys.disabled():
+        for name in WS_LAYERS:
+            run = measured[name]
+            print(f"\nfpga_4x4_ws layer engine {name}: {run['macs']} MACs, RTL {run['cycles']}"
+                  f" cycles, simulator {run['predicted_cycles']} ({run['tiles']} tiles: "
+                  f"{run['band_rows']}-row bands x {run['block_filters']}-filter blocks): PE "
+                  f"utilization {run['utilization']:.1%}")
+    for name in WS_LAYERS:
         run = measured[name]
         assert run["cycles"] == run["counted_cycles"] == run["predicted_cycles"], name
