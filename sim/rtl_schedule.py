@@ -400,25 +400,11 @@ def engine_tiles(layer: EngineLayer, limits: EngineLimits, tiling: Tiling,
     return tiles
 
 
-def as_built(hardware: HardwareSpec) -> HardwareSpec:
-    """``hardware`` with the buffering the engine builds: its output tile memory is one bank,
-    so an ofmap declared double-buffered (diannao_mini's NBout) is used single-buffered; the
-    ifmap tile memory is single and the weight buffer a ping-pong pair as declared (the
-    generator requires both)."""
-    name = hardware.buffers.name_for("ofmap")
-    ofmap = hardware.buffers.declared()[name]
-    if not ofmap.double_buffered:
-        return hardware
-    single = ofmap.model_copy(update={"double_buffered": False})
-    buffers = hardware.buffers.model_copy(update={name: single})
-    return hardware.model_copy(update={"buffers": buffers})
-
-
 def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,
                    tiling: Tiling, addresses: tuple[int, int, int]) -> Prediction:
     """The engine's ``cycles`` for ``layer`` on ``hardware`` with the memory always ready:
-    the simulator's tile pipeline (:func:`sim.pipeline.run_pipeline`, with the buffering the
-    engine builds from the hardware YAML, :func:`as_built`) on :func:`engine_tiles` through
+    the simulator's tile pipeline (:func:`sim.pipeline.run_pipeline`, with the buffers the
+    hardware YAML declares) on :func:`engine_tiles` through
     :class:`EnginePort`; the engine's counter stops ``COUNTER_END`` cycles before the
     pipeline's last store is done.
 
@@ -426,6 +412,6 @@ def predict_cycles(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLim
     windows would hold its folds up (:func:`compute_cycles`).
     """
     tiles = engine_tiles(layer, limits, tiling, addresses)
-    result = run_pipeline(tiles, as_built(hardware), port=EnginePort(limits.cols))
+    result = run_pipeline(tiles, hardware, port=EnginePort(limits.cols))
     computed = result.layers["layer"].last_end + ORIGIN
     return Prediction(result.cycles + ORIGIN - COUNTER_END, computed, len(tiles))

@@ -202,9 +202,9 @@ def test_weight_stationary_tile_cycles_by_hand():
 
 
 def test_diannao_mini_engine_cycles_are_the_predicted_ones():
-    """diannao_mini declares NBout double-buffered; the engine's output tile memory is one
-    bank, so the prediction runs the pipeline with it single (``as_built``): 14 x 8 x 8 -> 24
-    filters in two 7-row bands on the 8 x 8 engine generated from the preset."""
+    """diannao_mini declares NBout single-buffered, as the engine builds it (one output tile
+    memory): 14 x 8 x 8 -> 24 filters in two 7-row bands on the 8 x 8 engine generated from
+    the preset."""
     path = "configs/hardware/diannao_mini.yaml"
     hardware = load_hardware(path)
     with tempfile.TemporaryDirectory() as out:
