@@ -45,12 +45,7 @@ class Budget:
                  resident_bytes: int = 0) -> str | None:
         """The first declared buffer such a tile overfills (None when it fits; see
         :meth:`fits`)."""
-        need: dict[str, int] = defaultdict(int)
-        held: dict[str, int] = defaultdict(int)
-        for operand, size in streamed.items():
-            need[self.buffers.name_for(operand)] += size
-        for operand, size in (once or {}).items():
-            held[self.buffers.name_for(operand)] += size
+        need, held = self._per_buffer(streamed, once)
         resident = self.buffers.resident_name
         for name, spec in self.declared.items():
             taken = held[name] + (resident_bytes if name == resident else 0)
@@ -60,17 +55,23 @@ class Budget:
         return None
 
 
-    def resident_room(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None
-                      ) -> int | None:
-        """The most bytes of resident feature maps a tile fits beside (see :meth:`fits`), or
-        None when it does not fit beside none. ``fits(streamed, once, r)`` holds exactly for
-        ``r <= resident_room(streamed, once)``."""
+    def _per_buffer(self, streamed: Mapping[str, int], once: Mapping[str, int] | None
+                    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Streamed and once-held bytes per declared buffer name."""
         need: dict[str, int] = defaultdict(int)
         held: dict[str, int] = defaultdict(int)
         for operand, size in streamed.items():
             need[self.buffers.name_for(operand)] += size
         for operand, size in (once or {}).items():
             held[self.buffers.name_for(operand)] += size
+        return need, held
+
+    def resident_room(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None
+                      ) -> int | None:
+        """The most bytes of resident feature maps a tile fits beside (see :meth:`fits`), or
+        None when it does not fit beside none. ``fits(streamed, once, r)`` holds exactly for
+        ``r <= resident_room(streamed, once)``."""
+        need, held = self._per_buffer(streamed, once)
         resident = self.buffers.resident_name
         room = None
         for name, spec in self.declared.items():
