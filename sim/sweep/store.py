@@ -89,6 +89,31 @@ def check_store_file(path: Path) -> None:
                           "refusing to touch it", allowed="a folder written by edgeaccel sweep")
 
 
+def _create_store(path: Path) -> bool:
+    """Make the store at ``path`` whole before anyone can see it: written under a name of this
+    process's, then linked into place, which fails if another sweep's store got there first.
+    True when this call made it. (A store opened in place is an empty file for a moment, and a
+    second sweep starting then took it for another program's file.)"""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        connection = sqlite3.connect(scratch)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            with connection:
+                connection.executescript(SCHEMA)
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        finally:
+            connection.close()
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+
+
 class ResultsStore:
     """``FOLDER/results.sqlite``; ``create`` makes the folder and the file when missing."""
 
@@ -105,6 +130,9 @@ class ResultsStore:
             raise ConfigError(folder, f"no {FILENAME} in this folder (run a sweep first)")
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            if not existed and not _create_store(self.path):
+                existed = True  # another sweep made it first
+                check_store_file(self.path)
             self.connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         except OSError as error:
             raise ConfigError(folder, f"cannot write: {error.strerror}") from None
