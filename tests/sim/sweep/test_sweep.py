@@ -153,10 +153,11 @@ def test_two_sweeps_into_one_store_run_each_point_once(tmp_path):
     out = tmp_path / "shared"
     command = [str(EDGEACCEL), "sweep", SMOKE, "--out", str(out), "--executor", "inline",
                "--no-plots", "--json"]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reports = [json.loads(p.communicate(timeout=300)[0]) for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as first, \
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as second:
+        outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], [err for _, err in outputs]
+    reports = [json.loads(out) for out, _ in outputs]
     assert sum(report["ran"] for report in reports) == 4  # no point ran twice
     assert all(len(report["results"]) == 4 for report in reports)
     assert len(stored(out)) == 4
