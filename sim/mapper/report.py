@@ -119,14 +119,16 @@ def map_figure(rows: list[dict[str, Any]], fixed: dict[str, dict[str, int]], tit
         return [value / 1e3 if value > 0 else float("nan") for value in values]
 
     x = range(len(names))
-    figure, axes = plt.subplots(figsize=(max(8.0, 0.16 * len(names) + 3), 4.6))
+    figure, axes = plt.subplots(figsize=(max(8.0, 0.16 * len(names) + 3) + 2.6, 4.6))
     for dataflow, per in fixed.items():
         marker, colour = STYLE.get(dataflow, ("x", "black"))  # as in the sweep's figures
-        label = "fused (a group at its last layer)" if dataflow == "fused" else dataflow
+        label = ("fused (a group's loads at its\nfirst layer, stores at its last)"
+                 if dataflow == "fused" else dataflow)
         axes.plot(x, kb([per.get(n, 0) for n in names]), marker=marker, linestyle="none",
                   markersize=4, color=colour, alpha=0.7, label=label)
     axes.plot(x, kb([row["dram_burst_bytes"] for row in rows]), marker="*", linestyle="-",
-              linewidth=1, markersize=7, color="black", label="auto")
+              linewidth=1, markersize=7, color="black",
+              label="auto (a fused run likewise)")
     axes.step(x, kb([row["lower_bound_bytes"] for row in rows]), where="mid",
               color="tab:gray", linewidth=1, linestyle="--", label="lower bound of the layer alone")
     axes.set_yscale("log")
@@ -136,7 +138,8 @@ def map_figure(rows: list[dict[str, Any]], fixed: dict[str, dict[str, int]], tit
     axes.set_xticks(list(x)[::step])
     axes.set_xticklabels(names[::step], rotation=90, fontsize=6)
     axes.set_title(title, fontsize=10)
-    axes.legend(fontsize=7, ncol=4, loc="lower left")
+    # Beside the axes, so that no layer's point hides behind it.
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes.grid(True, which="major", axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=130)
