@@ -130,3 +130,10 @@ def test_a_missing_mapping_file_exits_2(tmp_path, capsys):
     assert main(["simulate", "--network", "lightweight_cnn", "--hardware", NANO,
                  "--mapping", str(missing)]) == 2
     assert capsys.readouterr().err == f"error: {missing}: file not found\n"
+
+
+def test_map_plot_writes_the_figure(tmp_path, capsys):
+    figure = tmp_path / "map.png"
+    assert main(["map", "--network", "lightweight_cnn", "--hardware", NANO, "--plot",
+                 str(figure)]) == 0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
