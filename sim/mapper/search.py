@@ -321,8 +321,8 @@ def search_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         scored.sort(key=lambda item: (item[0] * item[2], item[1]))
     # The estimate cannot see how the engine overlaps loads with compute, so the mappings
     # with the fewest compute cycles are measured too: a compute-bound layer's best is there.
-    busiest = sorted(scored, key=lambda item: (item[1], item[2]))[:ENGINE_CANDIDATES]
-    candidates = list(dict.fromkeys(item[3] for item in scored[:ENGINE_CANDIDATES] + busiest))
+    fewest_cycles = sorted(scored, key=lambda item: (item[1], item[2]))[:ENGINE_CANDIDATES]
+    candidates = list(dict.fromkeys(item[3] for item in scored[:ENGINE_CANDIDATES] + fewest_cycles))
     cycles_of = {item[3]: item[1] for item in scored}
     measured = []
     for mapping in candidates:
