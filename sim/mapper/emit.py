@@ -21,8 +21,7 @@ from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_s
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
-    halo_fetch,
-    input_region,
+    fetched_windows,
     is_channelwise,
     layer_geometry,
     make_tile,
@@ -155,16 +154,10 @@ def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: Hardwar
         if filters == 0:
             continue
         weight_bytes = filters * geometry.filter_bytes * geometry.groups
-        previous: dict[str, Region] = {}
-        for index, region in enumerate(regions):
-            loads = []
-            for position, source in enumerate(info.inputs):
-                if source in residency.on_chip:
-                    continue
-                needed = input_region(info, region, position)
-                fetch = halo_fetch(needed, previous.get(source), mapping.halo_reuse)
-                previous[source] = needed
-                loads += layout.region_transfers(source, fetch, "ifmap")
+        for index, (region, windows) in enumerate(fetched_windows(
+                info, regions, residency, mapping.halo_reuse)):
+            loads = [transfer for source, fetch in windows.items()
+                     for transfer in layout.region_transfers(source, fetch, "ifmap")]
             if index == 0:
                 loads += layout.weight_transfer(
                     info.name, first_filter * geometry.filter_bytes * geometry.groups,

@@ -11,7 +11,7 @@ region of the same row band are not fetched again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from math import ceil
 
@@ -183,19 +183,11 @@ def plan_layer_tiles(
     out_channels = info.output_shape.channels
     block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
     tiles = []
-    previous: dict[str, Region] = {}
     channel_blocks = is_channelwise(info) and filter_blocks > 1
     resident = residency.resident(info)
-    for index, region in enumerate(regions):
-        windows: dict[str, Region] = {}
+    for index, (region, windows) in enumerate(fetched_windows(
+            info, regions, residency, halo_reuse and not channel_blocks)):
         wanted = input_region(info, region)  # the first input's window sizes the tile
-        for position, source in enumerate(info.inputs):
-            if source in residency.on_chip:
-                continue
-            needed = input_region(info, region, position)
-            windows[source] = halo_fetch(needed, previous.get(source),
-                                         halo_reuse and not channel_blocks)
-            previous[source] = needed
         sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
                                  residency)
         pixels = region.pixels
@@ -269,17 +261,9 @@ def layer_tiles_bus_bytes(info: LayerInfo, layout: DramLayout, regions: list[Reg
     block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
     channel_blocks = is_channelwise(info) and filter_blocks > 1
     stored = info.name not in residency.on_chip
-    previous: dict[str, Region] = {}
     bursts = 0
-    for index, region in enumerate(regions):
-        windows: dict[str, Region] = {}
-        for position, source in enumerate(info.inputs):
-            if source in residency.on_chip:
-                continue
-            needed = input_region(info, region, position)
-            windows[source] = halo_fetch(needed, previous.get(source),
-                                         halo_reuse and not channel_blocks)
-            previous[source] = needed
+    for index, (region, windows) in enumerate(fetched_windows(
+            info, regions, residency, halo_reuse and not channel_blocks)):
         for block in range(max(1, filter_blocks)):
             if channel_blocks:
                 per_block = ceil(out_channels / filter_blocks)
@@ -323,6 +307,22 @@ def halo_fetch(needed: Region, last: Region | None, halo_reuse: bool) -> Region:
             and last.row1 == needed.row1 and last.col0 < needed.col0 < last.col1):
         return Region(needed.row0, needed.row1, last.col1, needed.col1)
     return needed
+
+
+def fetched_windows(info: LayerInfo, regions: list[Region], residency: Residency,
+                    halo_reuse: bool) -> Iterator[tuple[Region, dict[str, Region]]]:
+    """Per output region in order, the region and the part of each input not kept on chip
+    that its tile fetches (:func:`halo_fetch` after the previous region's window)."""
+    previous: dict[str, Region] = {}
+    for region in regions:
+        windows: dict[str, Region] = {}
+        for position, source in enumerate(info.inputs):
+            if source in residency.on_chip:
+                continue
+            needed = input_region(info, region, position)
+            windows[source] = halo_fetch(needed, previous.get(source), halo_reuse)
+            previous[source] = needed
+        yield region, windows
 
 
 def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:
