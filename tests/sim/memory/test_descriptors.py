@@ -49,11 +49,10 @@ descriptors = st.lists(
     min_size=1, max_size=12)
 
 
-@given(stream=descriptors, preset=st.sampled_from(PRESETS),
-       mapping=st.sampled_from([None, (1, 64), (2, 32), (4, 128), (3, 64)]))
-@settings(max_examples=150, deadline=None)
-def test_a_descriptor_is_its_requests_one_by_one(stream, preset, mapping):
-    spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
+def assert_descriptors_are_their_requests(spec, stream) -> None:
+    """Each descriptor of ``stream`` served by ``access_rows`` equals its requests served one
+    by one by the reference engine: first and last cycle, bursts, hits, misses, activates and
+    busy cycles, and the engine's state after it."""
     fast, reference = DramModel(spec), DramModel(spec)
     arrival = 0
     for address, size, rows, pitch, write, gap in stream:
@@ -66,6 +65,14 @@ def test_a_descriptor_is_its_requests_one_by_one(stream, preset, mapping):
         for name in ("bursts", "row_hits", "row_misses", "activates", "busy_cycles"):
             assert getattr(got, name) == sum(getattr(r, name) for r in singles), name
         assert engine_state(fast) == engine_state(reference)
+
+
+@given(stream=descriptors, preset=st.sampled_from(PRESETS),
+       mapping=st.sampled_from([None, (1, 64), (2, 32), (4, 128), (3, 64)]))
+@settings(max_examples=150, deadline=None)
+def test_a_descriptor_is_its_requests_one_by_one(stream, preset, mapping):
+    spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
+    assert_descriptors_are_their_requests(spec, stream)
 
 
 small_descriptors = st.lists(
@@ -81,18 +88,7 @@ def test_small_requests_served_page_by_page_are_their_requests(stream, preset, m
     """Pixel-by-pixel channel slices: many requests inside one interleave unit each, served a
     page of every channel at a time."""
     spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
-    fast, reference = DramModel(spec), DramModel(spec)
-    arrival = 0
-    for address, size, rows, pitch, write, gap in stream:
-        arrival += gap
-        got = fast.access_rows(address, size, rows, pitch, write, arrival)
-        singles = [reference.access(address + i * pitch, size, write, arrival)
-                   for i in range(rows)]
-        assert (got.start_cycle, got.end_cycle) == (min(r.start_cycle for r in singles),
-                                                    max(r.end_cycle for r in singles))
-        assert got.bursts == sum(r.bursts for r in singles)
-        assert got.row_misses == sum(r.row_misses for r in singles)
-        assert engine_state(fast) == engine_state(reference)
+    assert_descriptors_are_their_requests(spec, stream)
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -180,15 +176,4 @@ def test_one_channel_rows_in_one_page_are_their_requests(stream, preset):
     served in closed form; pitches below a page put many rows there, and long streams cross
     refresh windows (the reference applies every refresh)."""
     spec = with_mapping(SPECS[preset], 1, 64)
-    fast, reference = DramModel(spec), DramModel(spec)
-    arrival = 0
-    for address, size, rows, pitch, write, gap in stream:
-        arrival += gap
-        got = fast.access_rows(address, size, rows, pitch, write, arrival)
-        singles = [reference.access(address + i * pitch, size, write, arrival)
-                   for i in range(rows)]
-        assert (got.start_cycle, got.end_cycle) == (min(r.start_cycle for r in singles),
-                                                    max(r.end_cycle for r in singles))
-        assert got.bursts == sum(r.bursts for r in singles)
-        assert got.busy_cycles == sum(r.busy_cycles for r in singles)
-        assert engine_state(fast) == engine_state(reference)
+    assert_descriptors_are_their_requests(spec, stream)
