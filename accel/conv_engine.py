@@ -46,6 +46,21 @@ from accel.line_buffer import LineBuffer
 COUNTER_BITS = 32
 
 
+def layer_ports(max_kernel: int, max_stride: int, multiplier_width: int, acc_width: int
+                ) -> dict[str, In]:
+    """The layer inputs every conv engine and the layer engine take alike: kernel, stride,
+    padding and the requantization (multiplier, shift, zero point, clamp)."""
+    return {
+        "kernel": In(range(max_kernel + 1)),
+        "stride": In(range(max_stride + 1)),
+        "padding": In(range(max_kernel)),
+        "multiplier": In(unsigned(multiplier_width)),
+        "shift": In(range(acc_width + multiplier_width)),
+        "zero_point": In(signed(8)),
+        "qmin": In(signed(8)),
+        "qmax": In(signed(8)),
+    }
+
 class ConvEngine(wiring.Component):
     """``rows`` x ``cols`` int8 conv engine for inputs up to ``max_height`` x ``max_width`` x
     ``max_channels`` and k <= ``max_kernel``; ``weight_depth`` words per weight bank (at least
@@ -73,14 +88,7 @@ class ConvEngine(wiring.Component):
             "width": In(range(max_width + 1)),
             "channels": In(range(max_channels + 1)),
             "filters": In(range(weight_depth * cols + 1)),
-            "kernel": In(range(max_kernel + 1)),
-            "stride": In(range(max_stride + 1)),
-            "padding": In(range(max_kernel)),
-            "multiplier": In(unsigned(multiplier_width)),
-            "shift": In(range(acc_width + multiplier_width)),
-            "zero_point": In(signed(8)),
-            "qmin": In(signed(8)),
-            "qmax": In(signed(8)),
+            **layer_ports(max_kernel, max_stride, multiplier_width, acc_width),
             "busy": Out(1),
             "cycles": Out(COUNTER_BITS),
             "compute_cycles": Out(COUNTER_BITS),

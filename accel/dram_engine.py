@@ -47,7 +47,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.checks import require_int
-from accel.conv_engine import COUNTER_BITS, ConvEngine
+from accel.conv_engine import COUNTER_BITS, ConvEngine, layer_ports
 from accel.memory_reader import QUEUE_DEPTH, MemoryStreamReader, PaddedTileReader
 from accel.ws_engine import WsConvEngine
 
@@ -122,14 +122,7 @@ class DramConvEngine(wiring.Component):
             "width": In(range(max_width + 1)),
             "channels": In(range(max_channels + 1)),
             "filters": In(range(MAX_LAYER_EDGE + 1)),
-            "kernel": In(range(max_kernel + 1)),
-            "stride": In(range(max_stride + 1)),
-            "padding": In(range(max_kernel)),
-            "multiplier": In(unsigned(multiplier_width)),
-            "shift": In(range(acc_width + multiplier_width)),
-            "zero_point": In(signed(8)),
-            "qmin": In(signed(8)),
-            "qmax": In(signed(8)),
+            **layer_ports(max_kernel, max_stride, multiplier_width, acc_width),
             "band_rows": In(range(max_height + 1)),
             "block_filters": In(range(weight_depth * cols + 1)),
             "input_address": In(ADDRESS_BITS),

@@ -45,7 +45,7 @@ from amaranth.lib.wiring import In, Out
 from accel.array import SystolicArray
 from accel.buffer import PingPongBuffer
 from accel.checks import require_int
-from accel.conv_engine import _delay, _requantize
+from accel.conv_engine import _delay, _requantize, layer_ports
 
 EDGE_BITS = 13   # map rows, columns and band pixels up to 8191
 
@@ -86,14 +86,7 @@ class WsConvEngine(wiring.Component):
             "width": In(range(max_width + 1)),
             "channels": In(range(max_channels + 1)),
             "filters": In(range(weight_depth * cols + 1)),
-            "kernel": In(range(max_kernel + 1)),
-            "stride": In(range(max_stride + 1)),
-            "padding": In(range(max_kernel)),
-            "multiplier": In(unsigned(multiplier_width)),
-            "shift": In(range(acc_width + multiplier_width)),
-            "zero_point": In(signed(8)),
-            "qmin": In(signed(8)),
-            "qmax": In(signed(8)),
+            **layer_ports(max_kernel, max_stride, multiplier_width, acc_width),
             "busy": Out(1),
             "pixel_addr": Out(range(input_depth)),
             "pixel_en": Out(1),
