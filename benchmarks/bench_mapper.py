@@ -108,7 +108,7 @@ def compared_units(network, fused) -> dict[str, list[str]]:
         for info in block.infos:
             unit_of[info.name] = block.name
     for segment in fused:
-        members = names[names.index(segment.first):names.index(segment.last) + 1]
+        members = [info.name for info in segment.infos(network)]
         merged = {unit_of[name] for name in members}
         label = f"{segment.first}..{segment.last}"
         for name in names:

@@ -49,6 +49,10 @@ class FusedSegment:
     def to_dict(self) -> dict:
         return {"first": self.first, "last": self.last, "tile": self.tile}
 
+    def infos(self, network: Network) -> list[LayerInfo]:
+        """The segment's layers in network order (both ends must be layers of ``network``)."""
+        return list(network.infos[network[self.first].index:network[self.last].index + 1])
+
 
 def segment_problem(network: Network, segment: FusedSegment, residency: Residency
                     ) -> str | None:
@@ -77,13 +81,13 @@ def segment_problem(network: Network, segment: FusedSegment, residency: Residenc
 
 def segment_fits(network: Network, segment: FusedSegment, hardware: HardwareSpec,
                  dtype_bytes: int, residency: Residency) -> bool:
-    return bands_fit(network, _infos(network, segment), segment.tile, hardware, dtype_bytes,
+    return bands_fit(network, segment.infos(network), segment.tile, hardware, dtype_bytes,
                      residency)
 
 
 def segment_tiles(network: Network, segment: FusedSegment, hardware: HardwareSpec,
                   layout: DramLayout, residency: Residency) -> list[Tile]:
-    return fused_group_tiles(_infos(network, segment), hardware, layout, segment.tile,
+    return fused_group_tiles(segment.infos(network), hardware, layout, segment.tile,
                              residency)
 
 
@@ -147,11 +151,6 @@ def bus_bytes(network: Network, infos: list[LayerInfo], tile: int, layout: DramL
     if last not in residency.on_chip:
         moves.grid(last, *spans(last), "ofmap")
     return moves.traffic.bus_bytes
-
-
-def _infos(network: Network, segment: FusedSegment) -> list[LayerInfo]:
-    names = [info.name for info in network.infos]
-    return list(network.infos[names.index(segment.first):names.index(segment.last) + 1])
 
 
 def candidate_spans(network: Network, excluded: set[str]) -> list[tuple[int, int]]:

@@ -172,14 +172,13 @@ def _fused_starts(network: Network, hardware: HardwareSpec, mapping: NetworkMapp
                   ) -> dict[str, tuple[FusedSegment, set[str]]]:
     """Each fused segment by its first layer, with its layers' names; raises
     :class:`MappingProblem` for a segment that cannot run or does not fit."""
-    names = [info.name for info in network.infos]
     starts: dict[str, tuple[FusedSegment, set[str]]] = {}
     taken: set[str] = set(reordered)
     for index, segment in enumerate(mapping.fused):
         problem = segment_problem(network, segment, residency)
         if problem:
             raise MappingProblem(("fused", index), problem)
-        layers = set(names[names.index(segment.first):names.index(segment.last) + 1])
+        layers = {info.name for info in segment.infos(network)}
         if layers & taken:
             raise MappingProblem(("fused", index), f"segment {segment.first}..{segment.last} "
                                  "overlaps another fused segment or a reordered block")
@@ -263,9 +262,7 @@ def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayou
                                memo.segments)
     if not segments:
         return [(plain, plain_bytes)]
-    names = [info.name for info in network.infos]
-    fused = {name for segment, _ in segments
-             for name in names[names.index(segment.first):names.index(segment.last) + 1]}
+    fused = {info.name for segment, _ in segments for info in segment.infos(network)}
     fused_bytes = plain_bytes - sum(alone[name] for name in fused) + sum(
         moved for _, moved in segments)
     return [(plain, plain_bytes), (dataclasses.replace(
