@@ -5,10 +5,11 @@ The space (:func:`layer_space`): tile grids (every tile height ``ceil(H / n)`` a
 buffer level (input-, weight-, output-stationary, the last with input channels blocked and
 partial sums kept on chip at accumulator width), and per grid and order the two smallest
 filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
-each with the smallest input-channel block count that fits. Halo columns are always reused
-where the order allows (a narrower request never touches more bursts). A layer with at most
-:data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead: every tile
-height and width, every filter- and input-channel block count. Tiles only grow with their
+each with the smallest input-channel block count that fits; the counts tried are the doubling
+ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`). Halo columns
+are always reused where the order allows (a narrower request never touches more bursts). A
+layer with at most :data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead:
+every tile height and width, every filter- and input-channel block count. Tiles only grow with their
 width, and so does what they need on chip, so per tile height and order the widths are tried
 from the narrowest up and the first where nothing fits ends the row.
 
@@ -107,6 +108,25 @@ def exhaustive(info: LayerInfo) -> bool:
     return tiles * 2 * most * (2 + items) <= EXHAUSTIVE_CANDIDATES
 
 
+def lane_counts(info: LayerInfo, hardware: HardwareSpec) -> list[int]:
+    """Filter-block counts whose blocks fill the PE array's filter lanes (the columns of an
+    ``os`` or ``ws`` array, a vector engine's Tout): ceil(M / (j x lanes)) for j = 1, 2, 4, ...
+    With ceil(M / lanes) blocks every block is one column fold, so the layer runs as many folds
+    as it would unblocked; doubling counts cut blocks a fold and a few filters wide instead."""
+    pe = hardware.pe_array
+    lanes = pe.vector_outputs if pe.kind == "vector" else (
+        pe.cols if pe.dataflow in ("os", "os-overlap", "ws") else None)
+    if not lanes or is_channelwise(info):
+        return []
+    filters = _most_blocks(info)
+    counts = []
+    width = lanes
+    while width < filters:
+        counts.append(ceil(filters / width))
+        width *= 2
+    return counts
+
+
 def _most_blocks(info: LayerInfo) -> int:
     return (info.output_shape.channels if is_channelwise(info)
             else layer_geometry(info, 1).filters) or 1
@@ -156,7 +176,8 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     dtype = layout.dtype_bytes
     every = exhaustive(info)
     most = _most_blocks(info)
-    counts = list(range(1, most + 1)) if every else block_counts(most)
+    counts = list(range(1, most + 1)) if every else sorted(
+        {*block_counts(most), *lane_counts(info, hardware)})
     keep = len(counts) if every else 2  # block counts kept per grid and order
     space = []
     seen: set[LayerMapping] = set()
