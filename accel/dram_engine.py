@@ -79,7 +79,8 @@ class DramConvEngine(wiring.Component):
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
                  max_stride: int = 2, weight_depth: int = 288, multiplier_width: int = 16,
                  acc_width: int = 32, input_depth: int = 256, output_depth: int = 512,
-                 dataflow: str = "os", accumulator_depth: int = 0) -> None:
+                 dataflow: str = "os", accumulator_depth: int = 0,
+                 double_input: bool = False, double_output: bool = False) -> None:
         require_int(self, "Input depth", input_depth, 1)
         require_int(self, "Output depth", output_depth, 1)
         require_int(self, "Columns", cols, 1)
@@ -91,6 +92,11 @@ class DramConvEngine(wiring.Component):
         if dataflow not in ("os", "ws"):
             self._MustUse__silence = True
             raise ValueError(f"Dataflow must be os or ws, not {dataflow!r}")
+        if dataflow == "ws" and (double_input or double_output):
+            self._MustUse__silence = True
+            raise ValueError("Double-buffered tile memories are built for the os dataflow "
+                             "only")
+        self.double_input, self.double_output = bool(double_input), bool(double_output)
         self.dataflow = dataflow
         self.engine: ConvEngine | WsConvEngine
         if dataflow == "os":
@@ -153,10 +159,13 @@ class DramConvEngine(wiring.Component):
         pixel_bits = 8 * self.max_channels
         n = self.beats_per_pixel
         bias_words = engine.bias_words
+        input_banks = 2 if self.double_input else 1
+        output_banks = 2 if self.double_output else 1
         m.submodules.inputs = inputs = Memory(shape=unsigned(pixel_bits),
-                                              depth=self.input_depth, init=[])
+                                              depth=input_banks * self.input_depth, init=[])
         m.submodules.outputs = outputs = Memory(shape=unsigned(self.port_bits),
-                                                depth=self.output_depth, init=[])
+                                                depth=output_banks * self.output_depth,
+                                                init=[])
         input_write = inputs.write_port()
         output_write = outputs.write_port()
         ws = self.dataflow == "ws"
@@ -165,7 +174,7 @@ class DramConvEngine(wiring.Component):
                 width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
                 max_width=self.max_width, max_padding=kmax - 1)
         m.submodules.output_reader = output_reader = MemoryStreamReader(
-            width=self.port_bits, depth=self.output_depth)
+            width=self.port_bits, depth=output_banks * self.output_depth)
         pixel_port = inputs.read_port(domain="sync")
         output_port = outputs.read_port(domain="sync")
         if ws:
@@ -173,8 +182,7 @@ class DramConvEngine(wiring.Component):
                          pixel_port.en.eq(engine.pixel_en),
                          engine.pixel_data.eq(pixel_port.data)]
         else:
-            m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
-                         pixel_port.en.eq(pixel_reader.en),
+            m.d.comb += [pixel_port.en.eq(pixel_reader.en),
                          pixel_reader.data.eq(pixel_port.data)]
         m.d.comb += [output_port.addr.eq(output_reader.addr),
                      output_port.en.eq(output_reader.en),
@@ -237,16 +245,41 @@ class DramConvEngine(wiring.Component):
         weights_pending = Signal()       # the tile's input is in: its weights come next
         load_finished = Signal()
         first_block = load.block_start == 0
-        no_store = stored == computed   # reads wait for the last store's acknowledgement
-        input_ready = first_block & ~weights_pending & (computed == loaded) & no_store
-        weights_ready = (weights_pending | ~first_block) & (computed + 1 >= loaded) & no_store
-        with m.FSM(name="loader"):
+        # A read goes out once every tile computed when the loader took it up is stored
+        # (``stored == target``); stores of tiles computed later wait for it
+        # (``loader_holds``), and every store waits while a band's input and the weights
+        # after it load (``transaction``), so the memory sees each request in time order.
+        no_store = stored == computed
+        target = Signal(tile_bits)
+        transaction = Signal()
+        input_free = computed + 1 >= loaded if self.double_input else computed == loaded
+        input_ready = first_block & ~weights_pending & input_free
+        weights_ready = ~first_block & (computed + 1 >= loaded)
+        with m.FSM(name="loader") as loader:
             with m.State("wait"):
                 with m.If(running & ~load_finished):
-                    with m.If(input_ready):
-                        m.next = "request_input"
-                    with m.Elif(weights_ready):
+                    with m.If(weights_pending):
                         m.next = "request_weights"
+                    with m.Elif(input_ready):
+                        m.d.sync += target.eq(computed)
+                        with m.If(no_store):
+                            m.d.sync += transaction.eq(1)
+                            m.next = "request_input"
+                        with m.Else():
+                            m.next = "hold_input"
+                    with m.Elif(weights_ready):
+                        m.d.sync += target.eq(computed)
+                        with m.If(no_store):
+                            m.next = "request_weights"
+                        with m.Else():
+                            m.next = "hold_weights"
+            with m.State("hold_input"):
+                with m.If(stored == target):
+                    m.d.sync += transaction.eq(1)
+                    m.next = "request_input"
+            with m.State("hold_weights"):
+                with m.If(stored == target):
+                    m.next = "request_weights"
             with m.State("request_input"):
                 beats = (load.row_hi - load.row_lo) * cfg["width"] * n
                 m.d.comb += [self.read_request.valid.eq(1),
@@ -261,7 +294,9 @@ class DramConvEngine(wiring.Component):
                 word = Cat(assembling[self.port_bits:], self.read_data.payload) \
                     if n > 1 else self.read_data.payload
                 m.d.comb += [self.read_data.ready.eq(1),
-                             input_write.addr.eq(pixel_index), input_write.data.eq(word)]
+                             input_write.addr.eq(pixel_index + _bank_base(
+                                 load.band_parity, self.input_depth, self.double_input)),
+                             input_write.data.eq(word)]
                 with m.If(self.read_data.valid):
                     m.d.sync += [assembling.eq(word), beats_seen.eq(beats_seen + 1)]
                     with m.If(beat_in_pixel == n - 1):
@@ -293,12 +328,14 @@ class DramConvEngine(wiring.Component):
                     m.d.sync += beats_seen.eq(beats_seen + 1)
                     with m.If(beats_seen == load_beats - 1):
                         m.d.sync += [weights_pending.eq(0), loaded.eq(loaded + 1),
-                                     load_finished.eq(load.last_tile)]
+                                     load_finished.eq(load.last_tile), transaction.eq(0)]
                         m.d.sync += load.advance()
                         m.next = "wait"
 
         # --- Compute: a tile starts once its loads are in, the previous tile has computed and
-        # its outputs have been stored (the output tile memory is single).
+        # the output tile memory it writes is free: every earlier tile stored (single), or all
+        # but the previous one (double: the store drains one bank while the array fills the
+        # other).
         comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self)
         compute_finished = Signal()
         word_range = range(self.output_depth + rows * self.weight_depth + 1)
@@ -326,8 +363,9 @@ class DramConvEngine(wiring.Component):
                          pixel_reader.padding.eq(cfg["padding"])]
         with m.FSM(name="computer"):
             with m.State("wait"):
-                with m.If(running & ~compute_finished & (loaded != computed)
-                          & (stored == computed)):
+                output_free = (stored + 1 >= computed) if self.double_output \
+                    else (stored == computed)
+                with m.If(running & ~compute_finished & (loaded != computed) & output_free):
                     m.d.comb += engine.start.eq(1)
                     if not ws:
                         m.d.comb += pixel_reader.start.eq(1)
@@ -337,7 +375,8 @@ class DramConvEngine(wiring.Component):
             with m.State("compute"):
                 m.d.comb += [
                     engine.outputs.ready.eq(1),
-                    output_write.addr.eq(word_address),
+                    output_write.addr.eq(word_address + _bank_base(
+                        comp.tile_parity, self.output_depth, self.double_output)),
                     output_write.data.eq(engine.outputs.payload),
                     output_write.en.eq(engine.outputs.valid),
                 ]
@@ -383,8 +422,13 @@ class DramConvEngine(wiring.Component):
         request_pixel = Signal(range(edge * edge + 1))   # layer pixel of the next request
         with m.FSM(name="storer"):
             with m.State("wait"):
-                with m.If(computed != stored):
-                    m.d.comb += [output_reader.start.eq(1), output_reader.base.eq(0),
+                loader_holds = ((loader.ongoing("hold_input") | loader.ongoing("hold_weights"))
+                                & (stored == target))
+                with m.If((computed != stored) & ~transaction & ~loader_holds):
+                    m.d.comb += [output_reader.start.eq(1),
+                                 output_reader.base.eq(_bank_base(
+                                     store.tile_parity, self.output_depth,
+                                     self.double_output)),
                                  output_reader.count.eq(output_words)]
                     m.d.sync += [sent.eq(0), issued.eq(0), acknowledged.eq(0),
                                  request_pixel.eq(store.band_start * out_width)]
@@ -417,6 +461,8 @@ class DramConvEngine(wiring.Component):
         with m.If(self.write_data.valid & self.write_data.ready):
             m.d.sync += sent.eq(sent + 1)
         if not ws:
+            m.d.comb += pixel_port.addr.eq(pixel_reader.addr + _bank_base(
+                comp.band_parity, self.input_depth, self.double_input))
             m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
                          engine.activations.payload.eq(pixel_reader.words.payload),
                          pixel_reader.words.ready.eq(engine.activations.ready)]
@@ -427,7 +473,7 @@ class DramConvEngine(wiring.Component):
             m.d.sync += [cfg[name].eq(getattr(self, name)) for name in names]
             m.d.sync += [busy.eq(1), running.eq(0), loaded.eq(0), computed.eq(0),
                          stored.eq(0), load_finished.eq(0), compute_finished.eq(0),
-                         weights_pending.eq(0)]
+                         weights_pending.eq(0), transaction.eq(0)]
             m.d.sync += [*load.reset(), *comp.reset(), *store.reset()]
         with m.Elif(busy & ~running):
             m.d.sync += running.eq(1)
@@ -475,6 +521,10 @@ class _TileWalk:
         self._last_band = self.band_start + count >= out_height
         self.last_tile = self._last_block & self._last_band
         self.count = count
+        # Which bank of a double-buffered tile memory the band (input) and the tile (output)
+        # use: they alternate.
+        self.band_parity = Signal(name=f"{name}_band_parity")
+        self.tile_parity = Signal(name=f"{name}_tile_parity")
 
     def advance(self) -> list:
         """Statements that move to the next tile."""
@@ -484,10 +534,19 @@ class _TileWalk:
                                    self.fold_start + self.block_folds_now)),
             self.band_start.eq(Mux(self._last_block, self.band_start + self.count,
                                    self.band_start)),
+            self.band_parity.eq(self.band_parity ^ self._last_block),
+            self.tile_parity.eq(~self.tile_parity),
         ]
 
     def reset(self) -> list:
-        return [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0)]
+        return [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0),
+                self.band_parity.eq(0), self.tile_parity.eq(0)]
+
+
+def _bank_base(parity, depth: int, double: bool):
+    """The first address of the bank ``parity`` selects in a memory of two ``depth``-word
+    banks; 0 for a single bank."""
+    return Mux(parity, depth, 0) if double else 0
 
 
 def _divide(numerator, stride, max_stride: int):
