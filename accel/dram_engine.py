@@ -8,19 +8,32 @@ engine's memories). A *tile* is one (band, block), in band-major order. Three pr
 side by side, each walking the tiles in order (``sim.rtl_schedule`` predicts them with the
 simulator's tile pipeline):
 
-1. **Loader**, one read request at a time, none while a store is unacknowledged: for the first
-   block of a band, the band's input rows, halo included (the rows it shares with the previous
-   band are fetched again), into the ifmap tile memory, once every earlier tile has computed
-   (the tile memory is single); then the block's weights into the conv engine's ping-pong
-   weight buffer, once every tile but the previous one has computed: a block's weights load
-   into the free bank while the previous block computes.
-2. **Compute**, once the tile's loads are in, the previous tile has computed and been stored
-   (the output tile memory is single): the :class:`accel.conv_engine.ConvEngine` starts and
-   the tile memory streams the padded band (zeros generated for the padding) into its line
-   buffer at one position per cycle; output words go into the ofmap tile memory.
-3. **Store**, once the tile has computed: with one filter block, one write request for the
-   band's outputs; with several, one write request per output pixel (its channel slice), as
-   the simulator stores block by block. Then every acknowledgement.
+1. **Loader**, one read request at a time: for the first block of a band, the band's input
+   rows, halo included (the rows it shares with the previous band are fetched again), into
+   the ifmap tile memory, once every earlier tile has computed (single tile memory) or all
+   but the previous one (``double_input``: two tile memories, the band loads into the one the
+   previous band does not use while the array computes); then, without waiting for anything,
+   the block's weights into the conv engine's ping-pong weight buffer. A block without an
+   input load waits until every tile but the previous one has computed: its weights load into
+   the free bank while the previous block computes.
+   Order with the store (so that the memory sees every request in time order): a read the
+   loader takes up goes out once every tile computed by then is stored (``hold_*`` states
+   until ``stored == target``); a store of a tile computed later waits for that request, and
+   no store starts while a band's input and the weights after it load (``transaction``).
+2. **Compute**, once the tile's loads are in, the previous tile has computed and the output
+   tile memory it writes is free (every earlier tile stored; with ``double_output`` all but
+   the previous one: the array fills one output tile memory while the store drains the
+   other): the :class:`accel.conv_engine.ConvEngine` starts and the tile memory streams the
+   padded band (zeros generated for the padding) into its line buffer at one position per
+   cycle; output words go into the ofmap tile memory.
+3. **Store**, once the tile has computed (and the loader's order lets it): with one filter
+   block, one write request for the band's outputs; with several, one write request per output
+   pixel (its channel slice), as the simulator stores block by block. Then every
+   acknowledgement.
+
+Bands alternate between the two input tile memories and tiles between the two output tile
+memories when they are double; each pair is one :class:`amaranth.lib.memory.Memory` of twice
+the depth, the bank the high half.
 
 DRAM layout (bytes, little-endian words of the port's ``8 * cols`` bits):
 
@@ -64,8 +77,9 @@ MAX_LAYER_EDGE = 4095   # layer height (any, in bands) and width (within a band'
 
 class DramConvEngine(wiring.Component):
     """A :class:`ConvEngine` (same sizes) with an ifmap tile memory of ``input_depth`` pixels
-    and an ofmap tile memory of ``output_depth`` words of ``cols`` int8 lanes, behind a memory
-    port of ``8 * cols``-bit beats. ``max_channels`` must be a multiple of ``cols``.
+    and an ofmap tile memory of ``output_depth`` words of ``cols`` int8 lanes (two of each when
+    ``double_input`` / ``double_output``; os only), behind a memory port of ``8 * cols``-bit
+    beats. ``max_channels`` must be a multiple of ``cols``.
 
     A layer runs when a band's padded rows fit ``max_height`` and its padded width
     ``max_width``, a band's in-bounds input rows fit ``input_depth``, its output words (band

@@ -11,21 +11,24 @@ The engine cuts a layer as the simulator's layer tiles do: output row bands, eac
 input rows (halo included) once, and inside each band the filter blocks in order. A tile is one
 (band, block): it loads the band's input (first block only) and the block's weights (each
 column fold's biases first), computes, and stores its outputs (the whole band with one block;
-one request per pixel, its channel slice, with several). As the pipeline runs tiles: a tile
-with an input load waits until the previous tile has computed (the ifmap tile memory is
-single-buffered), one with weights only until the tile before the previous one has (the
-weight buffer is a ping-pong pair: the next block's weights load while this one computes); a
-tile computes when its loads are in, the previous tile has computed and its outputs are
-stored (the ofmap tile memory is single-buffered); its store begins when it has computed.
-Reads go one at a time and after the last store's acknowledgement, so the DRAM model serves
-every request in time order. Requests go out on a memory port of ``cols`` bytes per beat.
+one request per pixel, its channel slice, with several). As the pipeline runs tiles, with the
+buffering the hardware YAML declares: a tile with an input load waits until the previous
+tile has computed when the ifmap is single-buffered, until the tile before it has when it is
+double-buffered (the engine's two input tile memories); one with weights only until the tile
+before the previous one has (the weight buffer is a ping-pong pair: the next block's weights
+load while this one computes); a tile computes when its loads are in, the previous tile has
+computed and the output tile memory it writes is drained (the previous tile's stores done
+when the ofmap is single-buffered, the one before it when double-buffered); its store begins
+when it has computed. Reads go one at a time, and :class:`EnginePort` keeps the loader's
+order with the stores, so the DRAM model serves every request in time order. Requests go out
+on a memory port of ``cols`` bytes per beat.
 Cycles are accelerator cycles; DRAM cycles are converted exactly, rounding up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from math import ceil
 
 from sim.hardware import HardwareSpec
@@ -371,13 +374,13 @@ class EnginePort:
     beat). With single-buffered ifmap and ofmap tile memories nothing computes while a read
     waits or a band loads, so these waits never bind there.
 
-    Writes: the store starts the cycle the tile is counted computed (or when the previous
-    store is done, or the loader's order above lets it); its write requests go out from the next cycle, one per cycle; the output
-    tile reader gives the first word ``READER_LATENCY`` cycles after the start, one per
-    cycle. A request is complete in the cycle of its last beat (or of the request, if later),
-    the DRAM model writes it from then and the acknowledgement comes from the cycle after
-    its last data beat (no earlier than the cycle after), one per cycle; the store counts as
-    done ``STORED_SEEN`` cycles after the last acknowledgement.
+    Writes: the store starts the cycle the tile is counted computed (or when the previous store
+    is done, or the loader's order above lets it); its write requests go out from the next
+    cycle, one per cycle; the output tile reader gives the first word ``READER_LATENCY`` cycles
+    after the start, one per cycle. A request is complete in the cycle of its last beat (or of
+    the request, if later), the DRAM model writes it from then and the acknowledgement comes
+    from the cycle after its last data beat (no earlier than the cycle after), one per cycle;
+    the store counts as done ``STORED_SEEN`` cycles after the last acknowledgement.
     """
 
     cols: int
