@@ -11,6 +11,8 @@ from math import ceil
 from pathlib import Path
 
 from hls_gen.generate import generate
+from sim.hardware import load_hardware
+from sim.rtl_schedule import EngineLayer, EngineLimits, choose_tiling, predict_cycles
 from tests.rtl.cocotb_run import run_cocotb
 
 PRESETS = Path(__file__).resolve().parents[2] / "configs" / "hardware"
@@ -100,7 +102,29 @@ def test_weight_stationary_layer_engine_on_icarus(tmp_path, capsys):
 
 
 DB_LAYERS = ("3x3_c64", "1x1_c64")
+DB_SHAPES = {"3x3_c64": (8, 8, 64, 16, 3, 1, 1), "1x1_c64": (16, 16, 64, 16, 1, 1, 0)}
 FLOORS = {"3x3_c64": 0.90, "1x1_c64": 0.80}   # issue 15's acceptance floors
+
+
+def single_buffered_prediction(name: str, tmp_path: Path) -> int:
+    """The predicted cycles of the layer on fpga_4x4_os_db's bytes declared single-buffered
+    (one input tile memory of 128 pixels, one output tile memory of 512 words, the same
+    weight banks), for comparison: the prediction, not an RTL run."""
+    path = PRESETS / "fpga_4x4_os_db.yaml"
+    text = path.read_text().replace("double_buffered: true      # two",
+                                    "double_buffered: false      # two")
+    single = tmp_path / "single.yaml"
+    single.write_text(text)
+    hardware = load_hardware(single)
+    generated = generate(single, tmp_path / "single")["parameters"]
+    assert "double_input" not in generated and "double_output" not in generated
+    limits = EngineLimits(**{key: generated[key] for key in (
+        "rows", "cols", "max_height", "max_width", "max_channels", "input_depth",
+        "output_depth", "weight_depth")})
+    layer = EngineLayer(*DB_SHAPES[name])
+    addresses = (0, 0x4000, 0x8000)
+    return predict_cycles(hardware, layer, limits, choose_tiling(hardware, layer, limits,
+                                                                 addresses), addresses).cycles
 
 
 def test_double_buffered_layer_engine_on_icarus(tmp_path, capsys):
@@ -114,6 +138,7 @@ def test_double_buffered_layer_engine_on_icarus(tmp_path, capsys):
     measured = run_preset(PRESETS / "fpga_4x4_os_db.yaml", DB_LAYERS, tmp_path, {
         "ENGINE_REGION": str(0x4000),
         "ENGINE_RESET_LAYERS": "3x3_c64,tiled_c64"})
+    single = {name: single_buffered_prediction(name, tmp_path) for name in DB_LAYERS}
     with capsys.disabled():
         for name in DB_LAYERS:
             run = measured[name]
@@ -121,9 +146,12 @@ def test_double_buffered_layer_engine_on_icarus(tmp_path, capsys):
                   f"{run['cycles']} cycles, simulator {run['predicted_cycles']} "
                   f"({run['tiles']} tiles: {run['band_rows']}-row bands x "
                   f"{run['block_filters']}-filter blocks): PE utilization "
-                  f"{run['utilization']:.1%} (floor {FLOORS[name]:.0%})")
+                  f"{run['utilization']:.1%} (floor {FLOORS[name]:.0%}); the same bytes "
+                  f"single-buffered: {single[name]} cycles predicted, "
+                  f"{run['macs'] / (16 * single[name]):.1%}")
     for name in DB_LAYERS:
         run = measured[name]
         assert run["cycles"] == run["counted_cycles"] == run["predicted_cycles"], name
         assert run["utilization"] == run["macs"] / (16 * run["cycles"])
         assert run["utilization"] >= FLOORS[name], name
+        assert run["cycles"] < single[name], name
