@@ -173,6 +173,9 @@ class DramConvEngine(wiring.Component):
         pixel_bits = 8 * self.max_channels
         n = self.beats_per_pixel
         bias_words = engine.bias_words
+        # Double-buffered tile memories need the loader's order with the stores (below); with
+        # single ones nothing computes while a read waits, and the engine is built as before.
+        pipelined = self.double_input or self.double_output
         input_banks = 2 if self.double_input else 1
         output_banks = 2 if self.double_output else 1
         m.submodules.inputs = inputs = Memory(shape=unsigned(pixel_bits),
@@ -196,8 +199,13 @@ class DramConvEngine(wiring.Component):
                          pixel_port.en.eq(engine.pixel_en),
                          engine.pixel_data.eq(pixel_port.data)]
         else:
-            m.d.comb += [pixel_port.en.eq(pixel_reader.en),
-                         pixel_reader.data.eq(pixel_port.data)]
+            if pipelined:   # the address gets its bank below
+                m.d.comb += [pixel_port.en.eq(pixel_reader.en),
+                             pixel_reader.data.eq(pixel_port.data)]
+            else:
+                m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
+                             pixel_port.en.eq(pixel_reader.en),
+                             pixel_reader.data.eq(pixel_port.data)]
         m.d.comb += [output_port.addr.eq(output_reader.addr),
                      output_port.en.eq(output_reader.en),
                      output_reader.data.eq(output_port.data)]
@@ -250,7 +258,7 @@ class DramConvEngine(wiring.Component):
         # weights, one request at a time. A tile with an input load waits until every earlier
         # tile has computed (the input tile memory is single); one with weights only until
         # all but the previous one have (the weight buffer is a ping-pong pair).
-        load = _TileWalk(m, "load", cfg, out_height, out_width, cols, self)
+        load = _TileWalk(m, "load", cfg, out_height, out_width, cols, self, pipelined)
         load_beats = Signal(range(max(self.input_depth * n, self.weight_depth) + 1))
         beats_seen = Signal.like(load_beats)
         assembling = Signal(pixel_bits)
@@ -259,41 +267,55 @@ class DramConvEngine(wiring.Component):
         weights_pending = Signal()       # the tile's input is in: its weights come next
         load_finished = Signal()
         first_block = load.block_start == 0
-        # A read goes out once every tile computed when the loader took it up is stored
-        # (``stored == target``); stores of tiles computed later wait for it
+        # Double-buffered: a read goes out once every tile computed when the loader took it up
+        # is stored (``stored == target``); stores of tiles computed later wait for it
         # (``loader_holds``), and every store waits while a band's input and the weights
         # after it load (``transaction``), so the memory sees each request in time order.
+        # Single-buffered: a read waits until every computed tile is stored (nothing computes
+        # meanwhile, so this is the same order).
         no_store = stored == computed
         target = Signal(tile_bits)
         transaction = Signal()
-        input_free = computed + 1 >= loaded if self.double_input else computed == loaded
-        input_ready = first_block & ~weights_pending & input_free
-        weights_ready = ~first_block & (computed + 1 >= loaded)
         with m.FSM(name="loader") as loader:
             with m.State("wait"):
                 with m.If(running & ~load_finished):
-                    with m.If(weights_pending):
-                        m.next = "request_weights"
-                    with m.Elif(input_ready):
-                        m.d.sync += target.eq(computed)
-                        with m.If(no_store):
-                            m.d.sync += transaction.eq(1)
-                            m.next = "request_input"
-                        with m.Else():
-                            m.next = "hold_input"
-                    with m.Elif(weights_ready):
-                        m.d.sync += target.eq(computed)
-                        with m.If(no_store):
+                    if pipelined:
+                        input_free = (computed + 1 >= loaded) if self.double_input \
+                            else (computed == loaded)
+                        input_ready = first_block & ~weights_pending & input_free
+                        weights_ready = ~first_block & (computed + 1 >= loaded)
+                        with m.If(weights_pending):
                             m.next = "request_weights"
-                        with m.Else():
-                            m.next = "hold_weights"
-            with m.State("hold_input"):
-                with m.If(stored == target):
-                    m.d.sync += transaction.eq(1)
-                    m.next = "request_input"
-            with m.State("hold_weights"):
-                with m.If(stored == target):
-                    m.next = "request_weights"
+                        with m.Elif(input_ready):
+                            m.d.sync += target.eq(computed)
+                            with m.If(no_store):
+                                m.d.sync += transaction.eq(1)
+                                m.next = "request_input"
+                            with m.Else():
+                                m.next = "hold_input"
+                        with m.Elif(weights_ready):
+                            m.d.sync += target.eq(computed)
+                            with m.If(no_store):
+                                m.next = "request_weights"
+                            with m.Else():
+                                m.next = "hold_weights"
+                    else:
+                        input_ready = (first_block & ~weights_pending & (computed == loaded)
+                                       & no_store)
+                        weights_ready = ((weights_pending | ~first_block)
+                                         & (computed + 1 >= loaded) & no_store)
+                        with m.If(input_ready):
+                            m.next = "request_input"
+                        with m.Elif(weights_ready):
+                            m.next = "request_weights"
+            if pipelined:
+                with m.State("hold_input"):
+                    with m.If(stored == target):
+                        m.d.sync += transaction.eq(1)
+                        m.next = "request_input"
+                with m.State("hold_weights"):
+                    with m.If(stored == target):
+                        m.next = "request_weights"
             with m.State("request_input"):
                 beats = (load.row_hi - load.row_lo) * cfg["width"] * n
                 m.d.comb += [self.read_request.valid.eq(1),
@@ -308,8 +330,9 @@ class DramConvEngine(wiring.Component):
                 word = Cat(assembling[self.port_bits:], self.read_data.payload) \
                     if n > 1 else self.read_data.payload
                 m.d.comb += [self.read_data.ready.eq(1),
-                             input_write.addr.eq(pixel_index + _bank_base(
-                                 load.band_parity, self.input_depth, self.double_input)),
+                             input_write.addr.eq(_in_bank(pixel_index, load.band_parity,
+                                                          self.input_depth,
+                                                          self.double_input)),
                              input_write.data.eq(word)]
                 with m.If(self.read_data.valid):
                     m.d.sync += [assembling.eq(word), beats_seen.eq(beats_seen + 1)]
@@ -342,7 +365,9 @@ class DramConvEngine(wiring.Component):
                     m.d.sync += beats_seen.eq(beats_seen + 1)
                     with m.If(beats_seen == load_beats - 1):
                         m.d.sync += [weights_pending.eq(0), loaded.eq(loaded + 1),
-                                     load_finished.eq(load.last_tile), transaction.eq(0)]
+                                     load_finished.eq(load.last_tile)]
+                        if pipelined:
+                            m.d.sync += transaction.eq(0)
                         m.d.sync += load.advance()
                         m.next = "wait"
 
@@ -350,7 +375,7 @@ class DramConvEngine(wiring.Component):
         # the output tile memory it writes is free: every earlier tile stored (single), or all
         # but the previous one (double: the store drains one bank while the array fills the
         # other).
-        comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self)
+        comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self, pipelined)
         compute_finished = Signal()
         word_range = range(self.output_depth + rows * self.weight_depth + 1)
         group_base = Signal(word_range)
@@ -389,8 +414,8 @@ class DramConvEngine(wiring.Component):
             with m.State("compute"):
                 m.d.comb += [
                     engine.outputs.ready.eq(1),
-                    output_write.addr.eq(word_address + _bank_base(
-                        comp.tile_parity, self.output_depth, self.double_output)),
+                    output_write.addr.eq(_in_bank(word_address, comp.tile_parity,
+                                                  self.output_depth, self.double_output)),
                     output_write.data.eq(engine.outputs.payload),
                     output_write.en.eq(engine.outputs.valid),
                 ]
@@ -427,7 +452,7 @@ class DramConvEngine(wiring.Component):
         # --- Store: a computed tile's outputs, the whole band in one request with one filter
         # block, one request per pixel (its channel slice) with several; then every
         # acknowledgement.
-        store = _TileWalk(m, "store", cfg, out_height, out_width, cols, self)
+        store = _TileWalk(m, "store", cfg, out_height, out_width, cols, self, pipelined)
         output_words = store.band_pixels_now * store.block_folds_now
         requests = Mux(several_blocks, store.band_pixels_now, 1)
         sent = Signal.like(word_address)
@@ -436,12 +461,15 @@ class DramConvEngine(wiring.Component):
         request_pixel = Signal(range(edge * edge + 1))   # layer pixel of the next request
         with m.FSM(name="storer"):
             with m.State("wait"):
-                loader_holds = ((loader.ongoing("hold_input") | loader.ongoing("hold_weights"))
-                                & (stored == target))
-                with m.If((computed != stored) & ~transaction & ~loader_holds):
+                store_allowed = computed != stored
+                if pipelined:
+                    loader_holds = ((loader.ongoing("hold_input")
+                                     | loader.ongoing("hold_weights")) & (stored == target))
+                    store_allowed = store_allowed & ~transaction & ~loader_holds
+                with m.If(store_allowed):
                     m.d.comb += [output_reader.start.eq(1),
-                                 output_reader.base.eq(_bank_base(
-                                     store.tile_parity, self.output_depth,
+                                 output_reader.base.eq(_in_bank(
+                                     0, store.tile_parity, self.output_depth,
                                      self.double_output)),
                                  output_reader.count.eq(output_words)]
                     m.d.sync += [sent.eq(0), issued.eq(0), acknowledged.eq(0),
@@ -474,9 +502,10 @@ class DramConvEngine(wiring.Component):
                      output_reader.words.ready.eq(self.write_data.ready)]
         with m.If(self.write_data.valid & self.write_data.ready):
             m.d.sync += sent.eq(sent + 1)
+        if not ws and pipelined:
+            m.d.comb += pixel_port.addr.eq(_in_bank(pixel_reader.addr, comp.band_parity,
+                                                    self.input_depth, self.double_input))
         if not ws:
-            m.d.comb += pixel_port.addr.eq(pixel_reader.addr + _bank_base(
-                comp.band_parity, self.input_depth, self.double_input))
             m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
                          engine.activations.payload.eq(pixel_reader.words.payload),
                          pixel_reader.words.ready.eq(engine.activations.ready)]
@@ -487,7 +516,9 @@ class DramConvEngine(wiring.Component):
             m.d.sync += [cfg[name].eq(getattr(self, name)) for name in names]
             m.d.sync += [busy.eq(1), running.eq(0), loaded.eq(0), computed.eq(0),
                          stored.eq(0), load_finished.eq(0), compute_finished.eq(0),
-                         weights_pending.eq(0), transaction.eq(0)]
+                         weights_pending.eq(0)]
+            if pipelined:
+                m.d.sync += transaction.eq(0)
             m.d.sync += [*load.reset(), *comp.reset(), *store.reset()]
         with m.Elif(busy & ~running):
             m.d.sync += running.eq(1)
@@ -501,7 +532,8 @@ class _TileWalk:
     (combinational from the registered band and block starts)."""
 
     def __init__(self, m: Module, name: str, cfg: dict, out_height, out_width, cols: int,
-                 engine: DramConvEngine) -> None:
+                 engine: DramConvEngine, banked: bool) -> None:
+        self.banked = banked
         edge = MAX_LAYER_EDGE + 2 * engine.max_kernel
         self.band_start = Signal(range(edge), name=f"{name}_band_start")
         self.block_start = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_block_start")
@@ -542,25 +574,29 @@ class _TileWalk:
 
     def advance(self) -> list:
         """Statements that move to the next tile."""
-        return [
+        statements = [
             self.block_start.eq(Mux(self._last_block, 0, self.block_start + self.block_now)),
             self.fold_start.eq(Mux(self._last_block, 0,
                                    self.fold_start + self.block_folds_now)),
             self.band_start.eq(Mux(self._last_block, self.band_start + self.count,
                                    self.band_start)),
-            self.band_parity.eq(self.band_parity ^ self._last_block),
-            self.tile_parity.eq(~self.tile_parity),
         ]
+        if self.banked:
+            statements += [self.band_parity.eq(self.band_parity ^ self._last_block),
+                           self.tile_parity.eq(~self.tile_parity)]
+        return statements
 
     def reset(self) -> list:
-        return [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0),
-                self.band_parity.eq(0), self.tile_parity.eq(0)]
+        statements = [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0)]
+        if self.banked:
+            statements += [self.band_parity.eq(0), self.tile_parity.eq(0)]
+        return statements
 
 
-def _bank_base(parity, depth: int, double: bool):
-    """The first address of the bank ``parity`` selects in a memory of two ``depth``-word
-    banks; 0 for a single bank."""
-    return Mux(parity, depth, 0) if double else 0
+def _in_bank(address, parity, depth: int, double: bool):
+    """``address`` in the bank ``parity`` selects of a memory of two ``depth``-word banks;
+    ``address`` itself in a single bank."""
+    return address + Mux(parity, depth, 0) if double else address
 
 
 def _divide(numerator, stride, max_stride: int):
