@@ -8,19 +8,32 @@ engine's memories). A *tile* is one (band, block), in band-major order. Three pr
 side by side, each walking the tiles in order (``sim.rtl_schedule`` predicts them with the
 simulator's tile pipeline):
 
-1. **Loader**, one read request at a time, none while a store is unacknowledged: for the first
-   block of a band, the band's input rows, halo included (the rows it shares with the previous
-   band are fetched again), into the ifmap tile memory, once every earlier tile has computed
-   (the tile memory is single); then the block's weights into the conv engine's ping-pong
-   weight buffer, once every tile but the previous one has computed: a block's weights load
-   into the free bank while the previous block computes.
-2. **Compute**, once the tile's loads are in, the previous tile has computed and been stored
-   (the output tile memory is single): the :class:`accel.conv_engine.ConvEngine` starts and
-   the tile memory streams the padded band (zeros generated for the padding) into its line
-   buffer at one position per cycle; output words go into the ofmap tile memory.
-3. **Store**, once the tile has computed: with one filter block, one write request for the
-   band's outputs; with several, one write request per output pixel (its channel slice), as
-   the simulator stores block by block. Then every acknowledgement.
+1. **Loader**, one read request at a time: for the first block of a band, the band's input
+   rows, halo included (the rows it shares with the previous band are fetched again), into
+   the ifmap tile memory, once every earlier tile has computed (single tile memory) or all
+   but the previous one (``double_input``: two tile memories, the band loads into the one the
+   previous band does not use while the array computes); then, without waiting for anything,
+   the block's weights into the conv engine's ping-pong weight buffer. A block without an
+   input load waits until every tile but the previous one has computed: its weights load into
+   the free bank while the previous block computes.
+   Order with the store (so that the memory sees every request in time order): a read the
+   loader takes up goes out once every tile computed by then is stored (``hold_*`` states
+   until ``stored == target``); a store of a tile computed later waits for that request, and
+   no store starts while a band's input and the weights after it load (``transaction``).
+2. **Compute**, once the tile's loads are in, the previous tile has computed and the output
+   tile memory it writes is free (every earlier tile stored; with ``double_output`` all but
+   the previous one: the array fills one output tile memory while the store drains the
+   other): the :class:`accel.conv_engine.ConvEngine` starts and the tile memory streams the
+   padded band (zeros generated for the padding) into its line buffer at one position per
+   cycle; output words go into the ofmap tile memory.
+3. **Store**, once the tile has computed (and the loader's order lets it): with one filter
+   block, one write request for the band's outputs; with several, one write request per output
+   pixel (its channel slice), as the simulator stores block by block. Then every
+   acknowledgement.
+
+Bands alternate between the two input tile memories and tiles between the two output tile
+memories when they are double; each pair is one :class:`amaranth.lib.memory.Memory` of twice
+the depth, the bank the high half.
 
 DRAM layout (bytes, little-endian words of the port's ``8 * cols`` bits):
 
@@ -64,8 +77,9 @@ MAX_LAYER_EDGE = 4095   # layer height (any, in bands) and width (within a band'
 
 class DramConvEngine(wiring.Component):
     """A :class:`ConvEngine` (same sizes) with an ifmap tile memory of ``input_depth`` pixels
-    and an ofmap tile memory of ``output_depth`` words of ``cols`` int8 lanes, behind a memory
-    port of ``8 * cols``-bit beats. ``max_channels`` must be a multiple of ``cols``.
+    and an ofmap tile memory of ``output_depth`` words of ``cols`` int8 lanes (two of each when
+    ``double_input`` / ``double_output``; os only), behind a memory port of ``8 * cols``-bit
+    beats. ``max_channels`` must be a multiple of ``cols``.
 
     A layer runs when a band's padded rows fit ``max_height`` and its padded width
     ``max_width``, a band's in-bounds input rows fit ``input_depth``, its output words (band
@@ -79,7 +93,8 @@ class DramConvEngine(wiring.Component):
                  max_height: int = 16, max_channels: int = 8, max_kernel: int = 3,
                  max_stride: int = 2, weight_depth: int = 288, multiplier_width: int = 16,
                  acc_width: int = 32, input_depth: int = 256, output_depth: int = 512,
-                 dataflow: str = "os", accumulator_depth: int = 0) -> None:
+                 dataflow: str = "os", accumulator_depth: int = 0,
+                 double_input: bool = False, double_output: bool = False) -> None:
         require_int(self, "Input depth", input_depth, 1)
         require_int(self, "Output depth", output_depth, 1)
         require_int(self, "Columns", cols, 1)
@@ -91,6 +106,11 @@ class DramConvEngine(wiring.Component):
         if dataflow not in ("os", "ws"):
             self._MustUse__silence = True
             raise ValueError(f"Dataflow must be os or ws, not {dataflow!r}")
+        if dataflow == "ws" and (double_input or double_output):
+            self._MustUse__silence = True
+            raise ValueError("Double-buffered tile memories are built for the os dataflow "
+                             "only")
+        self.double_input, self.double_output = bool(double_input), bool(double_output)
         self.dataflow = dataflow
         self.engine: ConvEngine | WsConvEngine
         if dataflow == "os":
@@ -153,10 +173,16 @@ class DramConvEngine(wiring.Component):
         pixel_bits = 8 * self.max_channels
         n = self.beats_per_pixel
         bias_words = engine.bias_words
+        # Double-buffered tile memories need the loader's order with the stores (below); with
+        # single ones nothing computes while a read waits, and the engine is built as before.
+        pipelined = self.double_input or self.double_output
+        input_banks = 2 if self.double_input else 1
+        output_banks = 2 if self.double_output else 1
         m.submodules.inputs = inputs = Memory(shape=unsigned(pixel_bits),
-                                              depth=self.input_depth, init=[])
+                                              depth=input_banks * self.input_depth, init=[])
         m.submodules.outputs = outputs = Memory(shape=unsigned(self.port_bits),
-                                                depth=self.output_depth, init=[])
+                                                depth=output_banks * self.output_depth,
+                                                init=[])
         input_write = inputs.write_port()
         output_write = outputs.write_port()
         ws = self.dataflow == "ws"
@@ -165,7 +191,7 @@ class DramConvEngine(wiring.Component):
                 width=pixel_bits, depth=self.input_depth, max_rows=self.max_height,
                 max_width=self.max_width, max_padding=kmax - 1)
         m.submodules.output_reader = output_reader = MemoryStreamReader(
-            width=self.port_bits, depth=self.output_depth)
+            width=self.port_bits, depth=output_banks * self.output_depth)
         pixel_port = inputs.read_port(domain="sync")
         output_port = outputs.read_port(domain="sync")
         if ws:
@@ -173,9 +199,13 @@ class DramConvEngine(wiring.Component):
                          pixel_port.en.eq(engine.pixel_en),
                          engine.pixel_data.eq(pixel_port.data)]
         else:
-            m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
-                         pixel_port.en.eq(pixel_reader.en),
-                         pixel_reader.data.eq(pixel_port.data)]
+            if pipelined:   # the address gets its bank below
+                m.d.comb += [pixel_port.en.eq(pixel_reader.en),
+                             pixel_reader.data.eq(pixel_port.data)]
+            else:
+                m.d.comb += [pixel_port.addr.eq(pixel_reader.addr),
+                             pixel_port.en.eq(pixel_reader.en),
+                             pixel_reader.data.eq(pixel_port.data)]
         m.d.comb += [output_port.addr.eq(output_reader.addr),
                      output_port.en.eq(output_reader.en),
                      output_reader.data.eq(output_port.data)]
@@ -228,7 +258,7 @@ class DramConvEngine(wiring.Component):
         # weights, one request at a time. A tile with an input load waits until every earlier
         # tile has computed (the input tile memory is single); one with weights only until
         # all but the previous one have (the weight buffer is a ping-pong pair).
-        load = _TileWalk(m, "load", cfg, out_height, out_width, cols, self)
+        load = _TileWalk(m, "load", cfg, out_height, out_width, cols, self, pipelined)
         load_beats = Signal(range(max(self.input_depth * n, self.weight_depth) + 1))
         beats_seen = Signal.like(load_beats)
         assembling = Signal(pixel_bits)
@@ -237,15 +267,54 @@ class DramConvEngine(wiring.Component):
         weights_pending = Signal()       # the tile's input is in: its weights come next
         load_finished = Signal()
         first_block = load.block_start == 0
-        no_store = stored == computed   # reads wait for the last store's acknowledgement
-        input_ready = first_block & ~weights_pending & (computed == loaded) & no_store
-        weights_ready = (weights_pending | ~first_block) & (computed + 1 >= loaded) & no_store
-        with m.FSM(name="loader"):
+        # Double-buffered: a read goes out once every tile computed when the loader took it up
+        # is stored (``stored == target``); stores of tiles computed later wait for it
+        # (``loader_holds``), and every store waits while a band's input and the weights
+        # after it load (``transaction``), so the memory sees each request in time order.
+        # Single-buffered: a read waits until every computed tile is stored (nothing computes
+        # meanwhile, so this is the same order).
+        no_store = stored == computed
+        target = Signal(tile_bits)
+        transaction = Signal()
+        with m.FSM(name="loader") as loader:
             with m.State("wait"):
                 with m.If(running & ~load_finished):
-                    with m.If(input_ready):
+                    if pipelined:
+                        input_free = (computed + 1 >= loaded) if self.double_input \
+                            else (computed == loaded)
+                        input_ready = first_block & ~weights_pending & input_free
+                        weights_ready = ~first_block & (computed + 1 >= loaded)
+                        with m.If(weights_pending):
+                            m.next = "request_weights"
+                        with m.Elif(input_ready):
+                            m.d.sync += target.eq(computed)
+                            with m.If(no_store):
+                                m.d.sync += transaction.eq(1)
+                                m.next = "request_input"
+                            with m.Else():
+                                m.next = "hold_input"
+                        with m.Elif(weights_ready):
+                            m.d.sync += target.eq(computed)
+                            with m.If(no_store):
+                                m.next = "request_weights"
+                            with m.Else():
+                                m.next = "hold_weights"
+                    else:
+                        input_ready = (first_block & ~weights_pending & (computed == loaded)
+                                       & no_store)
+                        weights_ready = ((weights_pending | ~first_block)
+                                         & (computed + 1 >= loaded) & no_store)
+                        with m.If(input_ready):
+                            m.next = "request_input"
+                        with m.Elif(weights_ready):
+                            m.next = "request_weights"
+            if pipelined:
+                with m.State("hold_input"):
+                    with m.If(stored == target):
+                        m.d.sync += transaction.eq(1)
                         m.next = "request_input"
-                    with m.Elif(weights_ready):
+                with m.State("hold_weights"):
+                    with m.If(stored == target):
                         m.next = "request_weights"
             with m.State("request_input"):
                 beats = (load.row_hi - load.row_lo) * cfg["width"] * n
@@ -261,7 +330,10 @@ class DramConvEngine(wiring.Component):
                 word = Cat(assembling[self.port_bits:], self.read_data.payload) \
                     if n > 1 else self.read_data.payload
                 m.d.comb += [self.read_data.ready.eq(1),
-                             input_write.addr.eq(pixel_index), input_write.data.eq(word)]
+                             input_write.addr.eq(_in_bank(pixel_index, load.band_parity,
+                                                          self.input_depth,
+                                                          self.double_input)),
+                             input_write.data.eq(word)]
                 with m.If(self.read_data.valid):
                     m.d.sync += [assembling.eq(word), beats_seen.eq(beats_seen + 1)]
                     with m.If(beat_in_pixel == n - 1):
@@ -294,12 +366,16 @@ class DramConvEngine(wiring.Component):
                     with m.If(beats_seen == load_beats - 1):
                         m.d.sync += [weights_pending.eq(0), loaded.eq(loaded + 1),
                                      load_finished.eq(load.last_tile)]
+                        if pipelined:
+                            m.d.sync += transaction.eq(0)
                         m.d.sync += load.advance()
                         m.next = "wait"
 
         # --- Compute: a tile starts once its loads are in, the previous tile has computed and
-        # its outputs have been stored (the output tile memory is single).
-        comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self)
+        # the output tile memory it writes is free: every earlier tile stored (single), or all
+        # but the previous one (double: the store drains one bank while the array fills the
+        # other).
+        comp = _TileWalk(m, "compute", cfg, out_height, out_width, cols, self, pipelined)
         compute_finished = Signal()
         word_range = range(self.output_depth + rows * self.weight_depth + 1)
         group_base = Signal(word_range)
@@ -326,8 +402,9 @@ class DramConvEngine(wiring.Component):
                          pixel_reader.padding.eq(cfg["padding"])]
         with m.FSM(name="computer"):
             with m.State("wait"):
-                with m.If(running & ~compute_finished & (loaded != computed)
-                          & (stored == computed)):
+                output_free = (stored + 1 >= computed) if self.double_output \
+                    else (stored == computed)
+                with m.If(running & ~compute_finished & (loaded != computed) & output_free):
                     m.d.comb += engine.start.eq(1)
                     if not ws:
                         m.d.comb += pixel_reader.start.eq(1)
@@ -337,7 +414,8 @@ class DramConvEngine(wiring.Component):
             with m.State("compute"):
                 m.d.comb += [
                     engine.outputs.ready.eq(1),
-                    output_write.addr.eq(word_address),
+                    output_write.addr.eq(_in_bank(word_address, comp.tile_parity,
+                                                  self.output_depth, self.double_output)),
                     output_write.data.eq(engine.outputs.payload),
                     output_write.en.eq(engine.outputs.valid),
                 ]
@@ -374,7 +452,7 @@ class DramConvEngine(wiring.Component):
         # --- Store: a computed tile's outputs, the whole band in one request with one filter
         # block, one request per pixel (its channel slice) with several; then every
         # acknowledgement.
-        store = _TileWalk(m, "store", cfg, out_height, out_width, cols, self)
+        store = _TileWalk(m, "store", cfg, out_height, out_width, cols, self, pipelined)
         output_words = store.band_pixels_now * store.block_folds_now
         requests = Mux(several_blocks, store.band_pixels_now, 1)
         sent = Signal.like(word_address)
@@ -383,8 +461,16 @@ class DramConvEngine(wiring.Component):
         request_pixel = Signal(range(edge * edge + 1))   # layer pixel of the next request
         with m.FSM(name="storer"):
             with m.State("wait"):
-                with m.If(computed != stored):
-                    m.d.comb += [output_reader.start.eq(1), output_reader.base.eq(0),
+                store_allowed = computed != stored
+                if pipelined:
+                    loader_holds = ((loader.ongoing("hold_input")
+                                     | loader.ongoing("hold_weights")) & (stored == target))
+                    store_allowed = store_allowed & ~transaction & ~loader_holds
+                with m.If(store_allowed):
+                    m.d.comb += [output_reader.start.eq(1),
+                                 output_reader.base.eq(_in_bank(
+                                     0, store.tile_parity, self.output_depth,
+                                     self.double_output)),
                                  output_reader.count.eq(output_words)]
                     m.d.sync += [sent.eq(0), issued.eq(0), acknowledged.eq(0),
                                  request_pixel.eq(store.band_start * out_width)]
@@ -416,6 +502,9 @@ class DramConvEngine(wiring.Component):
                      output_reader.words.ready.eq(self.write_data.ready)]
         with m.If(self.write_data.valid & self.write_data.ready):
             m.d.sync += sent.eq(sent + 1)
+        if not ws and pipelined:
+            m.d.comb += pixel_port.addr.eq(_in_bank(pixel_reader.addr, comp.band_parity,
+                                                    self.input_depth, self.double_input))
         if not ws:
             m.d.comb += [engine.activations.valid.eq(pixel_reader.words.valid),
                          engine.activations.payload.eq(pixel_reader.words.payload),
@@ -428,6 +517,8 @@ class DramConvEngine(wiring.Component):
             m.d.sync += [busy.eq(1), running.eq(0), loaded.eq(0), computed.eq(0),
                          stored.eq(0), load_finished.eq(0), compute_finished.eq(0),
                          weights_pending.eq(0)]
+            if pipelined:
+                m.d.sync += transaction.eq(0)
             m.d.sync += [*load.reset(), *comp.reset(), *store.reset()]
         with m.Elif(busy & ~running):
             m.d.sync += running.eq(1)
@@ -441,7 +532,8 @@ class _TileWalk:
     (combinational from the registered band and block starts)."""
 
     def __init__(self, m: Module, name: str, cfg: dict, out_height, out_width, cols: int,
-                 engine: DramConvEngine) -> None:
+                 engine: DramConvEngine, banked: bool) -> None:
+        self.banked = banked
         edge = MAX_LAYER_EDGE + 2 * engine.max_kernel
         self.band_start = Signal(range(edge), name=f"{name}_band_start")
         self.block_start = Signal(range(MAX_LAYER_EDGE + 1), name=f"{name}_block_start")
@@ -475,19 +567,36 @@ class _TileWalk:
         self._last_band = self.band_start + count >= out_height
         self.last_tile = self._last_block & self._last_band
         self.count = count
+        # Which bank of a double-buffered tile memory the band (input) and the tile (output)
+        # use: they alternate.
+        self.band_parity = Signal(name=f"{name}_band_parity")
+        self.tile_parity = Signal(name=f"{name}_tile_parity")
 
     def advance(self) -> list:
         """Statements that move to the next tile."""
-        return [
+        statements = [
             self.block_start.eq(Mux(self._last_block, 0, self.block_start + self.block_now)),
             self.fold_start.eq(Mux(self._last_block, 0,
                                    self.fold_start + self.block_folds_now)),
             self.band_start.eq(Mux(self._last_block, self.band_start + self.count,
                                    self.band_start)),
         ]
+        if self.banked:
+            statements += [self.band_parity.eq(self.band_parity ^ self._last_block),
+                           self.tile_parity.eq(~self.tile_parity)]
+        return statements
 
     def reset(self) -> list:
-        return [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0)]
+        statements = [self.band_start.eq(0), self.block_start.eq(0), self.fold_start.eq(0)]
+        if self.banked:
+            statements += [self.band_parity.eq(0), self.tile_parity.eq(0)]
+        return statements
+
+
+def _in_bank(address, parity, depth: int, double: bool):
+    """``address`` in the bank ``parity`` selects of a memory of two ``depth``-word banks;
+    ``address`` itself in a single bank."""
+    return address + Mux(parity, depth, 0) if double else address
 
 
 def _divide(numerator, stride, max_stride: int):

@@ -79,7 +79,8 @@ _TAGS = {"rows": "r", "cols": "c", "dataflow": "", "data_width": "d", "acc_width
          "depth": "n", "width": "w", "banks": "b", "max_width": "w", "max_height": "h",
          "max_kernel": "k", "max_stride": "s", "pixel_width": "p", "max_channels": "ch",
          "weight_depth": "wd", "multiplier_width": "m", "input_depth": "in",
-         "output_depth": "out", "accumulator_depth": "acc"}
+         "output_depth": "out", "accumulator_depth": "acc", "double_input": "dbin",
+         "double_output": "dbout"}
 
 
 def module_name(spec: RtlSpec, parameters: dict[str, Any]) -> str:
@@ -112,7 +113,12 @@ def build_layer_engine(spec: LayerEngineSpec) -> Build:
                   "output_depth": spec.output_depth}
     if spec.dataflow == "ws":
         parameters.update(dataflow="ws", accumulator_depth=spec.accumulator_depth)
-    tags = [f"{_TAGS.get(key, key)}{value}" for key, value in parameters.items()]
+    if spec.double_input:
+        parameters["double_input"] = True
+    if spec.double_output:
+        parameters["double_output"] = True
+    tags = [_TAGS.get(key, key) if value is True else f"{_TAGS.get(key, key)}{value}"
+            for key, value in parameters.items()]
     module = "_".join(["dram_conv_engine", *tags])
     return Build(DramConvEngine(**parameters), module, "dram_conv_engine", parameters,
                  LAYER_ENGINE_LATENCY)

@@ -75,6 +75,8 @@ class LayerEngineSpec:
     output_depth: int   # words of ``cols`` int8 outputs
     dataflow: str = "os"         # os: ConvEngine; ws: WsConvEngine
     accumulator_depth: int = 0   # ws: pixels of ``cols`` accumulators
+    double_input: bool = False   # two input tile memories of ``input_depth`` pixels each
+    double_output: bool = False  # two output tile memories of ``output_depth`` words each
 
 
 def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, list[BufferUse]]:
@@ -117,6 +119,13 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
                        f"the weight-stationary rows take channels of one kernel tap, "
                        f"pe_array.rows = {pe.rows} at a time",
                        allowed=f"a multiple of {pe.rows}")
+    double = {operand: hardware.buffers.for_operand(operand).double_buffered
+              for operand in ("ifmap", "ofmap")}
+    for operand, twice in double.items():
+        if ws and twice:
+            raise error_at(path, node, ("buffers", operand, "double_buffered"), "got true: "
+                           "the weight-stationary engine has one tile memory per operand",
+                           allowed="false, or pe_array.dataflow: os or os-overlap")
     weight = hardware.buffers.for_operand("weight")
     weight_name = hardware.buffers.name_for("weight")
     if not weight.double_buffered:
@@ -140,29 +149,34 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
     _check_fits(path, node, hardware, uses)
     ofmap = hardware.buffers.for_operand("ofmap")
     registers = sum(use.used_bytes for use in uses if use.buffer == "ofmap")
-    output_depth = (ofmap.size_bytes - registers) // word_bytes
+    output_banks = 2 if double["ofmap"] else 1
+    output_depth = (ofmap.size_bytes - registers) // word_bytes // output_banks
     rows = pe.rows
     assert rows is not None
     if output_depth < rows:
-        least = registers + rows * word_bytes
+        least = registers + output_banks * rows * word_bytes
         raise error_at(path, node, ("buffers", "ofmap", "size_bytes"),
                        f"got {ofmap.size_bytes:,}: no room for an output tile memory of one "
                        f"pixel group ({rows} words of {word_bytes} B) beside the result "
                        "registers", allowed=f"at least {least:,}")
-    uses.append(BufferUse("ofmap", output_depth * word_bytes, ofmap.size_bytes,
-                          f"output tile memory: {output_depth} words of {word_bytes} B"))
+    uses.append(BufferUse("ofmap", output_banks * output_depth * word_bytes, ofmap.size_bytes,
+                          _banks(output_banks, "output tile memor", f"{output_depth} words "
+                                 f"of {word_bytes} B")))
     ifmap = hardware.buffers.for_operand("ifmap")
     pixel_bytes = limits.max_channels * widths.activation_bits // 8
     beside_input = sum(use.used_bytes for use in uses if use.buffer == "ifmap")
-    input_depth = (ifmap.size_bytes - beside_input) // pixel_bytes
+    input_banks = 2 if double["ifmap"] else 1
+    input_depth = (ifmap.size_bytes - beside_input) // pixel_bytes // input_banks
     if input_depth < limits.max_width:
-        least = beside_input + limits.max_width * pixel_bytes
+        least = beside_input + input_banks * limits.max_width * pixel_bytes
         raise error_at(path, node, ("buffers", "ifmap", "size_bytes"),
                        f"got {ifmap.size_bytes:,}: no room for an input tile memory of one "
                        f"row ({limits.max_width} pixels of {pixel_bytes} B) beside the line "
                        "buffer and windows", allowed=f"at least {least:,}")
-    uses.insert(0, BufferUse("ifmap", input_depth * pixel_bytes, ifmap.size_bytes,
-                             f"input tile memory: {input_depth} pixels of {pixel_bytes} B"))
+    uses.insert(0, BufferUse("ifmap", input_banks * input_depth * pixel_bytes,
+                             ifmap.size_bytes,
+                             _banks(input_banks, "input tile memor", f"{input_depth} pixels "
+                                    f"of {pixel_bytes} B")))
     memory_bits = 8 * sum(use.used_bytes for use in uses)
     if memory_bits > MAX_STORAGE_BITS:
         raise error_at(path, node, ("buffers",), f"the engine would hold {memory_bits:,} bits "
@@ -184,7 +198,15 @@ def load_engine_spec(path: str | Path) -> tuple[LayerEngineSpec, HardwareSpec, l
         where = ("pe_array",) if problem["loc"] and problem["loc"][0] == "array" else ("rtl",)
         raise error_at(path, node, where, message) from None
     return (LayerEngineSpec(spec, input_depth, output_depth, pe.dataflow if ws else "os",
-                            accumulators or 0), hardware, uses)
+                            accumulators or 0, double["ifmap"], double["ofmap"]),
+            hardware, uses)
+
+
+def _banks(banks: int, memory: str, each: str) -> str:
+    """What a tile memory of one or two banks holds, e.g. ``input tile memory: 256 pixels
+    of 8 B`` or ``input tile memories: 2 x 64 pixels of 64 B``."""
+    return f"{memory}y: {each}" if banks == 1 else f"{memory}ies: {banks} x {each}"
+
 
 
 def _uses(hardware: HardwareSpec) -> list[BufferUse]:

@@ -11,19 +11,23 @@ The engine cuts a layer as the simulator's layer tiles do: output row bands, eac
 input rows (halo included) once, and inside each band the filter blocks in order. A tile is one
 (band, block): it loads the band's input (first block only) and the block's weights (each
 column fold's biases first), computes, and stores its outputs (the whole band with one block;
-one request per pixel, its channel slice, with several). As the pipeline runs tiles: a tile
-with an input load waits until the previous tile has computed (the ifmap tile memory is
-single-buffered), one with weights only until the tile before the previous one has (the
-weight buffer is a ping-pong pair: the next block's weights load while this one computes); a
-tile computes when its loads are in, the previous tile has computed and its outputs are
-stored (the ofmap tile memory is single-buffered); its store begins when it has computed.
-Reads go one at a time and after the last store's acknowledgement, so the DRAM model serves
-every request in time order. Requests go out on a memory port of ``cols`` bytes per beat.
+one request per pixel, its channel slice, with several). As the pipeline runs tiles, with the
+buffering the hardware YAML declares: a tile with an input load waits until the previous
+tile has computed when the ifmap is single-buffered, until the tile before it has when it is
+double-buffered (the engine's two input tile memories); one with weights only until the tile
+before the previous one has (the weight buffer is a ping-pong pair: the next block's weights
+load while this one computes); a tile computes when its loads are in, the previous tile has
+computed and the output tile memory it writes is drained (the previous tile's stores done
+when the ofmap is single-buffered, the one before it when double-buffered); its store begins
+when it has computed. Reads go one at a time, and :class:`EnginePort` keeps the loader's
+order with the stores, so the DRAM model serves every request in time order. Requests go out
+on a memory port of ``cols`` bytes per beat.
 Cycles are accelerator cycles; DRAM cycles are converted exactly, rounding up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import ceil
 
@@ -50,6 +54,7 @@ LOADED_SEEN = 1            # the last weight beat to the tile counted loaded
 STORED_SEEN = 2            # the last acknowledgement, the store's condition, the count
 COMPUTED_SEEN = 2          # the last output word, the conv engine idle, the count
 COUNTER_END = 1            # ``cycles`` stops counting in the cycle before the count is seen
+TRANSACTION_SEEN = 1       # the last weight beat after a band's input to stores free again
 WINDOW_PATH = READER_LATENCY + 2
 
 
@@ -113,6 +118,8 @@ class EngineLimits:
     bias_words: int = BIAS_WORDS   # per column fold, before its K weight words
     dataflow: str = "os"           # the conv engine: os (ConvEngine) or ws (WsConvEngine)
     accumulator_depth: int = 0     # ws: output pixels of the accumulator memory
+    double_input: bool = False     # two input tile memories of ``input_depth`` pixels
+    double_output: bool = False    # two output tile memories of ``output_depth`` words
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,13 @@ class Tiling:
 def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
     """The largest filter block whose weights fit one bank, then the tallest band whose
     padded rows, in-bounds input rows and output words fit; ValueError when none does."""
+    return next(fitting_tilings(layer, limits))
+
+
+def fitting_tilings(layer: EngineLayer, limits: EngineLimits) -> Iterator[Tiling]:
+    """Every (band, block) the engine's memories hold, the largest block first and for each
+    the tallest band first (sizes per bank when a tile memory is double-buffered); raises
+    ValueError before the first when none does."""
     cols = limits.cols
     out_height, out_width = layer.output_size
     if layer.width + 2 * layer.padding > limits.max_width:
@@ -139,21 +153,56 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
                          f"weight-stationary array's {limits.rows} rows")
     folds = ceil(layer.filters / cols)
     fold_words = layer.reduction + limits.bias_words
-    block_folds = min(folds, limits.weight_depth // fold_words)
-    if block_folds == 0:
+    most_folds = min(folds, limits.weight_depth // fold_words)
+    if most_folds == 0:
         raise ValueError(f"one column fold of {fold_words} weight words does not fit a "
                          f"bank of {limits.weight_depth}")
-    for band_rows in range(min(out_height, limits.max_height), 0, -1):
-        padded = (band_rows - 1) * layer.stride + layer.kernel
-        loaded = max(min(layer.height, first * layer.stride - layer.padding + padded)
-                     - max(0, first * layer.stride - layer.padding)
-                     for first in range(0, out_height, band_rows))
-        accumulated = limits.dataflow != "ws" or band_rows * out_width <= limits.accumulator_depth
-        if (padded <= limits.max_height and loaded * layer.width <= limits.input_depth
-                and band_rows * out_width * block_folds <= limits.output_depth and accumulated):
-            block_filters = layer.filters if block_folds == folds else block_folds * cols
-            return Tiling(band_rows, block_filters)
-    raise ValueError("not even one output row fits the engine's memories")
+    found = []
+    for block_folds in range(most_folds, 0, -1):
+        for band_rows in range(min(out_height, limits.max_height), 0, -1):
+            padded = (band_rows - 1) * layer.stride + layer.kernel
+            loaded = max(min(layer.height, first * layer.stride - layer.padding + padded)
+                         - max(0, first * layer.stride - layer.padding)
+                         for first in range(0, out_height, band_rows))
+            accumulated = (limits.dataflow != "ws"
+                           or band_rows * out_width <= limits.accumulator_depth)
+            if (padded <= limits.max_height and loaded * layer.width <= limits.input_depth
+                    and band_rows * out_width * block_folds <= limits.output_depth
+                    and accumulated):
+                block_filters = layer.filters if block_folds == folds else block_folds * cols
+                found.append(Tiling(band_rows, block_filters))
+    if not found:
+        raise ValueError("not even one output row fits the engine's memories")
+    return iter(found)
+
+
+def choose_tiling(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,
+                  addresses: tuple[int, int, int]) -> Tiling:
+    """The tiling the engine is given: with a double-buffered tile memory the fastest
+    (:func:`fastest_tiling`: there a short first band, the later ones loading behind compute,
+    usually wins); with single-buffered ones the largest block and tallest band
+    (:func:`engine_tiling`), the choice every figure of those presets was measured with."""
+    if limits.double_input or limits.double_output:
+        return fastest_tiling(hardware, layer, limits, addresses)
+    return engine_tiling(layer, limits)
+
+
+def fastest_tiling(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,
+                   addresses: tuple[int, int, int]) -> Tiling:
+    """The (band, block) with the fewest predicted cycles (:func:`predict_cycles`) among
+    those that fit; on a tie the earlier of :func:`fitting_tilings` (larger block, then
+    taller band). A tiling whose windows would hold its folds up is skipped."""
+    best: tuple[int, Tiling] | None = None
+    for tiling in fitting_tilings(layer, limits):
+        try:
+            cycles = predict_cycles(hardware, layer, limits, tiling, addresses).cycles
+        except ValueError:
+            continue
+        if best is None or cycles < best[0]:
+            best = (cycles, tiling)
+    if best is None:
+        raise ValueError("every tiling that fits would hold the folds up")
+    return best[1]
 
 
 @dataclass(frozen=True)
@@ -318,18 +367,27 @@ class EnginePort:
     the DRAM model's last data beat is in (no earlier than the cycle after the request), one
     per cycle; the loads count as done (``LOADED_SEEN``) the cycle after the last beat.
 
-    Writes: the store starts the cycle the tile is counted computed (or when the previous
-    store is done); its write requests go out from the next cycle, one per cycle; the output
-    tile reader gives the first word ``READER_LATENCY`` cycles after the start, one per
-    cycle. A request is complete in the cycle of its last beat (or of the request, if later),
-    the DRAM model writes it from then and the acknowledgement comes from the cycle after
-    its last data beat (no earlier than the cycle after), one per cycle; the store counts as
-    done ``STORED_SEEN`` cycles after the last acknowledgement.
+    Order (what keeps the DRAM model's requests in time order when tiles overlap): a read the
+    loader has taken up waits for the stores of the tiles computed by then, and a store of a
+    tile computed later waits for that read's request; no store starts while a band's input
+    and the weights after it load (until ``TRANSACTION_SEEN`` cycle after the last weight
+    beat). With single-buffered ifmap and ofmap tile memories nothing computes while a read
+    waits or a band loads, so these waits never bind there.
+
+    Writes: the store starts the cycle the tile is counted computed (or when the previous store
+    is done, or the loader's order above lets it); its write requests go out from the next
+    cycle, one per cycle; the output tile reader gives the first word ``READER_LATENCY`` cycles
+    after the start, one per cycle. A request is complete in the cycle of its last beat (or of
+    the request, if later), the DRAM model writes it from then and the acknowledgement comes
+    from the cycle after its last data beat (no earlier than the cycle after), one per cycle;
+    the store counts as done ``STORED_SEEN`` cycles after the last acknowledgement.
     """
 
     cols: int
     read_free: int = 0
     write_free: int = 0
+    store_free: int = 0       # no store starts before this cycle (the loader's order)
+    in_transaction: bool = False
 
     def serve(self, transfer: Transfer, now: int, dram: DramModel, clock: Clock
               ) -> tuple[int, AccessResult]:
@@ -342,11 +400,18 @@ class EnginePort:
         first = max(request + 1, clock.to_accelerator(result.end_cycle))
         last = first + transfer.size_bytes // self.cols - 1
         self.read_free = last + NEXT_READ
+        if transfer.operand == "ifmap":
+            self.in_transaction = True
+        elif self.in_transaction:
+            self.store_free = last + TRANSACTION_SEEN
+            self.in_transaction = False
+        else:
+            self.store_free = request
         return last + LOADED_SEEN - ORIGIN, result
 
     def _store(self, transfer: Transfer, at: int, dram: DramModel, clock: Clock
                ) -> tuple[int, AccessResult]:
-        start = max(at, self.write_free)
+        start = max(at, self.write_free, self.store_free)
         words = 0
         acknowledged = start
         results = []

@@ -14,7 +14,7 @@ from sim.hardware import load_hardware
 
 ROOT = Path(__file__).resolve().parents[2]
 HARDWARE = ROOT / "configs" / "hardware"
-GENERATED = ("fpga_4x4_os", "fpga_4x4_ws", "diannao_mini")
+GENERATED = ("fpga_4x4_os", "fpga_4x4_ws", "diannao_mini", "fpga_4x4_os_db")
 
 
 @pytest.mark.parametrize("preset", GENERATED)
@@ -81,6 +81,30 @@ def test_fpga_preset_sizes_by_hand(tmp_path, capsys):
             "block_filters"} <= ports
 
 
+def test_double_buffered_preset_sizes_by_hand(tmp_path, capsys):
+    """fpga_4x4_os_db: pixels of 64 channels = 64 B; ifmap = pixel registers 4 x 64 B = 256 B
+    + line buffer 2 x (18 + 4) x 64 B = 2,816 B + windows 2 x 4 x 9 x 64 B = 4,608 B, and
+    two input tile memories in the 15,872 - 7,680 = 8,192 B left: 2 x 64 pixels; weight banks
+    5,120 / 2 / 4 = 640 words; ofmap = 204 B of registers as fpga_4x4_os and two output tile
+    memories in the 2,252 - 204 = 2,048 B left: 2 x 256 words of 4 B. Both banks of each
+    double-buffered memory lie inside the declared size."""
+    main(["rtl", "generate", str(HARDWARE / "fpga_4x4_os_db.yaml"), "--out",
+          str(tmp_path / "a"), "--json"])
+    manifest = json.loads(capsys.readouterr().out)
+    used: dict[str, int] = {}
+    for use in manifest["buffers"]:
+        used[use["buffer"]] = used.get(use["buffer"], 0) + use["used_bytes"]
+    assert used == {"ifmap": 256 + 2816 + 4608 + 2 * 64 * 64, "weight": 2 * 640 * 4,
+                    "ofmap": 128 + 64 + 12 + 2 * 256 * 4}
+    holds = {use["holds"] for use in manifest["buffers"]}
+    assert "input tile memories: 2 x 64 pixels of 64 B" in holds
+    assert "output tile memories: 2 x 256 words of 4 B" in holds
+    parameters = manifest["parameters"]
+    assert (parameters["input_depth"], parameters["output_depth"], parameters["weight_depth"],
+            parameters["double_input"], parameters["double_output"]) == (64, 256, 640, True,
+                                                                         True)
+
+
 def test_rtl_fields_stay_out_of_the_simulation_config():
     """The RTL-only sections do not enter what `simulate` hashes, so the existing presets
     (which have none) keep their config and numbers."""
@@ -133,6 +157,10 @@ def _no_accumulators(data):
     del data["rtl"]["accumulator_pixels"]
 
 
+def _double_ws_ifmap(data):
+    data["buffers"]["ifmap"]["double_buffered"] = True
+
+
 def _os_accumulators(data):
     data["rtl"]["accumulator_pixels"] = 64
 
@@ -150,6 +178,7 @@ BAD = [
     ("fpga_4x4_os", _big_kernel, "rtl.max_kernel", "1..7"),
     ("fpga_4x4_ws", _no_accumulators, "rtl.accumulator_pixels", "accumulator memory"),
     ("fpga_4x4_os", _os_accumulators, "rtl.accumulator_pixels", "dataflow: ws"),
+    ("fpga_4x4_ws", _double_ws_ifmap, "buffers.ifmap.double_buffered", "false"),
 ]
 
 

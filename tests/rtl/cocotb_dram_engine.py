@@ -26,15 +26,19 @@ from accel.dram_image import input_bytes, output_size_bytes, unpack_output, weig
 from sim.golden.ops import conv2d
 from sim.golden.quant import requantize
 from sim.hardware import load_hardware
-from sim.rtl_schedule import EngineLayer, EngineLimits, engine_tiling, predict_cycles
+from sim.rtl_schedule import EngineLayer, EngineLimits, choose_tiling, predict_cycles
 from tests.rtl.timed_memory import TimedMemory
 
 HARDWARE = load_hardware(os.environ["HARDWARE"])
 ROWS, COLS = HARDWARE.pe_array.rows, HARDWARE.pe_array.cols
 MAX_CHANNELS = HARDWARE.rtl.max_channels
 LIMITS = EngineLimits(**json.loads(os.environ["ENGINE_LIMITS"]))
-INPUT, WEIGHTS, OUTPUT = 0x0000, 0x1000, 0x2000   # page-aligned regions, 4 KiB apart
-MEMORY_BYTES = 0x8000
+# Page-aligned regions, ENGINE_REGION bytes apart (4 KiB unless set; the 64-channel layers
+# need 16 KiB).
+REGION = int(os.environ.get("ENGINE_REGION", "4096"))
+INPUT, WEIGHTS, OUTPUT = 0, REGION, 2 * REGION
+MEMORY_BYTES = 8 * REGION
+ADDRESSES = (INPUT, WEIGHTS, OUTPUT)
 
 ALL_LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "3x3_s1": (16, 16, 8, 8, 3, 1, 1),
@@ -42,10 +46,17 @@ ALL_LAYERS = {   # height, width, channels, filters, kernel, stride, padding
     "1x1": (12, 12, 8, 12, 1, 1, 0),
     "depthwise_3x3": (16, 16, 8, 8, 3, 1, 1),
     "tiled_3x3": (24, 16, 8, 24, 3, 1, 1),   # several bands and filter blocks
+    "3x3_c64": (8, 8, 64, 16, 3, 1, 1),      # 64 channels, 16 filters: fills a 4 x 4 array
+    "1x1_c64": (16, 16, 64, 16, 1, 1, 0),    # 1x1 with 64 input channels
+    "tiled_c64": (9, 6, 64, 8, 3, 1, 1),     # 64 channels: several bands and filter blocks
 }
 # ENGINE_LAYERS: the names to run, comma-separated (all when unset).
 LAYERS = {name: ALL_LAYERS[name]
           for name in os.environ.get("ENGINE_LAYERS", ",".join(ALL_LAYERS)).split(",")}
+# ENGINE_BACKPRESSURE_LAYERS: the layers run under backpressure (ENGINE_LAYERS when unset);
+# ENGINE_RESET_LAYERS: the layer reset in its middle, then the layers run after the reset.
+BACKPRESSURE_LAYERS = os.environ.get("ENGINE_BACKPRESSURE_LAYERS", ",".join(LAYERS)).split(",")
+RESET_LAYERS = os.environ.get("ENGINE_RESET_LAYERS", "3x3_s1,3x3_s2_pad,1x1").split(",")
 
 
 def depthwise_job(rng: np.random.Generator, shape) -> tuple[ConvJob, np.ndarray]:
@@ -141,8 +152,9 @@ class Port:
     async def begin(self, job: ConvJob) -> None:
         self.load(job)
         height, width, channels = job.x.shape
-        tiling = engine_tiling(EngineLayer(height, width, channels, job.filters, job.kernel,
-                                           job.stride, job.padding), LIMITS)
+        tiling = choose_tiling(HARDWARE, EngineLayer(height, width, channels, job.filters,
+                                                     job.kernel, job.stride, job.padding),
+                               LIMITS, ADDRESSES)
         height, width, _ = job.x.shape
         dut = self.dut
         for port, value in (("height", height), ("width", width), ("channels", job.channels),
@@ -199,8 +211,8 @@ async def layers_at_full_rate(dut):
         out, cycles, counted = await port.run(job)
         check(out, expected, name)
         layer = EngineLayer(*LAYERS[name])
-        tiling = engine_tiling(layer, LIMITS)
-        predicted = predict_cycles(HARDWARE, layer, LIMITS, tiling, (INPUT, WEIGHTS, OUTPUT))
+        tiling = choose_tiling(HARDWARE, layer, LIMITS, ADDRESSES)
+        predicted = predict_cycles(HARDWARE, layer, LIMITS, tiling, ADDRESSES)
         report(name, {"macs": job.macs, "cycles": cycles, "counted_cycles": counted,
                       "predicted_cycles": predicted.cycles, "tiles": predicted.tiles,
                       "band_rows": tiling.band_rows, "block_filters": tiling.block_filters,
@@ -214,7 +226,7 @@ async def layers_under_memory_backpressure(dut):
     await reset(dut)
     rng = np.random.default_rng(6)
     port = Port(dut, 0.6, 6)
-    for name in LAYERS:
+    for name in BACKPRESSURE_LAYERS:
         job, expected = make_job(rng, name)
         out, _, _ = await port.run(job)
         check(out, expected, f"backpressure {name}")
@@ -226,7 +238,7 @@ async def reset_in_mid_layer(dut):
     await reset(dut)
     rng = np.random.default_rng(7)
     port = Port(dut, 0.8, 7)
-    job, _ = make_job(rng, "3x3_s1")
+    job, _ = make_job(rng, RESET_LAYERS[0])
     await port.begin(job)
     for _ in range(3000):             # inside the compute phase: weights and outputs moving
         await port.cycle()
@@ -237,7 +249,7 @@ async def reset_in_mid_layer(dut):
     assert not high(dut.write_request__valid) and not high(dut.write_data__valid)
     await RisingEdge(dut.clk)
     port = Port(dut, 0.8, 8)
-    for name in ("3x3_s2_pad", "1x1"):
+    for name in RESET_LAYERS[1:]:
         job, expected = make_job(rng, name)
         out, _, _ = await port.run(job)
         check(out, expected, f"after reset {name}")

@@ -140,7 +140,8 @@ CASES += [
     Case("hardware-preset-unknown-name",
          ["simulate", "--network", "lightweight_cnn", "--hardware", "jetson_nanoo"],
          ("jetson_nanoo: no such hardware preset",
-          "allowed: diannao, diannao_mini, eyeriss, fpga_4x4_os, fpga_4x4_ws, jetson_nano")),
+          "allowed: diannao, diannao_mini, eyeriss, fpga_4x4_os, fpga_4x4_os_db, fpga_4x4_ws, "
+          "jetson_nano")),
     Case("hardware-is-a-directory",
          ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hwdir"],
          ("hwdir: is a directory",), {"hwdir/keep": ""}),
