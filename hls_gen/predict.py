@@ -1,6 +1,6 @@
 """The cycles the layer engine generated from a hardware YAML takes for each layer of a network
 (``edgeaccel rtl predict``): the engine's own schedule for the layer
-(:func:`sim.rtl_schedule.engine_tiling` and :func:`sim.rtl_schedule.engine_tiles`: its row
+(:func:`sim.rtl_schedule.choose_tiling` and :func:`sim.rtl_schedule.engine_tiles`: its row
 bands, filter blocks, bias words and DRAM layout) run through the simulator's tile pipeline
 with the engine's memory port (:func:`sim.rtl_schedule.predict_cycles`), which the cocotb
 tests assert equal to the RTL's measured cycles.
@@ -32,8 +32,8 @@ from sim.presets import hardware_path as resolve_hardware
 from sim.rtl_schedule import (
     EngineLayer,
     EngineLimits,
+    choose_tiling,
     engine_tiles,
-    engine_tiling,
     predict_cycles,
 )
 from sim.schedule import schedule_burst_bytes
@@ -78,7 +78,8 @@ def engine_limits(spec: LayerEngineSpec) -> EngineLimits:
                         max_height=engine.tile.max_height, max_width=engine.tile.max_width,
                         max_channels=engine.tile.max_channels, input_depth=spec.input_depth,
                         output_depth=spec.output_depth, weight_depth=engine.buffers.depth,
-                        dataflow=spec.dataflow, accumulator_depth=spec.accumulator_depth)
+                        dataflow=spec.dataflow, accumulator_depth=spec.accumulator_depth,
+                        double_input=spec.double_input, double_output=spec.double_output)
 
 
 def region_addresses(layer: EngineLayer, limits: EngineLimits) -> tuple[int, int, int]:
@@ -138,8 +139,8 @@ def predict_layer(info: LayerInfo, spec: LayerEngineSpec, hardware: HardwareSpec
     if problem:
         return LayerPrediction(info.name, shape, problem)
     try:
-        tiling = engine_tiling(layer, limits)
         addresses = region_addresses(layer, limits)
+        tiling = choose_tiling(hardware, layer, limits, addresses)
         prediction = predict_cycles(hardware, layer, limits, tiling, addresses)
     except ValueError as error:
         return LayerPrediction(info.name, shape, str(error))
