@@ -91,7 +91,7 @@ def _layerwise_parts(network: Network, hardware: HardwareSpec, layout: DramLayou
                      residency: Residency, cache: PlanCache) -> PartBytes:
     """Per layer, the bytes of its chosen layer-wise plan beside ``residency``."""
     plans = layer_plans(network, hardware, layout, residency, cache)
-    return {info.name: plan.bus_bytes for info, plan in zip(network.infos, plans)}
+    return {info.name: plan.bus_bytes for info, plan in zip(network.infos, plans, strict=True)}
 
 
 def reordered_bytes(plan, hardware: HardwareSpec, layout: DramLayout, dtype: DType,

@@ -71,3 +71,24 @@ def units_above(units: dict[str, list[str]], moved: dict[str, int],
     """The units whose bytes in ``moved`` (per part) exceed ``least`` (per unit), in order."""
     return [unit for unit, value in unit_bytes(units, moved).items()
             if value > least.get(unit, value)]
+
+
+class FixedMinimum:
+    """The fewest bytes any of a set of fixed runs moves on each unit, and the units of a
+    candidate mapping that move more (the units depend on the candidate's fused segments)."""
+
+    def __init__(self, network: Network, runs: Iterable[dict[str, int]]) -> None:
+        self.network = network
+        self.runs = list(runs)
+        self.blocks = find_bottlenecks(network)
+        self._by_fused: dict[tuple, tuple[dict[str, list[str]], dict[str, int]]] = {}
+
+    def units_above(self, fused: tuple[FusedSegment, ...], per_part: dict[str, int]
+                    ) -> list[str]:
+        """The units (with these fused segments) whose bytes in ``per_part`` exceed every
+        fixed run's bytes on that unit."""
+        if fused not in self._by_fused:
+            units = compared_units(self.network, fused, self.blocks)
+            self._by_fused[fused] = (units, fixed_minimum(units, self.runs))
+        units, least = self._by_fused[fused]
+        return units_above(units, per_part, least)
