@@ -12,6 +12,9 @@ them with the tiles :func:`sim.dataflow.plan_schedule` makes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
@@ -31,29 +34,45 @@ HALO_REUSE = True  # the shipped default
 PartBytes = dict[str, int]
 
 
+@dataclass(frozen=True)
+class FixedRun:
+    """A fixed run's bytes per part, the feature maps it keeps on chip and the blocks it runs
+    reordered (by name)."""
+
+    parts: PartBytes
+    resident: frozenset[str] = frozenset()
+    reordered: frozenset[str] = frozenset()
+
+
 def fixed_part_bytes(network: Network, hardware: HardwareSpec, layout: DramLayout,
-                     dtype: DType) -> dict[str, PartBytes]:
-    """Per fixed run that fits this hardware (labels ``layerwise``, ``tiled/16``, ...), its bus
-    bytes per part. ``layout`` is the one ``auto`` runs with; its memo is shared."""
-    runs: dict[str, PartBytes] = {}
+                     dtype: DType) -> dict[str, FixedRun]:
+    """Every fixed run that fits this hardware, by label (``layerwise``, ``tiled/16``, ...).
+    ``layout`` is the one ``auto`` runs with; its memo is shared."""
+    runs: dict[str, FixedRun] = {}
     cache: PlanCache = {}
     try:
-        runs["layerwise"] = _layerwise_parts(network, hardware, layout, NOTHING_ON_CHIP, cache)
+        runs["layerwise"] = FixedRun(_layerwise_parts(network, hardware, layout,
+                                                      NOTHING_ON_CHIP, cache))
     except ConfigError:
         pass
     for tile in SHIPPED_TILES:
         try:
-            runs[f"tiled/{tile}"] = {info.name: tiled_layer_bus_bytes(
-                info, hardware, layout, tile, HALO_REUSE) for info in network.infos}
+            runs[f"tiled/{tile}"] = FixedRun({info.name: tiled_layer_bus_bytes(
+                info, hardware, layout, tile, HALO_REUSE) for info in network.infos})
         except ConfigError:
             pass
     rooms = _rooms(network, hardware, dtype)
-    buffered = _least(rooms, lambda room: _layerwise_parts(
-        network, hardware, layout, plan_residency(network, hardware, room, dtype.bytes), cache))
+
+    def buffered_at(room: int) -> FixedRun:
+        residency = plan_residency(network, hardware, room, dtype.bytes)
+        return FixedRun(_layerwise_parts(network, hardware, layout, residency, cache),
+                        residency.on_chip)
+
+    buffered = _least(rooms, buffered_at)
     if buffered is not None:
         runs["buffered"] = buffered
     for tile in SHIPPED_TILES:
-        full = _least(rooms, lambda room, tile=tile: _full_parts(
+        full = _least(rooms, lambda room, tile=tile: _full_run(
             network, hardware, layout, dtype, tile,
             *reorder_residency(network, hardware, dtype, room, layout.memo)))
         if full is not None:
@@ -70,20 +89,20 @@ def _rooms(network: Network, hardware: HardwareSpec, dtype: DType) -> list[int]:
             for channels in sorted({0, most // 4, most // 2, most})]
 
 
-def _least(rooms: list[int], parts_at) -> PartBytes | None:
-    """The parts of the room whose total is least (the smallest room among equals), as
+def _least(rooms: list[int], run_at: Callable[[int], FixedRun]) -> FixedRun | None:
+    """The run at the room whose total is least (the smallest room among equals), as
     :mod:`sim.dataflow` chooses; None when the smallest room does not fit, and rooms that do
     not fit are passed over."""
-    best: PartBytes | None = None
+    best: FixedRun | None = None
     for room in rooms:
         try:
-            parts = parts_at(room)
+            run = run_at(room)
         except ConfigError:
             if room == rooms[0]:
                 return None
             continue
-        if best is None or sum(parts.values()) < sum(best.values()):
-            best = parts
+        if best is None or sum(run.parts.values()) < sum(best.parts.values()):
+            best = run
     return best
 
 
@@ -105,12 +124,13 @@ def reordered_bytes(plan, hardware: HardwareSpec, layout: DramLayout, dtype: DTy
     return layout.memo[key]
 
 
-def _full_parts(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
-                tile: int, blocks: list[Bottleneck], residency: Residency) -> PartBytes:
+def _full_run(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+             tile: int, blocks: list[Bottleneck], residency: Residency) -> FixedRun:
     """``full`` at ``tile`` beside ``residency``: a block reordered where that moves no more
     than its layers tiled (its bytes under its expansion layer), every other layer tiled."""
     parts: PartBytes = {}
     reordered: set[str] = set()
+    names: set[str] = set()
     for block in blocks:
         plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
@@ -121,8 +141,9 @@ def _full_parts(network: Network, hardware: HardwareSpec, layout: DramLayout, dt
         if chunked <= tiled:
             parts[block.expand.name] = chunked
             reordered |= {info.name for info in block.infos}
+            names.add(block.name)
     for info in network.infos:
         if info.name not in reordered:
             parts[info.name] = tiled_layer_bus_bytes(info, hardware, layout, tile, HALO_REUSE,
                                                      residency)
-    return parts
+    return FixedRun(parts, residency.on_chip, frozenset(names))

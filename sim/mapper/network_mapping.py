@@ -14,7 +14,14 @@ reordered only where that puts no more bytes on the bus than its layers mapped o
 the fused segments that put the fewest bytes on the bus are chosen over the chain
 (:func:`sim.mapper.fused_segments.choose_segments`); each context is a candidate with them and
 without them. The candidate with the best objective wins: bus bytes for ``dram_bytes``, the
-cycle-level engine's energy, cycles or their product otherwise.
+cycle-level engine's energy, cycles or their product otherwise. Last, the resident set of the
+winner is refined one change at a time (:func:`_refine_residency`).
+
+For ``dram_bytes`` the candidates rank first by how many units (:mod:`sim.mapper.units`) move
+more bytes than under some fixed dataflow at its shipped options
+(:mod:`sim.mapper.fixed_runs`), and only then by bus bytes, so that ``auto`` moves no more than
+any of them on every unit where it finds such a mapping; where it does not, it keeps the
+network's least bytes it finds instead.
 """
 
 from __future__ import annotations
@@ -278,15 +285,30 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
                   objective: str = "dram_bytes", dominate: bool = True) -> MappedSchedule:
     """The best schedule ``auto`` finds (see the module docstring). With ``dominate`` and
     objective ``dram_bytes``, candidates rank first by how many units move more than under
-    some fixed run (:mod:`sim.mapper.fixed_runs`), then by bus bytes; without it, by bus
-    bytes alone (the network's minimum)."""
-    buffer, size = residency_room(hardware)
-    shape = network.input_shape
-    most = size // (shape.height * shape.width * dtype.bytes)
+    some fixed run (:mod:`sim.mapper.fixed_runs`), then by bus bytes; if the best still has
+    such a unit, the search runs again on bus bytes alone and its result (the network's
+    minimum it finds) is kept. Without ``dominate``, only that second search runs."""
     cache: LayerCache = {}
     memo = SearchMemo()
-    fixed = (FixedMinimum(network, fixed_part_bytes(network, hardware, layout, dtype).values())
-             if dominate and objective == "dram_bytes" else None)
+    if dominate and objective == "dram_bytes":
+        fixed = FixedMinimum(network, fixed_part_bytes(network, hardware, layout, dtype))
+        above, mapping = _search(network, hardware, layout, dtype, objective, cache, memo,
+                                 fixed)
+        if not above:
+            return mapped_schedule(network, hardware, mapping, layout, dtype)
+    _, mapping = _search(network, hardware, layout, dtype, objective, cache, memo, None)
+    return mapped_schedule(network, hardware, mapping, layout, dtype)
+
+
+def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+            objective: str, cache: LayerCache, memo: SearchMemo, fixed: FixedMinimum | None
+            ) -> tuple[int, NetworkMapping]:
+    """The best mapping over the feature-map rooms and the refinement of its resident set,
+    ranked first by its units above ``fixed`` (when given), then by ``objective``; with how
+    many units it has above."""
+    _, size = residency_room(hardware)
+    shape = network.input_shape
+    most = size // (shape.height * shape.width * dtype.bytes)
 
     def rank(candidate: Candidate) -> tuple[int, int]:
         """(units above the fixed runs' fewest, bus bytes) of a candidate."""
@@ -318,13 +340,13 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
     refined = _refine_residency(network, hardware, layout, dtype, objective, best[1], cache,
-                                memo, rank)
+                                memo, rank, fixed)
     if refined is not None:
         value = (rank(refined)[0],
                  _value(network, hardware, layout, dtype, objective, *refined[:2]))
         if value < best[0]:
             best = (value, refined[0])
-    return mapped_schedule(network, hardware, best[1], layout, dtype)
+    return best[0][0], best[1]
 
 
 REFINE_PASSES = 4  # rounds of single changes to the resident set, while the bytes fall
@@ -333,13 +355,16 @@ REFINE_PASSES = 4  # rounds of single changes to the resident set, while the byt
 
 def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayout,
                       dtype: DType, objective: str, start: NetworkMapping, cache: LayerCache,
-                      memo: SearchMemo, rank: Callable[[Candidate], tuple[int, int]]
-                      ) -> Candidate | None:
+                      memo: SearchMemo, rank: Callable[[Candidate], tuple[int, int]],
+                      fixed: FixedMinimum | None) -> Candidate | None:
     """The resident set chosen map by map: starting from ``start``'s, each round makes the
     one change that gives the candidate of least ``rank`` (every layer mapped again beside
     the new set, fused runs chosen again), while that falls. A change keeps or drops one
     feature map made outside the reordered blocks, or runs one reordered block layer by
-    layer with its inner maps kept on chip instead. None when nothing improves."""
+    layer with its inner maps kept on chip instead, or (with ``fixed``) gives a unit that
+    moves more than under some fixed run that run's choices around it: the maps live across
+    the unit are those the run keeps, and the unit's blocks run reordered as in the run.
+    None when nothing improves."""
     _, room = residency_room(hardware)
     if not room:
         return None
@@ -355,7 +380,7 @@ def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayo
                                  blocks, cache, memo)
         return min(found, key=rank, default=None)
 
-    def changes(names: frozenset[str], block_names: frozenset[str]
+    def changes(names: frozenset[str], block_names: frozenset[str], current: Candidate
                 ) -> list[tuple[frozenset[str], frozenset[str]]]:
         blocks = [block for block in every_block if block.name in block_names]
         inside = {info.name for block in blocks for info in block.infos}
@@ -363,7 +388,27 @@ def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayo
                    if info.name != network.output_name and info.name not in inside]
         unblocked = [(names | {info.name for info in block.infos if info.name != block.output},
                       block_names - {block.name}) for block in blocks]
-        return toggles + unblocked
+        return toggles + unblocked + as_fixed(names, block_names, current)
+
+    def as_fixed(names: frozenset[str], block_names: frozenset[str], current: Candidate
+                 ) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """Per unit above the fixed runs' fewest, the change to the run's choices there."""
+        if fixed is None:
+            return []
+        mapping, _, parts = current
+        found = []
+        for unit in fixed.units_above(mapping.fused, parts):
+            run = fixed.least_run(mapping.fused, unit)
+            indices = [network[name].index for name in fixed.layers_of(mapping.fused, unit)]
+            first, last = min(indices), max(indices)
+            across = {info.name for info in network.infos
+                      if info.index <= last and network.last_use(info.name) >= first
+                      and info.name != network.output_name}
+            mine = {block.name for block in every_block
+                    if first <= block.expand.index <= last}
+            found.append(((names - across) | (run.resident & across),
+                          (block_names - mine) | (run.reordered & mine)))
+        return found
 
     state = (frozenset(start.resident), frozenset(start.reordered))
     kept = best_with(*state)
@@ -372,7 +417,7 @@ def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayo
     first = rank(kept)
     passes = REFINE_PASSES + first[0]
     for _ in range(passes):
-        trials = [(found, change) for change in changes(*state)
+        trials = [(found, change) for change in changes(*state, kept)
                   if (found := best_with(*change)) is not None]
         better = min(trials, key=lambda trial: rank(trial[0]), default=None)
         if better is None or rank(better[0]) >= rank(kept):

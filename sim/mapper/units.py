@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from sim.mapper.fixed_runs import FixedRun
 from sim.mapper.fused_segments import FusedSegment
 from sim.schedule import Tile, transfer_bursts
 from sim.techniques.reorder import Bottleneck, find_bottlenecks
@@ -74,21 +75,40 @@ def units_above(units: dict[str, list[str]], moved: dict[str, int],
 
 
 class FixedMinimum:
-    """The fewest bytes any of a set of fixed runs moves on each unit, and the units of a
-    candidate mapping that move more (the units depend on the candidate's fused segments)."""
+    """The fewest bytes any of a set of fixed runs moves on each unit, the units of a candidate
+    mapping that move more, and the runs that move less there (the units depend on the
+    candidate's fused segments)."""
 
-    def __init__(self, network: Network, runs: Iterable[dict[str, int]]) -> None:
+    def __init__(self, network: Network, runs: dict[str, FixedRun]) -> None:
         self.network = network
-        self.runs = list(runs)
+        self.runs = runs
         self.blocks = find_bottlenecks(network)
-        self._by_fused: dict[tuple, tuple[dict[str, list[str]], dict[str, int]]] = {}
+        self._by_fused: dict[tuple, tuple[dict[str, list[str]], dict[str, dict[str, int]],
+                                          dict[str, int]]] = {}
+
+    def _units(self, fused: tuple[FusedSegment, ...]
+               ) -> tuple[dict[str, list[str]], dict[str, dict[str, int]], dict[str, int]]:
+        """The units, each run's bytes per unit and the fewest per unit."""
+        if fused not in self._by_fused:
+            units = compared_units(self.network, fused, self.blocks)
+            per_run = {label: unit_bytes(units, run.parts) for label, run in self.runs.items()}
+            self._by_fused[fused] = (units, per_run, fixed_minimum(
+                units, (run.parts for run in self.runs.values())))
+        return self._by_fused[fused]
 
     def units_above(self, fused: tuple[FusedSegment, ...], per_part: dict[str, int]
                     ) -> list[str]:
         """The units (with these fused segments) whose bytes in ``per_part`` exceed every
         fixed run's bytes on that unit."""
-        if fused not in self._by_fused:
-            units = compared_units(self.network, fused, self.blocks)
-            self._by_fused[fused] = (units, fixed_minimum(units, self.runs))
-        units, least = self._by_fused[fused]
+        units, _, least = self._units(fused)
         return units_above(units, per_part, least)
+
+    def layers_of(self, fused: tuple[FusedSegment, ...], unit: str) -> list[str]:
+        """The layers of one unit."""
+        return self._units(fused)[0][unit]
+
+    def least_run(self, fused: tuple[FusedSegment, ...], unit: str) -> FixedRun:
+        """The run that moves the fewest bytes on ``unit`` (the first such in run order)."""
+        _, per_run, least = self._units(fused)
+        return next(self.runs[label] for label, moved in per_run.items()
+                    if moved[unit] == least[unit])
