@@ -7,15 +7,13 @@ independently of the address-only costs ``auto`` ranks its candidates by; ``auto
 counted from the tiles of the schedule it emits in the same way.
 """
 
-import dataclasses
-
 import pytest
 
-from sim.config import ConfigError
-from sim.dataflow import FIXED_DATAFLOWS, SimulationOptions, plan_schedule
+from sim.dataflow import SimulationOptions, plan_schedule
 from sim.dtypes import DType
 from sim.hardware import load_hardware
-from sim.mapper.fixed_runs import SHIPPED_TILES, fixed_part_bytes
+from sim.mapper.fixed_runs import fixed_part_bytes
+from sim.mapper.report import fixed_schedules
 from sim.mapper.units import bytes_by_layer, compared_units, unit_bytes
 from sim.schedule import DramLayout
 from sim.workload.zoo import ZOO
@@ -24,20 +22,9 @@ PRESETS = ("jetson_nano", "eyeriss", "diannao")
 
 
 def schedules_of_fixed_runs(network, hardware):
-    """(label, schedule) of every fixed dataflow at every shipped tile edge that fits."""
-    runs = []
-    for dataflow in FIXED_DATAFLOWS:
-        tiles = SHIPPED_TILES if dataflow in ("tiled", "fused", "full") else (None,)
-        for tile in tiles:
-            options = SimulationOptions(dataflow)
-            if tile is not None:
-                options = dataclasses.replace(options, tile=tile)
-            try:
-                schedule = plan_schedule(network, hardware, options)
-            except ConfigError:
-                continue
-            runs.append((dataflow if tile is None else f"{dataflow}/{tile}", schedule))
-    return runs
+    """(label, schedule) of every fixed dataflow at every shipped tile edge that fits, made by
+    the fixed planners themselves."""
+    return fixed_schedules(network, hardware, SimulationOptions())
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -50,7 +37,8 @@ def test_counted_fixed_runs_equal_their_schedules(preset):
     counted = fixed_part_bytes(network, hardware, DramLayout(network, 1), DType.INT8)
     made = {label: schedule for label, schedule in schedules_of_fixed_runs(network, hardware)
             if not label.startswith("fused")}
-    assert set(counted) == set(made)
+    assert set(counted) == set(made) == {"layerwise", "tiled/16", "tiled/32", "buffered",
+                                         "full/16", "full/32"}
     units = compared_units(network, ())
     for label, schedule in made.items():
         from_tiles = bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)
