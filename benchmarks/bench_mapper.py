@@ -136,6 +136,10 @@ def main() -> None:
                   f"{least_mb:14.2f} {sum(best.values()) / 1e6:13.2f} {best_label:12s} "
                   f"{len(worse):12d} {len(beside_worse):12d} {worst[0]:7.2f} {worst[1]:>5s} "
                   f"{len(above)}: {shown}", flush=True)
+            if schedule.units_left_above:
+                print(f"{'':30s}no mapping without units above the fixed runs found; the best "
+                      f"that ranks them first keeps {', '.join(schedule.units_left_above)}",
+                      flush=True)
             if beside_worse:
                 print(f"{'':30s}worse beside the same maps: {', '.join(sorted(beside_worse))}",
                       flush=True)

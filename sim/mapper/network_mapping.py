@@ -105,6 +105,9 @@ class MappedSchedule:
     mapping: NetworkMapping
     fmap_buffer: str = ""
     fmap_bytes: int = 0
+    # Where ``auto`` found no mapping without units above the fixed runs and kept the
+    # network's minimum: the units above in the best mapping that ranked them first.
+    units_left_above: tuple[str, ...] = ()
 
 
 def _units(blocks: list[Bottleneck]) -> list[tuple[int, int]]:
@@ -296,16 +299,19 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
                                  fixed)
         if not above:
             return mapped_schedule(network, hardware, mapping, layout, dtype)
+        _, least = _search(network, hardware, layout, dtype, objective, cache, memo, None)
+        return dataclasses.replace(mapped_schedule(network, hardware, least, layout, dtype),
+                                   units_left_above=tuple(above))
     _, mapping = _search(network, hardware, layout, dtype, objective, cache, memo, None)
     return mapped_schedule(network, hardware, mapping, layout, dtype)
 
 
 def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
             objective: str, cache: LayerCache, memo: SearchMemo, fixed: FixedMinimum | None
-            ) -> tuple[int, NetworkMapping]:
+            ) -> tuple[list[str], NetworkMapping]:
     """The best mapping over the feature-map rooms and the refinement of its resident set,
-    ranked first by its units above ``fixed`` (when given), then by ``objective``; with how
-    many units it has above."""
+    ranked first by its units above ``fixed`` (when given), then by ``objective``; with the
+    units it has above."""
     _, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype.bytes)
@@ -316,7 +322,7 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
         above = 0 if fixed is None else len(fixed.units_above(mapping.fused, parts))
         return above, moved
 
-    best: tuple[tuple[int, float], NetworkMapping] | None = None
+    best: tuple[tuple[int, float], Candidate] | None = None
     seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
@@ -335,18 +341,19 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
                 value = (rank(candidate)[0],
                          _value(network, hardware, layout, dtype, objective, *candidate[:2]))
                 if best is None or value < best[0]:
-                    best = (value, candidate[0])
+                    best = (value, candidate)
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
-    refined = _refine_residency(network, hardware, layout, dtype, objective, best[1], cache,
+    refined = _refine_residency(network, hardware, layout, dtype, objective, best[1][0], cache,
                                 memo, rank, fixed)
     if refined is not None:
         value = (rank(refined)[0],
                  _value(network, hardware, layout, dtype, objective, *refined[:2]))
         if value < best[0]:
-            best = (value, refined[0])
-    return best[0][0], best[1]
+            best = (value, refined)
+    mapping, _, parts = best[1]
+    return [] if fixed is None else fixed.units_above(mapping.fused, parts), mapping
 
 
 REFINE_PASSES = 4  # rounds of single changes to the resident set, while the bytes fall
