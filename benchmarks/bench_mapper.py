@@ -2,16 +2,17 @@
 int8, on the three presets, objective ``dram_bytes``.
 
 Per network and preset: the search's CPU seconds (one process, one core), the bytes ``auto``
-puts on the DRAM bus, the least it finds without comparing units ("network min": candidates
-ranked by bus bytes alone), the best fixed dataflow's (each at tile 16 and 32 with halo reuse,
+puts on the DRAM bus, what it puts there with candidates ranked by bus bytes alone, without
+comparing units ("bytes only"), the best fixed dataflow's (each at tile 16 and 32 with halo reuse,
 the feature-map room chosen), and how many units move more under ``auto`` than under some fixed
 dataflow (``fused`` counts a group at its last layer, so it is compared in the totals only;
 the units are those of :mod:`sim.mapper.units`). The fixed runs' bytes here are counted from
-their own tiles. Where ``auto`` finds no mapping without such a unit it keeps the network's
-minimum, so the units are also compared with every layer mapped by the search beside the
-fixed run's own resident maps and reordered blocks ("same maps": units that move more there).
-Last, the worst layer's traffic / its own lower bound, with the layers above 1.3x. Nothing is
-asserted.
+their own tiles. Where ``auto`` finds no mapping without such a unit it keeps the mapping of
+fewest bytes it found, and says which units the best mapping ranked by units first kept above
+(a search, not a proof that none exists); the units are also compared with every layer
+mapped by the search beside the fixed run's own resident maps and reordered blocks ("same
+maps": units that move more there). Last, the worst layer's traffic / its own lower bound, with
+the layers above 1.3x. Nothing is asserted.
 
     python benchmarks/bench_mapper.py [--networks mobilenet_v2,...] [--presets diannao,...]
 """
@@ -92,7 +93,7 @@ def main() -> None:
     parser.add_argument("--presets", default=",".join(PRESETS))
     args = parser.parse_args()
     print(f"{'network':16s} {'preset':12s} {'search s':>8s} {'auto MB':>8s} "
-          f"{'network min MB':>14s} {'best fixed MB':>13s} {'(which)':12s} "
+          f"{'bytes only MB':>13s} {'best fixed MB':>13s} {'(which)':12s} "
           f"{'units worse':>12s} {'same maps':>12s} "
           f"{'worst x bound':>13s} {'layers > 1.3x bound'}")
     for name in args.networks.split(","):
@@ -133,7 +134,7 @@ def main() -> None:
             above = [layer for ratio, layer in ratios if ratio > 1.3]
             shown = ", ".join(above[:4]) + (f" (+{len(above) - 4})" if len(above) > 4 else "")
             print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.2f} "
-                  f"{least_mb:14.2f} {sum(best.values()) / 1e6:13.2f} {best_label:12s} "
+                  f"{least_mb:13.2f} {sum(best.values()) / 1e6:13.2f} {best_label:12s} "
                   f"{len(worse):12d} {len(beside_worse):12d} {worst[0]:7.2f} {worst[1]:>5s} "
                   f"{len(above)}: {shown}", flush=True)
             if schedule.units_left_above:

@@ -21,7 +21,7 @@ For ``dram_bytes`` the candidates rank first by how many units (:mod:`sim.mapper
 more bytes than under some fixed dataflow at its shipped options
 (:mod:`sim.mapper.fixed_runs`), and only then by bus bytes, so that ``auto`` moves no more than
 any of them on every unit where it finds such a mapping; where it does not, it keeps the
-network's least bytes it finds instead.
+mapping of fewest bytes it finds instead (ranked by bytes alone, or by units first).
 """
 
 from __future__ import annotations
@@ -289,29 +289,31 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
     """The best schedule ``auto`` finds (see the module docstring). With ``dominate`` and
     objective ``dram_bytes``, candidates rank first by how many units move more than under
     some fixed run (:mod:`sim.mapper.fixed_runs`), then by bus bytes; if the best still has
-    such a unit, the search runs again on bus bytes alone and its result (the network's
-    minimum it finds) is kept. Without ``dominate``, only that second search runs."""
+    such a unit, the search runs again on bus bytes alone and whichever of the two moves
+    fewer bytes is kept. Without ``dominate``, only that second search runs."""
     cache: LayerCache = {}
     memo = SearchMemo()
     if dominate and objective == "dram_bytes":
         fixed = FixedMinimum(network, fixed_part_bytes(network, hardware, layout, dtype))
-        above, mapping = _search(network, hardware, layout, dtype, objective, cache, memo,
-                                 fixed)
+        above, mapping, moved = _search(network, hardware, layout, dtype, objective, cache,
+                                        memo, fixed)
         if not above:
             return mapped_schedule(network, hardware, mapping, layout, dtype)
-        _, least = _search(network, hardware, layout, dtype, objective, cache, memo, None)
-        return dataclasses.replace(mapped_schedule(network, hardware, least, layout, dtype),
+        _, least, least_moved = _search(network, hardware, layout, dtype, objective, cache,
+                                        memo, None)
+        kept = mapping if moved < least_moved else least
+        return dataclasses.replace(mapped_schedule(network, hardware, kept, layout, dtype),
                                    units_left_above=tuple(above))
-    _, mapping = _search(network, hardware, layout, dtype, objective, cache, memo, None)
+    _, mapping, _ = _search(network, hardware, layout, dtype, objective, cache, memo, None)
     return mapped_schedule(network, hardware, mapping, layout, dtype)
 
 
 def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
             objective: str, cache: LayerCache, memo: SearchMemo, fixed: FixedMinimum | None
-            ) -> tuple[list[str], NetworkMapping]:
+            ) -> tuple[list[str], NetworkMapping, float]:
     """The best mapping over the feature-map rooms and the refinement of its resident set,
     ranked first by its units above ``fixed`` (when given), then by ``objective``; with the
-    units it has above."""
+    units it has above and its objective."""
     _, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype.bytes)
@@ -353,7 +355,8 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
         if value < best[0]:
             best = (value, refined)
     mapping, _, parts = best[1]
-    return [] if fixed is None else fixed.units_above(mapping.fused, parts), mapping
+    above = [] if fixed is None else fixed.units_above(mapping.fused, parts)
+    return above, mapping, best[0][1]
 
 
 REFINE_PASSES = 4  # rounds of single changes to the resident set, while the bytes fall
