@@ -133,8 +133,8 @@ def main() -> None:
             worst = max(ratios)
             above = [layer for ratio, layer in ratios if ratio > 1.3]
             shown = ", ".join(above[:4]) + (f" (+{len(above) - 4})" if len(above) > 4 else "")
-            print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.2f} "
-                  f"{least_mb:13.2f} {sum(best.values()) / 1e6:13.2f} {best_label:12s} "
+            print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.3f} "
+                  f"{least_mb:13.3f} {sum(best.values()) / 1e6:13.3f} {best_label:12s} "
                   f"{len(worse):12d} {len(beside_worse):12d} {worst[0]:7.2f} {worst[1]:>5s} "
                   f"{len(above)}: {shown}", flush=True)
             if schedule.units_left_above:
