@@ -68,3 +68,23 @@ def test_auto_moves_no_more_than_any_fixed_run_on_every_unit(preset):
         above = {unit: (auto_units[unit], run_units[unit]) for unit in units
                  if auto_units[unit] > run_units[unit]}
         assert not above, (label, above)
+
+
+def test_where_no_mapping_beats_every_fixed_run_the_fewest_bytes_are_kept(monkeypatch):
+    """A fixed run that moves nothing on any layer cannot be matched, so ``auto`` finds no
+    mapping without units above it: it must then keep a mapping with no more bytes than the
+    search ranked by bytes alone, and name the units left above."""
+    from sim.mapper import network_mapping
+    from sim.mapper.fixed_runs import FixedRun
+
+    network = ZOO["lightweight_cnn"].build()
+    hardware = load_hardware("configs/hardware/diannao.yaml")
+    monkeypatch.setattr(network_mapping, "fixed_part_bytes",
+                        lambda *args: {"nothing": FixedRun({})})
+    burst = hardware.dram.burst_bytes
+    kept = network_mapping.auto_schedule(network, hardware, DramLayout(network, 1), DType.INT8)
+    alone = network_mapping.auto_schedule(network, hardware, DramLayout(network, 1),
+                                          DType.INT8, dominate=False)
+    kept_bytes = sum(bytes_by_layer(kept.tiles, burst).values())
+    assert kept_bytes <= sum(bytes_by_layer(alone.tiles, burst).values())
+    assert kept.units_left_above and alone.units_left_above == ()
