@@ -313,7 +313,8 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
             ) -> tuple[list[str], NetworkMapping, float]:
     """The best mapping over the feature-map rooms and the refinement of its resident set,
     ranked first by its units above ``fixed`` (when given), then by ``objective``; with the
-    units it has above and its objective."""
+    units it has above and its objective. Without ``fixed`` the two rankings agree, so one
+    refinement runs."""
     _, size = residency_room(hardware)
     shape = network.input_shape
     most = size // (shape.height * shape.width * dtype.bytes)
@@ -325,6 +326,7 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
         return above, moved
 
     best: tuple[tuple[int, float], Candidate] | None = None
+    cheapest: tuple[float, Candidate] | None = None  # by the objective alone
     seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
@@ -344,16 +346,25 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
                          _value(network, hardware, layout, dtype, objective, *candidate[:2]))
                 if best is None or value < best[0]:
                     best = (value, candidate)
+                if cheapest is None or value[1] < cheapest[0]:
+                    cheapest = (value[1], candidate)
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
-    refined = _refine_residency(network, hardware, layout, dtype, objective, best[1][0], cache,
-                                memo, rank, fixed)
-    if refined is not None:
-        value = (rank(refined)[0],
-                 _value(network, hardware, layout, dtype, objective, *refined[:2]))
-        if value < best[0]:
-            best = (value, refined)
+    assert cheapest is not None
+    # Ranked by units first, the refinement starts from the best candidate and, where another
+    # has fewer bytes, from that one too (its units above may go with a few changes).
+    starts = [best[1][0]]
+    if cheapest[1][0] != starts[0]:
+        starts.append(cheapest[1][0])
+    for start in starts:
+        refined = _refine_residency(network, hardware, layout, dtype, objective, start, cache,
+                                    memo, rank, fixed)
+        if refined is not None:
+            value = (rank(refined)[0],
+                     _value(network, hardware, layout, dtype, objective, *refined[:2]))
+            if value < best[0]:
+                best = (value, refined)
     mapping, _, parts = best[1]
     above = [] if fixed is None else fixed.units_above(mapping.fused, parts)
     return above, mapping, best[0][1]
