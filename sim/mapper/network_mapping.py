@@ -352,8 +352,8 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
     assert cheapest is not None
-    # Ranked by units first, the refinement starts from the best candidate and, where another
-    # has fewer bytes, from that one too (its units above may go with a few changes).
+    # The refinement starts from the best candidate; if units are still above after it, from
+    # the candidate of fewest bytes too (its units above may go with a few changes).
     starts = [best[1][0]]
     if cheapest[1][0] != starts[0]:
         starts.append(cheapest[1][0])
@@ -365,6 +365,8 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
                      _value(network, hardware, layout, dtype, objective, *refined[:2]))
             if value < best[0]:
                 best = (value, refined)
+        if best[0][0] == 0:
+            break
     mapping, _, parts = best[1]
     above = [] if fixed is None else fixed.units_above(mapping.fused, parts)
     return above, mapping, best[0][1]
