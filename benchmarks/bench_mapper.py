@@ -2,13 +2,14 @@
 int8, on the three presets, objective ``dram_bytes``.
 
 Per network and preset: the search's CPU seconds (one process, one core), the bytes ``auto``
-puts on the DRAM bus, the best fixed dataflow's (each at tile 16 and 32 with halo reuse, the
-feature-map room chosen), and how many units move more under ``auto`` than under some fixed
-dataflow (``fused`` counts a group at its last layer, so it is compared in the totals only; a
-unit is a layer, or the layers of an inverted-residual block together, since running the block
-reordered moves traffic between its layers, and likewise the layers of a segment ``auto``
-fuses). ``auto`` keeps the maps resident that serve the network best, which can leave a layer
-less room than a fixed dataflow leaves it, so the units are also compared with every layer
+puts on the DRAM bus, what it puts there with candidates ranked by bus bytes alone, without
+comparing units ("bytes only"), the best fixed dataflow's (each at tile 16 and 32 with halo reuse,
+the feature-map room chosen), and how many units move more under ``auto`` than under some fixed
+dataflow (``fused`` counts a group at its last layer, so it is compared in the totals only;
+the units are those of :mod:`sim.mapper.units`). The fixed runs' bytes here are counted from
+their own tiles. Where ``auto`` finds no mapping without such a unit it keeps the mapping of
+fewest bytes it found, and says which units the best mapping ranked by units first kept above
+(a search, not a proof that none exists); the units are also compared with every layer
 mapped by the search beside the fixed run's own resident maps and reordered blocks ("same
 maps": units that move more there). Last, the worst layer's traffic / its own lower bound, with
 the layers above 1.3x. Nothing is asserted.
@@ -19,18 +20,17 @@ the layers above 1.3x. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
 from sim.bounds import layer_lower_bound_bytes
-from sim.config import ConfigError
-from sim.dataflow import FIXED_DATAFLOWS, SimulationOptions, plan_schedule
+from sim.dataflow import SimulationOptions
 from sim.dtypes import DType
 from sim.hardware import load_hardware
 from sim.mapper.network_mapping import NetworkMapping, auto_schedule, mapped_schedule
-from sim.mapper.report import bytes_by_layer
+from sim.mapper.report import fixed_schedules
 from sim.mapper.search import search_layer
+from sim.mapper.units import bytes_by_layer, compared_units, unit_bytes
 from sim.schedule import DramLayout
 from sim.techniques.buffering import plan_residency, residency_of
 from sim.techniques.reorder import find_bottlenecks
@@ -41,24 +41,12 @@ from sim.workload.zoo import ZOO
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ("mobilenet_v2", "resnet18", "lightweight_cnn")
 PRESETS = ("jetson_nano", "diannao", "eyeriss")
-TILES = (16, 32)
 
 
 def fixed_runs(network, hardware):
     """(label, bytes by layer, schedule) of every fixed dataflow at its options that fits."""
-    runs = []
-    for dataflow in FIXED_DATAFLOWS:
-        tiles = TILES if dataflow in ("tiled", "fused", "full") else (32,)
-        for tile in tiles:
-            options = dataclasses.replace(SimulationOptions(dataflow), tile=tile)
-            try:
-                schedule = plan_schedule(network, hardware, options)
-            except ConfigError:
-                continue
-            label = dataflow if len(tiles) == 1 else f"{dataflow}/{tile}"
-            runs.append((label, bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes),
-                         schedule))
-    return runs
+    return [(label, bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes), schedule)
+            for label, schedule in fixed_schedules(network, hardware, SimulationOptions())]
 
 
 def auto_beside(network, hardware, label, schedule):
@@ -94,30 +82,9 @@ def auto_beside(network, hardware, label, schedule):
 
 
 def worse_units(units, auto, run):
-    return [unit for unit, layers in units.items()
-            if sum(auto.get(n, 0) for n in layers) > sum(run.get(n, 0) for n in layers)]
-
-
-def compared_units(network, fused) -> dict[str, list[str]]:
-    """Layers compared one by one, except the layers of each inverted-residual block together
-    and the layers of each segment ``auto`` fused together (a segment and the blocks it
-    overlaps make one unit)."""
-    names = [info.name for info in network.infos]
-    unit_of = {name: name for name in names}
-    for block in find_bottlenecks(network):
-        for info in block.infos:
-            unit_of[info.name] = block.name
-    for segment in fused:
-        members = [info.name for info in segment.infos(network)]
-        merged = {unit_of[name] for name in members}
-        label = f"{segment.first}..{segment.last}"
-        for name in names:
-            if name in members or unit_of[name] in merged:
-                unit_of[name] = label
-    units: dict[str, list[str]] = {}
-    for name in names:
-        units.setdefault(unit_of[name], []).append(name)
-    return units
+    """The units that move more bytes in ``auto`` than in ``run`` (bytes by layer each)."""
+    mine, theirs = unit_bytes(units, auto), unit_bytes(units, run)
+    return [unit for unit in units if mine[unit] > theirs[unit]]
 
 
 def main() -> None:
@@ -126,7 +93,8 @@ def main() -> None:
     parser.add_argument("--presets", default=",".join(PRESETS))
     args = parser.parse_args()
     print(f"{'network':16s} {'preset':12s} {'search s':>8s} {'auto MB':>8s} "
-          f"{'best fixed MB':>13s} {'(which)':12s} {'units worse':>12s} {'same maps':>12s} "
+          f"{'bytes only MB':>13s} {'best fixed MB':>13s} {'(which)':12s} "
+          f"{'units worse':>12s} {'same maps':>12s} "
           f"{'worst x bound':>13s} {'layers > 1.3x bound'}")
     for name in args.networks.split(","):
         network = ZOO[name].build()
@@ -137,6 +105,9 @@ def main() -> None:
             schedule = auto_schedule(network, hardware, layout, DType.INT8)
             seconds = time.process_time() - start
             auto = bytes_by_layer(schedule.tiles, hardware.dram.burst_bytes)
+            least = auto_schedule(network, hardware, DramLayout(network, 1), DType.INT8,
+                                  dominate=False)
+            least_mb = sum(bytes_by_layer(least.tiles, hardware.dram.burst_bytes).values()) / 1e6
             runs = fixed_runs(network, hardware)
             best_label, best, _ = min(runs, key=lambda run: sum(run[1].values()))
             per_layer = [(label, run, fixed) for label, run, fixed in runs
@@ -162,15 +133,25 @@ def main() -> None:
             worst = max(ratios)
             above = [layer for ratio, layer in ratios if ratio > 1.3]
             shown = ", ".join(above[:4]) + (f" (+{len(above) - 4})" if len(above) > 4 else "")
-            print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.2f} "
-                  f"{sum(best.values()) / 1e6:13.2f} {best_label:12s} "
+            print(f"{name:16s} {preset:12s} {seconds:8.1f} {sum(auto.values()) / 1e6:8.3f} "
+                  f"{least_mb:13.3f} {sum(best.values()) / 1e6:13.3f} {best_label:12s} "
                   f"{len(worse):12d} {len(beside_worse):12d} {worst[0]:7.2f} {worst[1]:>5s} "
                   f"{len(above)}: {shown}", flush=True)
+            if schedule.units_left_above:
+                print(f"{'':30s}no mapping without units above the fixed runs found; the best "
+                      f"that ranks them first keeps {', '.join(schedule.units_left_above)}",
+                      flush=True)
             if beside_worse:
                 print(f"{'':30s}worse beside the same maps: {', '.join(sorted(beside_worse))}",
                       flush=True)
             if worse:
-                print(f"{'':30s}worse than a fixed dataflow: {', '.join(worse[:6])}"
+                mine = unit_bytes(units, auto)
+                theirs = {label: unit_bytes(units, run) for label, run, _ in per_layer}
+                shown = []
+                for unit in worse[:6]:
+                    label = min(theirs, key=lambda label: theirs[label][unit])
+                    shown.append(f"{unit} {mine[unit]:,d} B ({label} {theirs[label][unit]:,d} B)")
+                print(f"{'':30s}worse than a fixed dataflow: {', '.join(shown)}"
                       + (f" (+{len(worse) - 6})" if len(worse) > 6 else ""), flush=True)
 
 

@@ -331,7 +331,13 @@ def _map(args: argparse.Namespace) -> None:
     from sim.hardware import load_hardware
     from sim.mapper.mapping_file import mapping_to_yaml
     from sim.mapper.network_mapping import auto_schedule, mapping_to_dict
-    from sim.mapper.report import fixed_bytes_by_layer, map_figure, map_rows, map_table
+    from sim.mapper.report import (
+        fixed_bytes_by_layer,
+        map_figure,
+        map_rows,
+        map_table,
+        map_units,
+    )
     from sim.presets import hardware_path
     from sim.schedule import DramLayout
     from sim.workload.io import resolve_network
@@ -351,6 +357,8 @@ def _map(args: argparse.Namespace) -> None:
     fixed = fixed_bytes_by_layer(network, hardware, options)
     rows = map_rows(network, hardware, schedule.mapping, schedule.tiles, fixed, dtype.bytes,
                     options)
+    units = map_units(network, schedule.mapping, schedule.tiles, fixed,
+                      hardware.dram.burst_bytes)
     if args.out:
         write_text_atomic(args.out, mapping_to_yaml(schedule.mapping))
     if args.plot:
@@ -360,10 +368,10 @@ def _map(args: argparse.Namespace) -> None:
                  "fixed dataflows")
         write_files_atomic([(args.plot, lambda path: map_figure(rows, fixed, title, path))])
     if args.json:
-        print(json.dumps({"mapping": mapping_to_dict(schedule.mapping), "layers": rows},
-                         indent=2))
+        print(json.dumps({"mapping": mapping_to_dict(schedule.mapping), "layers": rows,
+                          "units": units}, indent=2))
     else:
-        print(map_table(rows, schedule.mapping, fixed))
+        print(map_table(rows, schedule.mapping, fixed, units))
 
 
 def _simulate(args: argparse.Namespace) -> None:

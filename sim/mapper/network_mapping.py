@@ -14,18 +14,27 @@ reordered only where that puts no more bytes on the bus than its layers mapped o
 the fused segments that put the fewest bytes on the bus are chosen over the chain
 (:func:`sim.mapper.fused_segments.choose_segments`); each context is a candidate with them and
 without them. The candidate with the best objective wins: bus bytes for ``dram_bytes``, the
-cycle-level engine's energy, cycles or their product otherwise.
+cycle-level engine's energy, cycles or their product otherwise. Last, the resident set of the
+winner is refined one change at a time (:func:`_refine_residency`).
+
+For ``dram_bytes`` the candidates rank first by how many units (:mod:`sim.mapper.units`) move
+more bytes than under some fixed dataflow at its shipped options
+(:mod:`sim.mapper.fixed_runs`), and only then by bus bytes, so that ``auto`` moves no more than
+any of them on every unit where it finds such a mapping; where it does not, it keeps the
+mapping of fewest bytes it finds instead (ranked by bytes alone, or by units first).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
 from sim.mapper.emit import canonical, emit, overflow, valid
+from sim.mapper.fixed_runs import fixed_part_bytes, reordered_bytes
 from sim.mapper.fused_segments import (
     FusedSegment,
     choose_segments,
@@ -35,6 +44,7 @@ from sim.mapper.fused_segments import (
 )
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapper.search import OBJECTIVES, SearchMemo, refuse, search_layer
+from sim.mapper.units import FixedMinimum
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, Tile, schedule_burst_bytes
 from sim.techniques.buffering import (
@@ -95,6 +105,9 @@ class MappedSchedule:
     mapping: NetworkMapping
     fmap_buffer: str = ""
     fmap_bytes: int = 0
+    # Where ``auto`` found no mapping without units above the fixed runs and kept the
+    # network's minimum: the units above in the best mapping that ranked them first.
+    units_left_above: tuple[str, ...] = ()
 
 
 def _units(blocks: list[Bottleneck]) -> list[tuple[int, int]]:
@@ -207,17 +220,20 @@ def measure(tiles: list[Tile], hardware: HardwareSpec, dtype: DType, objective: 
 # and that mapping's bus bytes, or None when no mapping fits.
 LayerCache = dict[tuple, tuple[LayerMapping, int] | None]
 
+# A candidate: its mapping, its bus bytes and those bytes per part (see context_mappings).
+Candidate = tuple[NetworkMapping, int, dict[str, int]]
+
 
 def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayout,
                      dtype: DType, objective: str, residency: Residency,
                      blocks: list[Bottleneck], cache: LayerCache, memo: SearchMemo
-                     ) -> list[tuple[NetworkMapping, int]]:
+                     ) -> list[Candidate]:
     """The best mappings with these feature maps resident and these blocks reorderable, with
-    the best fused segments and without, each with the bytes its schedule puts on the bus;
-    none when some layer fits no mapping beside them."""
+    the best fused segments and without, each with the bytes its schedule puts on the bus and
+    those bytes per part (a layer; a reordered block under its expansion layer; a fused
+    segment under its first layer); none when some layer fits no mapping beside them."""
     chosen: dict[str, LayerMapping] = {}
     moved: dict[str, int] = {}
-    burst = hardware.dram.burst_bytes
     for info in network.infos:
         key = (info.name, frozenset(n for n in (*info.inputs, info.name)
                                     if n in residency.on_chip),
@@ -234,52 +250,83 @@ def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayou
             continue
         chosen[info.name], moved[info.name] = found
     reordered = []
-    reordered_bytes = 0
+    block_parts: dict[str, int] = {}
     for block in blocks:
         plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
             if any(moved[i.name] < 0 for i in block.infos):
                 return []
             continue
-        key = ("reordered bytes", id(plan))  # plans live in the memo, so ids stay unique
-        if key not in layout.memo:
-            layout.memo[key] = schedule_burst_bytes(
-                reordered_tiles(plan, hardware, layout, dtype, residency), burst)
-        block_bytes = layout.memo[key]
+        block_bytes = reordered_bytes(plan, hardware, layout, dtype, residency)
         alone = [moved[i.name] for i in block.infos]
         if min(alone) < 0 or block_bytes <= sum(alone):
             reordered.append(block.name)
-            reordered_bytes += block_bytes
+            block_parts[block.expand.name] = block_bytes
     skipped = {i.name for block in blocks if block.name in reordered for i in block.infos}
     resident = tuple(sorted(residency.on_chip, key=lambda name: network[name].index))
     plain = NetworkMapping(
         network.name, hardware.name, str(dtype), objective, resident, tuple(reordered),
         tuple(chosen[info.name] for info in network.infos if info.name not in skipped))
     alone = {name: moved[name] for name in chosen if name not in skipped}
-    plain_bytes = sum(alone.values()) + reordered_bytes
+    plain_parts = alone | block_parts
+    plain_bytes = sum(plain_parts.values())
     segments = choose_segments(network, hardware, layout, residency, alone,
                                skipped | {name for name, size in moved.items() if size < 0},
                                memo.segments)
     if not segments:
-        return [(plain, plain_bytes)]
+        return [(plain, plain_bytes, plain_parts)]
     fused = {info.name for segment, _ in segments for info in segment.infos(network)}
-    fused_bytes = plain_bytes - sum(alone[name] for name in fused) + sum(
-        moved for _, moved in segments)
-    return [(plain, plain_bytes), (dataclasses.replace(
+    fused_parts = {name: size for name, size in plain_parts.items() if name not in fused}
+    fused_parts |= {segment.first: size for segment, size in segments}
+    return [(plain, plain_bytes, plain_parts), (dataclasses.replace(
         plain, fused=tuple(segment for segment, _ in segments),
         layers=tuple(entry for entry in plain.layers if entry.layer not in fused)),
-        fused_bytes)]
+        sum(fused_parts.values()), fused_parts)]
 
 
 def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
-                  objective: str = "dram_bytes") -> MappedSchedule:
-    """The best schedule ``auto`` finds (see the module docstring)."""
-    buffer, size = residency_room(hardware)
-    shape = network.input_shape
-    most = size // (shape.height * shape.width * dtype.bytes)
+                  objective: str = "dram_bytes", dominate: bool = True) -> MappedSchedule:
+    """The best schedule ``auto`` finds (see the module docstring). With ``dominate`` and
+    objective ``dram_bytes``, candidates rank first by how many units move more than under
+    some fixed run (:mod:`sim.mapper.fixed_runs`), then by bus bytes; if the best still has
+    such a unit, the search runs again on bus bytes alone and whichever of the two moves
+    fewer bytes is kept. Without ``dominate``, only that second search runs."""
     cache: LayerCache = {}
     memo = SearchMemo()
-    best: tuple[float, MappedSchedule] | None = None
+    if dominate and objective == "dram_bytes":
+        fixed = FixedMinimum(network, fixed_part_bytes(network, hardware, layout, dtype))
+        above, mapping, moved = _search(network, hardware, layout, dtype, objective, cache,
+                                        memo, fixed)
+        if not above:
+            return mapped_schedule(network, hardware, mapping, layout, dtype)
+        _, least, least_moved = _search(network, hardware, layout, dtype, objective, cache,
+                                        memo, None)
+        kept = mapping if moved < least_moved else least
+        return dataclasses.replace(mapped_schedule(network, hardware, kept, layout, dtype),
+                                   units_left_above=tuple(above))
+    _, mapping, _ = _search(network, hardware, layout, dtype, objective, cache, memo, None)
+    return mapped_schedule(network, hardware, mapping, layout, dtype)
+
+
+def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
+            objective: str, cache: LayerCache, memo: SearchMemo, fixed: FixedMinimum | None
+            ) -> tuple[list[str], NetworkMapping, float]:
+    """The best mapping over the feature-map rooms and the refinement of its resident set,
+    ranked first by its units above ``fixed`` (when given), then by ``objective``; with the
+    units it has above and its objective. Without ``fixed`` the two rankings agree, so one
+    refinement runs."""
+    _, size = residency_room(hardware)
+    shape = network.input_shape
+    most = size // (shape.height * shape.width * dtype.bytes)
+
+    def rank(candidate: Candidate) -> tuple[int, int]:
+        """(units above the fixed runs' fewest, bus bytes) of a candidate."""
+        mapping, moved, parts = candidate
+        above = 0 if fixed is None else len(fixed.units_above(mapping.fused, parts))
+        return above, moved
+
+    best: tuple[tuple[int, float], Candidate] | None = None
+    cheapest: tuple[float, Candidate] | None = None  # by the objective alone
     seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
@@ -293,64 +340,114 @@ def auto_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout, 
             if seen_key in seen:
                 continue  # another room gave the same residency
             seen.add(seen_key)
-            for mapping, moved in context_mappings(network, hardware, layout, dtype, objective,
-                                           residency, blocks, cache, memo):
-                value = _value(network, hardware, layout, dtype, objective, mapping, moved)
+            for candidate in context_mappings(network, hardware, layout, dtype, objective,
+                                              residency, blocks, cache, memo):
+                value = (rank(candidate)[0],
+                         _value(network, hardware, layout, dtype, objective, *candidate[:2]))
                 if best is None or value < best[0]:
-                    best = (value, mapping)
+                    best = (value, candidate)
+                if cheapest is None or value[1] < cheapest[0]:
+                    cheapest = (value[1], candidate)
     if best is None:
         raise refuse(next(info for info in network.infos
                           if search_layer(info, hardware, layout, Residency()) is None))
-    refined = _refine_residency(network, hardware, layout, dtype, objective, best[1], cache,
-                                memo)
-    if refined is not None:
-        value = _value(network, hardware, layout, dtype, objective, *refined)
-        if value < best[0]:
-            best = (value, refined[0])
-    return mapped_schedule(network, hardware, best[1], layout, dtype)
+    assert cheapest is not None
+    # The refinement starts from the best candidate; if units are still above after it, from
+    # the candidate of fewest bytes too (its units above may go with a few changes).
+    starts = [best[1][0]]
+    if cheapest[1][0] != starts[0]:
+        starts.append(cheapest[1][0])
+    for start in starts:
+        refined = _refine_residency(network, hardware, layout, dtype, objective, start, cache,
+                                    memo, rank, fixed)
+        if refined is not None:
+            value = (rank(refined)[0],
+                     _value(network, hardware, layout, dtype, objective, *refined[:2]))
+            if value < best[0]:
+                best = (value, refined)
+        if best[0][0] == 0:
+            break
+    mapping, _, parts = best[1]
+    above = [] if fixed is None else fixed.units_above(mapping.fused, parts)
+    return above, mapping, best[0][1]
 
 
-REFINE_PASSES = 4  # rounds of single-map changes to the resident set
+REFINE_PASSES = 4  # rounds of single changes to the resident set, while the bytes fall
+# With units above the fixed runs, one more round per such unit may be spent removing them.
 
 
 def _refine_residency(network: Network, hardware: HardwareSpec, layout: DramLayout,
                       dtype: DType, objective: str, start: NetworkMapping, cache: LayerCache,
-                      memo: SearchMemo) -> tuple[NetworkMapping, int] | None:
-    """The resident set chosen map by map: starting from ``start``'s, each round keeps or
-    drops the one feature map whose change puts the fewest bytes on the bus (every layer
-    mapped again beside the new set, fused runs chosen again), while that falls. Maps made
-    inside ``start``'s reordered blocks keep the blocks' choice. None when nothing improves."""
+                      memo: SearchMemo, rank: Callable[[Candidate], tuple[int, int]],
+                      fixed: FixedMinimum | None) -> Candidate | None:
+    """The resident set chosen map by map: starting from ``start``'s, each round makes the
+    one change that gives the candidate of least ``rank`` (every layer mapped again beside
+    the new set, fused runs chosen again), while that falls. A change keeps or drops one
+    feature map made outside the reordered blocks, or runs one reordered block layer by
+    layer with its inner maps kept on chip instead, or (with ``fixed``) gives a unit that
+    moves more than under some fixed run that run's choices around it: the maps live across
+    the unit are those the run keeps, and the unit's blocks run reordered as in the run.
+    None when nothing improves."""
     _, room = residency_room(hardware)
     if not room:
         return None
-    blocks = [block for block in find_bottlenecks(network) if block.name in start.reordered]
-    inside = {info.name for block in blocks for info in block.infos}
-    units = _units(blocks)
+    every_block = find_bottlenecks(network)
 
-    def best_with(names: frozenset[str]) -> tuple[NetworkMapping, int] | None:
+    def best_with(names: frozenset[str], block_names: frozenset[str]) -> Candidate | None:
+        blocks = [block for block in every_block if block.name in block_names]
         ordered = sorted(names, key=lambda name: network[name].index)
-        residency = residency_of(network, hardware, ordered, dtype.bytes, units)
+        residency = residency_of(network, hardware, ordered, dtype.bytes, _units(blocks))
         if any(size > room for size in residency.layer_bytes.values()):
             return None
         found = context_mappings(network, hardware, layout, dtype, objective, residency,
                                  blocks, cache, memo)
-        return min(found, key=lambda item: item[1], default=None)
+        return min(found, key=rank, default=None)
 
-    current = frozenset(start.resident)
-    kept = best_with(current)
+    def changes(names: frozenset[str], block_names: frozenset[str], current: Candidate
+                ) -> list[tuple[frozenset[str], frozenset[str]]]:
+        blocks = [block for block in every_block if block.name in block_names]
+        inside = {info.name for block in blocks for info in block.infos}
+        toggles = [(names ^ {info.name}, block_names) for info in network.infos
+                   if info.name != network.output_name and info.name not in inside]
+        unblocked = [(names | {info.name for info in block.infos if info.name != block.output},
+                      block_names - {block.name}) for block in blocks]
+        return toggles + unblocked + as_fixed(names, block_names, current)
+
+    def as_fixed(names: frozenset[str], block_names: frozenset[str], current: Candidate
+                 ) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """Per unit above the fixed runs' fewest, the change to the run's choices there."""
+        if fixed is None:
+            return []
+        mapping, _, parts = current
+        found = []
+        for unit in fixed.units_above(mapping.fused, parts):
+            run = fixed.least_run(mapping.fused, unit)
+            indices = [network[name].index for name in fixed.layers_of(mapping.fused, unit)]
+            first, last = min(indices), max(indices)
+            across = {info.name for info in network.infos
+                      if info.index <= last and network.last_use(info.name) >= first
+                      and info.name != network.output_name}
+            mine = {block.name for block in every_block
+                    if first <= block.expand.index <= last}
+            found.append(((names - across) | (run.resident & across),
+                          (block_names - mine) | (run.reordered & mine)))
+        return found
+
+    state = (frozenset(start.resident), frozenset(start.reordered))
+    kept = best_with(*state)
     if kept is None:
         return None
-    first = kept[1]
-    toggles = [info.name for info in network.infos
-               if info.name != network.output_name and info.name not in inside]
-    for _ in range(REFINE_PASSES):
-        trials = [found for name in toggles
-                  if (found := best_with(current ^ {name})) is not None]
-        better = min(trials, key=lambda item: item[1], default=None)
-        if better is None or better[1] >= kept[1]:
+    first = rank(kept)
+    passes = REFINE_PASSES + first[0]
+    for _ in range(passes):
+        trials = [(found, change) for change in changes(*state, kept)
+                  if (found := best_with(*change)) is not None]
+        better = min(trials, key=lambda trial: rank(trial[0]), default=None)
+        if better is None or rank(better[0]) >= rank(kept):
             break
-        kept, current = better, frozenset(better[0].resident)
-    return kept if kept[1] < first else None
+        kept = better[0]
+        state = (frozenset(kept[0].resident), better[1][1])
+    return kept if rank(kept) < first else None
 
 
 def _value(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype: DType,

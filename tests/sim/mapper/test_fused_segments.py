@@ -21,6 +21,7 @@ from sim.mapper.fused_segments import (
 )
 from sim.mapper.network_mapping import context_mappings, mapped_schedule
 from sim.mapper.search import SearchMemo, search_layer, tile_edges
+from sim.mapper.units import bytes_by_layer, compared_units, unit_bytes
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, schedule_burst_bytes
 from sim.techniques.buffering import plan_residency, residency_room
@@ -182,7 +183,8 @@ def test_a_segment_across_a_residual_branch_is_refused(tmp_path, capsys):
 def test_counted_bytes_equal_the_schedules_bursts(name, preset):
     """Second implementation: `auto` ranks candidates by bytes counted from their parts (each
     layer's closed-form traffic, each reordered block's and fused run's tiles); the schedule
-    each candidate emits puts exactly that many bytes on the bus."""
+    each candidate emits puts exactly that many bytes on the bus, and as many on each
+    compared unit as its parts say."""
     network = ZOO[name].build()
     hardware = load_hardware(preset)
     layout = DramLayout(network, 1)
@@ -194,10 +196,13 @@ def test_counted_bytes_equal_the_schedules_bursts(name, preset):
         if blocks:
             contexts.append((blocks, residency))
         for blocks, residency in contexts:
-            for mapping, moved in context_mappings(network, hardware, layout, DType.INT8,
-                                                   "dram_bytes", residency, blocks, {},
-                                                   SearchMemo()):
+            for mapping, moved, parts in context_mappings(
+                    network, hardware, layout, DType.INT8, "dram_bytes", residency, blocks, {},
+                    SearchMemo()):
                 tiles = mapped_schedule(network, hardware, mapping, layout, DType.INT8).tiles
                 assert moved == schedule_burst_bytes(tiles, hardware.dram.burst_bytes)
+                units = compared_units(network, mapping.fused)
+                assert unit_bytes(units, parts) == unit_bytes(
+                    units, bytes_by_layer(tiles, hardware.dram.burst_bytes))
                 checked += 1
     assert checked >= 3

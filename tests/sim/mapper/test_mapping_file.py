@@ -122,7 +122,15 @@ def test_map_json_reports_every_layer_with_its_bound_and_best_fixed(capsys):
     assert len(names) == len(set(names)) > 30
     for row in report["layers"]:
         assert row["dram_burst_bytes"] >= 0 and row["lower_bound_bytes"] >= 0
-        assert row["best_fixed_dataflow"] in ("layerwise", "tiled", "buffered", "full")
+        assert row["best_fixed_dataflow"] in ("layerwise", "tiled/16", "tiled/32", "buffered",
+                                              "full/16", "full/32")
+    # Per unit, auto moves no more than the best fixed run (the dominance tests count the
+    # fixed runs' tiles themselves); the units cover every layer once.
+    assert [name for unit in report["units"] for name in unit["layers"]] == names
+    for unit in report["units"]:
+        assert unit["dram_burst_bytes"] <= unit["best_fixed_bytes"], unit
+        assert unit["dram_burst_bytes"] == sum(row["dram_burst_bytes"] for row in report["layers"]
+                                               if row["layer"] in unit["layers"])
 
 
 def test_a_missing_mapping_file_exits_2(tmp_path, capsys):
