@@ -138,8 +138,8 @@ def engine_tiling(layer: EngineLayer, limits: EngineLimits) -> Tiling:
 
 def fitting_tilings(layer: EngineLayer, limits: EngineLimits) -> Iterator[Tiling]:
     """Every (band, block) the engine's memories hold, the largest block first and for each
-    the tallest band first (sizes per bank when a tile memory is double-buffered); raises
-    ValueError before the first when none does."""
+    the tallest band first (sizes per bank when a tile memory is double-buffered), found as
+    they are asked for; raises ValueError instead of a first one when none does."""
     cols = limits.cols
     out_height, out_width = layer.output_size
     if layer.width + 2 * layer.padding > limits.max_width:
@@ -157,7 +157,7 @@ def fitting_tilings(layer: EngineLayer, limits: EngineLimits) -> Iterator[Tiling
     if most_folds == 0:
         raise ValueError(f"one column fold of {fold_words} weight words does not fit a "
                          f"bank of {limits.weight_depth}")
-    found = []
+    found = False
     for block_folds in range(most_folds, 0, -1):
         for band_rows in range(min(out_height, limits.max_height), 0, -1):
             padded = (band_rows - 1) * layer.stride + layer.kernel
@@ -170,10 +170,10 @@ def fitting_tilings(layer: EngineLayer, limits: EngineLimits) -> Iterator[Tiling
                     and band_rows * out_width * block_folds <= limits.output_depth
                     and accumulated):
                 block_filters = layer.filters if block_folds == folds else block_folds * cols
-                found.append(Tiling(band_rows, block_filters))
+                found = True
+                yield Tiling(band_rows, block_filters)
     if not found:
         raise ValueError("not even one output row fits the engine's memories")
-    return iter(found)
 
 
 def choose_tiling(hardware: HardwareSpec, layer: EngineLayer, limits: EngineLimits,

@@ -68,15 +68,20 @@ def run_preset(path: Path, layers: tuple[str, ...], tmp_path: Path,
     return json.loads(figures.read_text())
 
 
+def summary(run: dict) -> str:
+    """A measured layer's MACs, RTL and predicted cycles and tiling, as the tests print it."""
+    return (f"{run['macs']} MACs, RTL {run['cycles']} cycles, simulator "
+            f"{run['predicted_cycles']} ({run['tiles']} tiles: {run['band_rows']}-row bands x "
+            f"{run['block_filters']}-filter blocks")
+
+
 def test_fpga_layer_engine_on_icarus(tmp_path, capsys):
     measured = run_preset(FPGA, LAYERS, tmp_path)
     with capsys.disabled():
         for name in LAYERS:
             run = measured[name]
-            print(f"\nfpga_4x4_os layer engine {name}: {run['macs']} MACs, RTL {run['cycles']}"
-                  f" cycles, simulator {run['predicted_cycles']} ({run['tiles']} tiles: "
-                  f"{run['band_rows']}-row bands x {run['block_filters']}-filter blocks; last "
-                  f"output at {run['computed']}): PE utilization {run['utilization']:.1%} "
+            print(f"\nfpga_4x4_os layer engine {name}: {summary(run)}; last output at "
+                  f"{run['computed']}): PE utilization {run['utilization']:.1%} "
                   f"(the buffers allow at most "
                   f"{utilization_bound(SHAPES[name], run['band_rows']):.1%})")
     for name in LAYERS:
@@ -92,10 +97,8 @@ def test_weight_stationary_layer_engine_on_icarus(tmp_path, capsys):
     with capsys.disabled():
         for name in WS_LAYERS:
             run = measured[name]
-            print(f"\nfpga_4x4_ws layer engine {name}: {run['macs']} MACs, RTL {run['cycles']}"
-                  f" cycles, simulator {run['predicted_cycles']} ({run['tiles']} tiles: "
-                  f"{run['band_rows']}-row bands x {run['block_filters']}-filter blocks): PE "
-                  f"utilization {run['utilization']:.1%}")
+            print(f"\nfpga_4x4_ws layer engine {name}: {summary(run)}): PE utilization "
+                  f"{run['utilization']:.1%}")
     for name in WS_LAYERS:
         run = measured[name]
         assert run["cycles"] == run["counted_cycles"] == run["predicted_cycles"], name
@@ -145,10 +148,7 @@ def test_double_buffered_layer_engine_on_icarus(tmp_path, capsys):
     with capsys.disabled():
         for name in DB_LAYERS:
             run = measured[name]
-            print(f"\nfpga_4x4_os_db layer engine {name}: {run['macs']} MACs, RTL "
-                  f"{run['cycles']} cycles, simulator {run['predicted_cycles']} "
-                  f"({run['tiles']} tiles: {run['band_rows']}-row bands x "
-                  f"{run['block_filters']}-filter blocks): PE utilization "
+            print(f"\nfpga_4x4_os_db layer engine {name}: {summary(run)}): PE utilization "
                   f"{run['utilization']:.1%} (floor {FLOORS[name]:.0%}); the same bytes "
                   f"single-buffered: {single[name]} cycles predicted, "
                   f"{run['macs'] / (16 * single[name]):.1%}")
