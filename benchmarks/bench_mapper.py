@@ -56,7 +56,7 @@ def auto_beside(network, hardware, label, schedule):
     layout = DramLayout(network, 1)
     dataflow = label.split("/")[0]
     if dataflow == "buffered":
-        on_chip = plan_residency(network, hardware, schedule.fmap_bytes, 1).on_chip
+        on_chip = plan_residency(network, hardware, schedule.fmap_bytes, 1, 4).on_chip
     elif dataflow == "full":
         on_chip = reorder_residency(network, hardware, DType.INT8, schedule.fmap_bytes,
                                     layout.memo)[1].on_chip

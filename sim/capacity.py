@@ -29,6 +29,7 @@ class Budget:
     def __init__(self, hardware: HardwareSpec) -> None:
         self.buffers = hardware.buffers
         self.declared = hardware.buffers.declared()
+        self.pe_array = hardware.pe_array  # whose running sums wait in the output buffer
 
     def fits(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None,
              resident_bytes: int = 0) -> bool:

@@ -198,7 +198,8 @@ def _best_buffered(network: Network, hardware: HardwareSpec, layout: DramLayout,
     for channels in rooms:
         room_bytes = feature_map_request_bytes(network, channels, dtype_bytes)
         try:
-            residency = plan_residency(network, hardware, room_bytes, dtype_bytes)
+            residency = plan_residency(network, hardware, room_bytes, dtype_bytes,
+                                       layout.accumulator_bytes)
             if residency in seen:
                 continue
             seen.append(residency)
@@ -223,7 +224,8 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
     dtype = options.dtype
     buffer, _ = residency_room(hardware)
     if options.dataflow == "buffered":
-        residency = plan_residency(network, hardware, room_bytes, dtype.bytes)
+        residency = plan_residency(network, hardware, room_bytes, dtype.bytes,
+                                   dtype.accumulator_bits // 8)
         tiles = layerwise_schedule(network, hardware, layout, residency, cache)
         return Schedule(tiles, channels, room_bytes, buffer or "")
     blocks, residency = reorder_residency(network, hardware, dtype, room_bytes, layout.memo)

@@ -8,7 +8,8 @@ of M = 1). Counts are in elements.
   folds = ceil(Sr/AR) * ceil(Sc/AC) and cycles = folds * fold - 1 per group, with
   os: Sr = P, Sc = M, fold = K + AR + AC - 2;  ws: Sr = K, Sc = M, fold = 2AR + AC + P - 2;
   is: Sr = K, Sc = P, fold = 2AR + AC + M - 2. Operand reads count what each fold streams in;
-  ws/is fold over K, so partial sums are written per K fold and read back for all but the first.
+  ws/is fold over K, so partial sums are written per K fold and read back for all but the first;
+  between folds they wait in the output buffer at accumulator width (:func:`running_sums`).
   ``os-overlap`` (the generated RTL engine) streams the same operands as os, but each fold's
   drain overlaps the next fold's fill: folds * K + AR + AC - 2 - 1 cycles
   (:func:`overlapped_os_cycles`).
@@ -87,6 +88,26 @@ def tile_compute(pe: PeArraySpec, pixels: int, k: int, filters: int, groups: int
         writes = pixels * filters * k_folds
     return TileCompute(macs, cycles, groups * reads[0], groups * reads[1], groups * reads[2],
                        groups * writes)
+
+
+def running_sums(pe: PeArraySpec, pixels: int, k: int, filters: int) -> int:
+    """Output elements of one GEMM (one group; groups run one after another) that wait in the
+    output buffer as running sums between the folds of their reduction, at accumulator width.
+
+    ws and is arrays fold the reduction over their rows (``ceil(K / AR) > 1`` folds) and hand
+    each fold's partial sums out of the array, in SCALE-Sim's fold order (the folds of the
+    other operand outer, the reduction folds inner): ws holds one column fold's sums, P x
+    min(M, AC); is holds one pixel fold's, min(P, AC) x M. An os array keeps every sum in its
+    PE until it is final and a vector engine in its adder tree's output registers: 0.
+    """
+    if pe.kind != "systolic" or pe.dataflow not in ("ws", "is") or pixels == 0 or filters == 0:
+        return 0
+    assert pe.rows is not None and pe.cols is not None
+    if ceil(k / pe.rows) <= 1:
+        return 0
+    if pe.dataflow == "ws":
+        return pixels * min(filters, pe.cols)
+    return min(pixels, pe.cols) * filters
 
 
 def overlapped_os_cycles(rows: int, cols: int, pixels: int, k: int, filters: int) -> int:

@@ -12,7 +12,7 @@ import dataclasses
 from math import ceil
 
 from sim.capacity import Budget
-from sim.hardware import HardwareSpec
+from sim.hardware import HardwareSpec, PeArraySpec
 from sim.mapper.grid import Grid, make_grid
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapping import tile_compute
@@ -79,8 +79,8 @@ def overflow(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, dty
 Demand = tuple[dict[str, int], dict[str, int] | None]  # streamed, held once (per operand)
 
 
-def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, dtype_bytes: int,
-           accumulator_bytes: int, residency: Residency) -> Demand | None:
+def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, pe: PeArraySpec,
+           dtype_bytes: int, accumulator_bytes: int, residency: Residency) -> Demand | None:
     """What one tile of the mapping takes on chip, per operand: streamed (twice in a
     double buffer) and held once; None when the mapping cannot run beside this residency (its
     input resident while its input channels are blocked)."""
@@ -90,7 +90,8 @@ def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, dtype_bytes: int,
             return None
         return k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
                                mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
-    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency)
+    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency,
+                             pe, accumulator_bytes)
     if mapping.filter_blocks <= 1 or mapping.stationary == "weight" and not is_channelwise(info):
         return {"ifmap": sizes.window, "ofmap": sizes.output}, {"weight": sizes.weights}
     if is_channelwise(info):
@@ -102,7 +103,8 @@ def overflow_for_grid(info: LayerInfo, mapping: LayerMapping, grid: Grid,
                       hardware: HardwareSpec, dtype_bytes: int, accumulator_bytes: int,
                       residency: Residency) -> str | None:
     """:func:`overflow` for the mapping's already-built ``grid``."""
-    needs = demand(info, mapping, grid, dtype_bytes, accumulator_bytes, residency)
+    needs = demand(info, mapping, grid, hardware.pe_array, dtype_bytes, accumulator_bytes,
+                   residency)
     if needs is None:
         return hardware.buffers.name_for("ifmap")
     return Budget(hardware).overflow(*needs, residency.layer_bytes.get(info.name, 0))
@@ -114,7 +116,8 @@ def resident_room(info: LayerInfo, mapping: LayerMapping, grid: Grid, hardware: 
     """The most resident feature-map bytes the mapping's tiles fit beside (None when they fit
     beside none): it fits exactly where ``residency.layer_bytes`` of the layer is at most
     this."""
-    needs = demand(info, mapping, grid, dtype_bytes, accumulator_bytes, residency)
+    needs = demand(info, mapping, grid, hardware.pe_array, dtype_bytes, accumulator_bytes,
+                   residency)
     return None if needs is None else Budget(hardware).resident_room(*needs)
 
 
@@ -144,7 +147,8 @@ def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: Hardwar
     block_filters = ceil(geometry.filters / blocks)
     grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
     sizes = sizes_for_pixels(info, grid.largest_window, grid.largest_output,
-                             mapping.filter_blocks, dtype_bytes, residency)
+                             mapping.filter_blocks, dtype_bytes, residency, hardware.pe_array,
+                             layout.accumulator_bytes)
     resident = residency.resident(info)
     stored = info.name not in residency.on_chip
     tiles: list[Tile] = []
@@ -174,6 +178,6 @@ def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: Hardwar
                 held=by_buffer((weight_buffer, sizes.weights)), group=f"{info.name}@{block}",
                 resident=resident)
             tiles.append(make_tile(info, loads, stores, compute, region.pixels,
-                                   info.output_shape.channels, dtype_bytes, hardware,
-                                   footprint))
+                                   info.output_shape.channels, dtype_bytes,
+                                   layout.accumulator_bytes, hardware, footprint))
     return tiles

@@ -64,7 +64,8 @@ def fixed_part_bytes(network: Network, hardware: HardwareSpec, layout: DramLayou
     rooms = _rooms(network, hardware, dtype)
 
     def buffered_at(room: int) -> FixedRun:
-        residency = plan_residency(network, hardware, room, dtype.bytes)
+        residency = plan_residency(network, hardware, room, dtype.bytes,
+                                   dtype.accumulator_bits // 8)
         return FixedRun(_layerwise_parts(network, hardware, layout, residency, cache),
                         residency.on_chip)
 

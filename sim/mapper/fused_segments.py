@@ -28,7 +28,7 @@ from sim.hardware import HardwareSpec
 from sim.mapper.search import tile_edges
 from sim.mapper.traffic import Moves
 from sim.schedule import DramLayout, Tile
-from sim.techniques.fusion import crossing, fused_group_tiles, is_spatial
+from sim.techniques.fusion import crossing, fused_group_tiles, fused_running_sum_bytes, is_spatial
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.receptive import Region, propagate
 from sim.workload.network import LayerInfo, Network
@@ -80,9 +80,9 @@ def segment_problem(network: Network, segment: FusedSegment, residency: Residenc
 
 
 def segment_fits(network: Network, segment: FusedSegment, hardware: HardwareSpec,
-                 dtype_bytes: int, residency: Residency) -> bool:
+                 dtype_bytes: int, accumulator_bytes: int, residency: Residency) -> bool:
     return bands_fit(network, segment.infos(network), segment.tile, hardware, dtype_bytes,
-                     residency)
+                     accumulator_bytes, residency)
 
 
 def segment_tiles(network: Network, segment: FusedSegment, hardware: HardwareSpec,
@@ -106,7 +106,7 @@ def _bands(infos: list[LayerInfo], tile: int) -> tuple[list[dict[str, Region]],
 
 
 def bands_fit(network: Network, infos: list[LayerInfo], tile: int, hardware: HardwareSpec,
-              dtype_bytes: int, residency: Residency) -> bool:
+              dtype_bytes: int, accumulator_bytes: int, residency: Residency) -> bool:
     """Does the fused group fit at ``tile``, every tensor taken at its tallest row band by its
     widest column band? That is at least what any one tile holds, so a group that passes fits
     :func:`sim.techniques.fusion.group_fits` too (tested), from one pass per band instead of
@@ -122,6 +122,11 @@ def bands_fit(network: Network, infos: list[LayerInfo], tile: int, hardware: Har
     window = sum(largest(name) for name in rows[0]
                  if name not in names and name not in residency.on_chip)
     intermediates = sum(largest(name) for name in rows[0] if name in names and name != last)
+    intermediates += fused_running_sum_bytes(
+        infos, {info.name: max(band[info.name].height for band in rows)
+                * max(band[info.name].width for band in cols)
+                for info in infos if info.name in rows[0]},
+        hardware.pe_array, dtype_bytes, accumulator_bytes)
     output = 0 if last in residency.on_chip else largest(last)
     weights = sum(info.params for info in infos) * dtype_bytes
     resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
@@ -187,7 +192,8 @@ def best_segment(network: Network, start: int, end: int, hardware: HardwareSpec,
     tried = 0
     for tile in tile_edges(infos[-1].output_shape.height):
         segment = FusedSegment(infos[0].name, infos[-1].name, tile)
-        if not bands_fit(network, infos, tile, hardware, layout.dtype_bytes, residency):
+        if not bands_fit(network, infos, tile, hardware, layout.dtype_bytes,
+                         layout.accumulator_bytes, residency):
             continue
         moved = bus_bytes(network, infos, tile, layout, residency, burst)
         if best is None or moved < best[0]:

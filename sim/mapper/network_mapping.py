@@ -195,7 +195,8 @@ def _fused_starts(network: Network, hardware: HardwareSpec, mapping: NetworkMapp
         if layers & taken:
             raise MappingProblem(("fused", index), f"segment {segment.first}..{segment.last} "
                                  "overlaps another fused segment or a reordered block")
-        if not segment_fits(network, segment, hardware, dtype.bytes, residency):
+        if not segment_fits(network, segment, hardware, dtype.bytes,
+                            dtype.accumulator_bits // 8, residency):
             raise MappingProblem(("fused", index), f"segment {segment.first}..{segment.last} "
                                  f"at tile {segment.tile} does not fit the buffers beside the "
                                  "resident feature maps")
@@ -330,7 +331,8 @@ def _search(network: Network, hardware: HardwareSpec, layout: DramLayout, dtype:
     seen: set[tuple] = set()
     for channels in sorted({0, most // 4, most // 2, most}):
         room = feature_map_request_bytes(network, channels, dtype.bytes)
-        contexts = [([], plan_residency(network, hardware, room, dtype.bytes))]
+        contexts = [([], plan_residency(network, hardware, room, dtype.bytes,
+                                        dtype.accumulator_bits // 8))]
         blocks, residency = reorder_residency(network, hardware, dtype, room, layout.memo)
         if blocks:
             contexts.append((blocks, residency))

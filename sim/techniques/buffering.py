@@ -79,7 +79,7 @@ def _smallest_tile(info: LayerInfo) -> Region:
 
 
 def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
-                    limit: int) -> int:
+                    accumulator_bytes: int, limit: int) -> int:
     """The most resident bytes (up to ``limit``) beside which the layer's smallest tile (one
     output pixel, one filter or channel at a time) still fits."""
     budget = Budget(hardware)
@@ -87,7 +87,8 @@ def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
     in_pixels = input_region(info, region).pixels
     blocks = (info.output_shape.channels if is_channelwise(info)
               else layer_geometry(info, 1).filters) or 1
-    sizes = sizes_for_pixels(info, in_pixels, region.pixels, blocks, dtype_bytes, Residency())
+    sizes = sizes_for_pixels(info, in_pixels, region.pixels, blocks, dtype_bytes, Residency(),
+                             hardware.pe_array, accumulator_bytes)
 
     def fits(resident: int) -> bool:
         return tile_fits(budget, info, sizes, blocks, Residency(layer_bytes={info.name: resident}))
@@ -96,7 +97,7 @@ def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
 
 
 def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int,
-                   dtype_bytes: int, never: Iterable[str] = (),
+                   dtype_bytes: int, accumulator_bytes: int, never: Iterable[str] = (),
                    tolerance: dict[str, int] | None = None,
                    units: Iterable[tuple[int, int]] = ()) -> Residency:
     """Which layer outputs stay on chip within ``capacity_bytes`` of the residency buffer.
@@ -128,7 +129,8 @@ def plan_residency(network: Network, hardware: HardwareSpec, capacity_bytes: int
             continue
         if tiles_share and any(
                 residency.bytes_across(*reach[i]) + size
-                > _tolerance(tolerance, network.infos[i], hardware, dtype_bytes, capacity_bytes)
+                > _tolerance(tolerance, network.infos[i], hardware, dtype_bytes,
+                             accumulator_bytes, capacity_bytes)
                 for i in touched):
             continue
         sizes[name] = size
@@ -169,7 +171,8 @@ def residency_of(network: Network, hardware: HardwareSpec, names: Iterable[str],
 
 
 def _tolerance(cache: dict[str, int], info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
-               limit: int) -> int:
+               accumulator_bytes: int, limit: int) -> int:
     if info.name not in cache:
-        cache[info.name] = tolerance_bytes(info, hardware, dtype_bytes, limit)
+        cache[info.name] = tolerance_bytes(info, hardware, dtype_bytes, accumulator_bytes,
+                                           limit)
     return cache[info.name]

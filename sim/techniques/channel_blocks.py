@@ -270,7 +270,7 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
             held=by_buffer((out_buffer, region.pixels * filters * accumulator_bytes)),
             group=f"{info.name}#{index}.{block}", resident=resident)
         tile = make_tile(info, loads, stores, compute, region.pixels, filters, dtype_bytes,
-                         hardware, footprint)
+                         accumulator_bytes, hardware, footprint)
         tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
                                        accumulator_bytes, first=first_step))
     return tiles

@@ -4,10 +4,11 @@ The network is cut where a single tensor crosses from one part to the next. Cons
 layers between such cuts form a fused group when one output tile's working set fits the buffer:
 the group's input window, every intermediate region (exact receptive fields, so halos are
 recomputed and their MACs counted) and the group's output tile (twice in a double buffer: the
-next tile loads beside it), plus all of the group's weights, which stay on chip for the whole
-group. Intermediate tensors never reach DRAM. Groups are grown
-greedily from the front; layers that cannot be fused (FC, global pooling, or a single layer
-whose tile does not fit) run as in the tiled dataflow.
+next tile loads beside it), the running sums of the layer computing (its layers run one after
+another; :func:`sim.techniques.layer_tiles.running_sum_bytes`), plus all of the group's
+weights, which stay on chip for the whole group. Intermediate tensors never reach DRAM. Groups
+are grown greedily from the front; layers that cannot be fused (FC, global pooling, or a single
+layer whose tile does not fit) run as in the tiled dataflow.
 
 Each fused tile is emitted as one schedule tile per layer (so per-layer records keep their
 MACs, recompute included): the first carries the loads, the last the stores.
@@ -16,7 +17,7 @@ MACs, recompute included): the first carries the loads, the last the stores.
 from __future__ import annotations
 
 from sim.capacity import Budget
-from sim.hardware import HardwareSpec
+from sim.hardware import HardwareSpec, PeArraySpec
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
 from sim.techniques.layer_tiles import (
@@ -25,6 +26,7 @@ from sim.techniques.layer_tiles import (
     by_buffer,
     layer_geometry,
     make_tile,
+    running_sum_bytes,
 )
 from sim.techniques.receptive import Region, propagate, spatial_params
 from sim.techniques.tiling import square_tiles, tiled_layer
@@ -53,11 +55,21 @@ def group_tiles(infos: list[LayerInfo], tile: int) -> list[dict[str, Region]]:
     return [propagate(infos, last.name, region) for region in square_tiles(last, tile)]
 
 
+def fused_running_sum_bytes(infos: list[LayerInfo], pixels: dict[str, int], pe: PeArraySpec,
+                            dtype_bytes: int, accumulator_bytes: int) -> int:
+    """The most running-sum bytes one layer of a fused tile holds while it computes (the
+    layers compute one after another); ``pixels``: each layer's output pixels in the tile."""
+    return max((running_sum_bytes(info, pe, pixels[info.name], layer_geometry(info, 1).filters,
+                                  dtype_bytes, accumulator_bytes)
+                for info in infos if info.name in pixels), default=0)
+
+
 def tile_sizes(network: Network, infos: list[LayerInfo], regions: dict[str, Region],
-               dtype_bytes: int, residency: Residency = NOTHING_ON_CHIP
-               ) -> tuple[int, int, int]:
+               dtype_bytes: int, pe: PeArraySpec, accumulator_bytes: int,
+               residency: Residency = NOTHING_ON_CHIP) -> tuple[int, int, int]:
     """(input window, intermediates, output tile) bytes of one fused tile; inputs and an
-    output kept resident take no tile room."""
+    output kept resident take no tile room. The intermediates include the running sums
+    (:func:`fused_running_sum_bytes`)."""
     names = {info.name for info in infos}
     last = infos[-1].name
 
@@ -67,11 +79,15 @@ def tile_sizes(network: Network, infos: list[LayerInfo], regions: dict[str, Regi
     window = sum(size(name) for name in regions
                  if name not in names and name not in residency.on_chip)
     intermediates = sum(size(name) for name in regions if name in names and name != last)
+    intermediates += fused_running_sum_bytes(
+        infos, {name: region.pixels for name, region in regions.items()}, pe, dtype_bytes,
+        accumulator_bytes)
     return window, intermediates, 0 if last in residency.on_chip else size(last)
 
 
 def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec, tile: int,
-               dtype_bytes: int, residency: Residency = NOTHING_ON_CHIP) -> bool:
+               dtype_bytes: int, accumulator_bytes: int,
+               residency: Residency = NOTHING_ON_CHIP) -> bool:
     """Does every fused tile fit: its input window in the ifmap buffer, its intermediates and
     output in the ofmap buffer (each twice when double-buffered, the next tile's beside it),
     and the group's weights once, beside the feature maps resident at any of its layers?"""
@@ -80,6 +96,7 @@ def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec,
     resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
     for regions in group_tiles(infos, tile):
         window, intermediates, output = tile_sizes(network, infos, regions, dtype_bytes,
+                                                   hardware.pe_array, accumulator_bytes,
                                                    residency)
         if not budget.fits({"ifmap": window, "ofmap": intermediates + output},
                            {"weight": weights}, resident):
@@ -87,8 +104,8 @@ def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec,
     return True
 
 
-def fusion_groups(network: Network, hardware: HardwareSpec, tile: int, dtype_bytes: int
-                  ) -> list[list[LayerInfo]]:
+def fusion_groups(network: Network, hardware: HardwareSpec, tile: int, dtype_bytes: int,
+                  accumulator_bytes: int) -> list[list[LayerInfo]]:
     """Greedy groups of consecutive layers; a group of one is not fused."""
     cuts = [c for c in range(1, len(network.infos) + 1)
             if crossing(network, c) == {network.infos[c - 1].name}]
@@ -103,7 +120,8 @@ def fusion_groups(network: Network, hardware: HardwareSpec, tile: int, dtype_byt
                 candidate = list(network.infos[start:cut])
                 if not all(is_spatial(info) for info in candidate):
                     break
-                if not group_fits(network, candidate, hardware, tile, dtype_bytes):
+                if not group_fits(network, candidate, hardware, tile, dtype_bytes,
+                                  accumulator_bytes):
                     break
                 best = cut
         groups.append(list(network.infos[start:best]))
@@ -115,7 +133,7 @@ def fused_schedule(network: Network, hardware: HardwareSpec, layout: DramLayout,
                    ) -> list[Tile]:
     dtype_bytes = layout.dtype_bytes
     tiles: list[Tile] = []
-    for group in fusion_groups(network, hardware, tile, dtype_bytes):
+    for group in fusion_groups(network, hardware, tile, dtype_bytes, layout.accumulator_bytes):
         if len(group) == 1:
             tiles += tiled_layer(group[0], hardware, layout, tile, halo_reuse=False)
             continue
@@ -140,6 +158,7 @@ def fused_group_tiles(group: list[LayerInfo], hardware: HardwareSpec, layout: Dr
     tiles: list[Tile] = []
     for index, regions in enumerate(group_tiles(group, tile)):
         window, intermediates, output = tile_sizes(layout.network, group, regions, dtype_bytes,
+                                                   hardware.pe_array, layout.accumulator_bytes,
                                                    residency)
         held = by_buffer((in_buffer, window), (out_buffer, intermediates))
         loads: list[Transfer] = []
@@ -166,5 +185,5 @@ def fused_group_tiles(group: list[LayerInfo], hardware: HardwareSpec, layout: Dr
                 resident=residency.resident(info))
             tiles.append(make_tile(info, loads if position == 0 else [], stores, compute,
                                    region.pixels, info.output_shape.channels, dtype_bytes,
-                                   hardware, footprint))
+                                   layout.accumulator_bytes, hardware, footprint))
     return tiles

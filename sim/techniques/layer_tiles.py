@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from math import ceil
 
 from sim.capacity import Budget
-from sim.hardware import HardwareSpec
-from sim.mapping import TileCompute, tile_compute
+from sim.hardware import HardwareSpec, PeArraySpec
+from sim.mapping import TileCompute, running_sums, tile_compute
 from sim.schedule import NO_FOOTPRINT, DramLayout, Footprint, Tile, Transfer
 from sim.techniques.receptive import Region, input_windows, source_region
 from sim.workload.layers import (
@@ -125,10 +125,26 @@ class BlockSizes:
     output: int
 
 
+def running_sum_bytes(info: LayerInfo, pe: PeArraySpec, pixels: int, filters: int,
+                      dtype_bytes: int, accumulator_bytes: int) -> int:
+    """Bytes beyond the output tile's own that ``pixels`` output pixels x ``filters`` filters
+    (per group) of the layer take while their running sums wait between the PE array's
+    reduction folds (:func:`sim.mapping.running_sums`): the sums overlay their outputs'
+    place, each ``accumulator_bytes - dtype_bytes`` wider."""
+    geometry = layer_geometry(info, 1)
+    if not geometry.filters:
+        return 0
+    return (running_sums(pe, pixels, geometry.k, filters)
+            * max(0, accumulator_bytes - dtype_bytes))
+
+
 def sizes_for_pixels(info: LayerInfo, in_pixels: int, out_pixels: int, filter_blocks: int,
-                     dtype_bytes: int, residency: Residency) -> BlockSizes:
+                     dtype_bytes: int, residency: Residency, pe: PeArraySpec,
+                     accumulator_bytes: int) -> BlockSizes:
     """The bytes one tile x one of ``filter_blocks`` blocks keeps on chip, when its input
-    window has ``in_pixels`` pixels (in every input) and its output ``out_pixels``."""
+    window has ``in_pixels`` pixels (in every input) and its output ``out_pixels``; the
+    output includes the running sums ``pe`` keeps in the buffer (:func:`running_sum_bytes`),
+    also when the output map itself stays resident."""
     geometry = layer_geometry(info, dtype_bytes)
     blocks = max(1, filter_blocks)
     channelwise = is_channelwise(info) and blocks > 1
@@ -148,6 +164,9 @@ def sizes_for_pixels(info: LayerInfo, in_pixels: int, out_pixels: int, filter_bl
         weights = block_filters * geometry.filter_bytes * geometry.groups
         channels = block_filters * geometry.groups
     output = 0 if info.name in residency.on_chip else out_pixels * channels * dtype_bytes
+    per_group = (geometry.filters if blocks == 1 or channelwise
+                 else ceil(geometry.filters / blocks))
+    output += running_sum_bytes(info, pe, out_pixels, per_group, dtype_bytes, accumulator_bytes)
     return BlockSizes(window, weights, output)
 
 
@@ -189,7 +208,7 @@ def plan_layer_tiles(
             info, regions, residency, halo_reuse and not channel_blocks)):
         wanted = input_region(info, region)  # the first input's window sizes the tile
         sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
-                                 residency)
+                                 residency, hardware.pe_array, layout.accumulator_bytes)
         pixels = region.pixels
         for block in range(max(1, filter_blocks)):
             if channel_blocks:
@@ -210,7 +229,8 @@ def plan_layer_tiles(
                     loaded=by_buffer((in_buffer, sizes.window), (weight_buffer, sizes.weights)),
                     produced=by_buffer((out_buffer, sizes.output)), resident=resident)
                 tiles.append(make_tile(info, loads, stores, compute, pixels, end - first,
-                                       dtype_bytes, hardware, footprint))
+                                       dtype_bytes, layout.accumulator_bytes, hardware,
+                                       footprint))
                 continue
             first_filter = block * block_filters
             filters = max(0, min(block_filters, geometry.filters - first_filter))
@@ -246,7 +266,7 @@ def plan_layer_tiles(
                     shared=by_buffer((weight_buffer, sizes.weights)), shared_by=info.name,
                     resident=resident)
             tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
-                                   dtype_bytes, hardware, footprint))
+                                   dtype_bytes, layout.accumulator_bytes, hardware, footprint))
     return tiles
 
 
@@ -336,8 +356,11 @@ def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:
 
 def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
               compute: TileCompute | None, pixels: int, out_channels: int, dtype_bytes: int,
-              hardware: HardwareSpec, footprint: Footprint = NO_FOOTPRINT) -> Tile:
-    """A tile with its SRAM traffic: DRAM fills and drains plus the PE array's operand accesses."""
+              accumulator_bytes: int, hardware: HardwareSpec,
+              footprint: Footprint = NO_FOOTPRINT) -> Tile:
+    """A tile with its SRAM traffic in bytes: DRAM fills and drains plus the PE array's operand
+    accesses. Partial sums read back between reduction folds, and the writes they pair with,
+    are ``accumulator_bytes`` wide; the final outputs are ``dtype_bytes`` wide."""
     sram_write = {"ifmap": 0, "weight": 0, "ofmap": 0}
     sram_read = {"ifmap": 0, "weight": 0, "ofmap": 0}
     for transfer in loads:
@@ -348,8 +371,11 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
         macs, cycles = compute.macs, compute.cycles
         sram_read["ifmap"] += compute.ifmap_reads * dtype_bytes
         sram_read["weight"] += compute.weight_reads * dtype_bytes
-        sram_read["ofmap"] += compute.ofmap_reads * dtype_bytes
-        sram_write["ofmap"] += compute.ofmap_writes * dtype_bytes
+        # Every partial-sum read pairs with the write of the fold before it; the rest of the
+        # writes are final outputs.
+        sram_read["ofmap"] += compute.ofmap_reads * accumulator_bytes
+        sram_write["ofmap"] += (compute.ofmap_reads * accumulator_bytes
+                                + (compute.ofmap_writes - compute.ofmap_reads) * dtype_bytes)
     else:
         # Pooling and additions: read every input element once, write every output element;
         # one element per MAC lane per cycle.

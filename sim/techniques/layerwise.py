@@ -92,20 +92,21 @@ def row_bands(info: LayerInfo, count: int) -> list[Region]:
             for i in range(count) if edges[i + 1] > edges[i]]
 
 
-def plan_for_regions(info: LayerInfo, budget: Budget, dtype_bytes: int,
+def plan_for_regions(info: LayerInfo, budget: Budget, dtype_bytes: int, accumulator_bytes: int,
                      regions: list[Region], residency: Residency, burst_bytes: int = 1
                      ) -> LayerPlan | None:
     """The fewest filter blocks that make ``regions`` fit beside the layer's resident feature
     maps, with the traffic they imply and a floor under the bus bytes (each request rounded up
     to whole ``burst_bytes``)."""
-    scored = plan_for_profile(info, budget, dtype_bytes, window_profile(info, regions),
+    scored = plan_for_profile(info, budget, dtype_bytes, accumulator_bytes,
+                              window_profile(info, regions),
                               residency, burst_bytes)
     if scored is None:
         return None
     return LayerPlan(tuple(regions), *scored)
 
 
-def plan_for_profile(info: LayerInfo, budget: Budget, dtype_bytes: int,
+def plan_for_profile(info: LayerInfo, budget: Budget, dtype_bytes: int, accumulator_bytes: int,
                      profile: WindowProfile, residency: Residency, burst_bytes: int = 1
                      ) -> tuple[int, int, int] | None:
     """(filter blocks, traffic bytes, bus floor bytes) of :func:`plan_for_regions` from the
@@ -122,7 +123,8 @@ def plan_for_profile(info: LayerInfo, budget: Budget, dtype_bytes: int,
     channelwise = is_channelwise(info)
     max_blocks = (out_shape.channels if channelwise else geometry.filters) or 1
     for blocks in block_counts(max_blocks):
-        sizes = sizes_for_pixels(info, largest_in, largest_out, blocks, dtype_bytes, residency)
+        sizes = sizes_for_pixels(info, largest_in, largest_out, blocks, dtype_bytes, residency,
+                                 budget.pe_array, accumulator_bytes)
         if not tile_fits(budget, info, sizes, blocks, residency):
             continue
         weights = geometry.weight_bytes * (1 if blocks == 1 else profile.regions)
@@ -228,7 +230,8 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
     burst = hardware.dram.burst_bytes
     plans = []
     for key, make_regions, profile in options:
-        scored = plan_for_profile(info, budget, layout.dtype_bytes, profile, residency, burst)
+        scored = plan_for_profile(info, budget, layout.dtype_bytes, layout.accumulator_bytes,
+                                  profile, residency, burst)
         if scored is not None:
             plans.append((scored[2], key, make_regions, scored[0]))
     output_resident = info.name in residency.on_chip

@@ -31,8 +31,8 @@ from math import ceil
 
 from sim.capacity import Budget, largest_fitting
 from sim.dtypes import DType
-from sim.hardware import HardwareSpec
-from sim.mapping import tile_compute
+from sim.hardware import HardwareSpec, PeArraySpec
+from sim.mapping import running_sums, tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer
 from sim.techniques.buffering import plan_residency
 from sim.techniques.layer_tiles import Residency, by_buffer, make_tile, with_partial_sums
@@ -88,24 +88,31 @@ def _weights_per_channel(block: Bottleneck, dtype: DType) -> float:
     return params * dtype.bytes / channels
 
 
-def band_pixels(block: Bottleneck, bands: list[Region]) -> tuple[int, int, int]:
-    """The most (input window, expansion slice + output, output) pixels of any of ``bands``."""
+def band_pixels(block: Bottleneck, bands: list[Region]) -> tuple[int, int, int, int]:
+    """The most (input window, expansion slice + output, output, expansion slice) pixels of
+    any of ``bands``."""
     windows = [_windows(block, band) for band in bands]
     return (max(source.pixels for _, source in windows),
             max(expanded.pixels + band.pixels
                 for (expanded, _), band in zip(windows, bands, strict=True)),
-            max(band.pixels for band in bands))
+            max(band.pixels for band in bands),
+            max(expanded.pixels for expanded, _ in windows))
 
 
-def band_sizes(block: Bottleneck, pixels: tuple[int, int, int], chunk: int, dtype: DType,
-               input_resident: bool, output_resident: bool) -> BandSizes:
+def band_sizes(block: Bottleneck, pixels: tuple[int, int, int, int], chunk: int, dtype: DType,
+               input_resident: bool, output_resident: bool, pe: PeArraySpec) -> BandSizes:
     """On-chip bytes of a band with ``pixels`` (from :func:`band_pixels`) and ``chunk``
-    expansion channels per chunk."""
-    source, sliced, band = pixels
+    expansion channels per chunk. The accumulator holds the band's output sums and, while the
+    expansion or the depthwise layer computes a chunk, the running sums ``pe`` keeps between
+    its reduction folds (:func:`sim.mapping.running_sums`) at accumulator width."""
+    source, sliced, band, expanded = pixels
     out_channels = block.project.output_shape.channels
-    window = 0 if input_resident else source * block.expand.input_shapes[0].channels \
-        * dtype.bytes
-    accumulator = band * out_channels * dtype.accumulator_bits // 8
+    in_channels = block.expand.input_shapes[0].channels
+    window = 0 if input_resident else source * in_channels * dtype.bytes
+    kernel = block.depthwise.layer.geometry(block.depthwise.input_shapes[0].channels).kernel
+    waiting = max(running_sums(pe, expanded, in_channels, chunk),
+                  running_sums(pe, band, kernel[0] * kernel[1], 1))
+    accumulator = (band * out_channels + waiting) * dtype.accumulator_bits // 8
     slices = chunk * sliced * dtype.bytes
     chunk_weights = ceil(chunk * _weights_per_channel(block, dtype))
     output = 0 if output_resident else band * out_channels * dtype.bytes
@@ -185,17 +192,19 @@ def _reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, 
     budget = Budget(hardware)
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
-    sizes = band_sizes(block, band_pixels(block, bands), 1, dtype, False, False)
+    sizes = band_sizes(block, band_pixels(block, bands), 1, dtype, False, False,
+                       hardware.pe_array)
     return largest_fitting(0, limit, lambda resident: _fits(budget, sizes, resident)) or 0
 
 
-def _largest_chunk(budget: Budget, block: Bottleneck, pixels: tuple[int, int, int], dtype: DType,
+def _largest_chunk(budget: Budget, block: Bottleneck, pixels: tuple[int, int, int, int],
+                   dtype: DType,
                    input_resident: bool, output_resident: bool, resident: int, channels: int
                    ) -> int | None:
     """The most expansion channels per chunk that fit (bisection: fit shrinks with size)."""
     def fits(chunk: int) -> bool:
         return _fits(budget, band_sizes(block, pixels, chunk, dtype, input_resident,
-                                        output_resident), resident)
+                                        output_resident, budget.pe_array), resident)
 
     return largest_fitting(1, channels, fits)
 
@@ -220,7 +229,7 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
     for band_index, band in enumerate(plan.bands):
         expanded, source = _windows(block, band)
         sizes = band_sizes(block, band_pixels(block, [band]), plan.chunk, dtype, input_resident,
-                           output_resident)
+                           output_resident, hardware.pe_array)
         band_key = f"{block.name} band {band_index}"
         shared = by_buffer((in_buffer, sizes.window + sizes.slices),
                            (out_buffer, sizes.accumulator))
@@ -238,12 +247,13 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
                                         shared=shared, shared_by=band_key)
             expand = tile_compute(hardware.pe_array, expanded.pixels, in_channels, count)
             tiles.append(_with_resident(make_tile(
-                block.expand, loads, [], expand, expanded.pixels, count, dtype.bytes, hardware,
-                chunk_footprint), residency, block.expand))
+                block.expand, loads, [], expand, expanded.pixels, count, dtype.bytes,
+                accumulator_bytes, hardware, chunk_footprint), residency, block.expand))
             depthwise = tile_compute(hardware.pe_array, band.pixels, kernel, 1, count)
             tiles.append(make_tile(
                 block.depthwise, _chunk_weights(layout, block.depthwise, first, count, channels),
-                [], depthwise, band.pixels, count, dtype.bytes, hardware, chunk_footprint))
+                [], depthwise, band.pixels, count, dtype.bytes, accumulator_bytes, hardware,
+                chunk_footprint))
             project = tile_compute(hardware.pe_array, band.pixels, count, out_channels)
             done_here = last_chunk and block.add is None
             stores = (layout.region_transfers(block.project.name, band, "ofmap", write=True)
@@ -251,7 +261,7 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
             tile = make_tile(block.project,
                              _chunk_weights(layout, block.project, first, count, channels),
                              stores, project, band.pixels, out_channels,
-                             dtype.bytes, hardware,
+                             dtype.bytes, accumulator_bytes, hardware,
                              dataclasses.replace(chunk_footprint, produced=by_buffer(
                                  (out_buffer, sizes.output if done_here else 0))))
             # The running sum lives in the accumulator at the accumulator's width.
@@ -263,8 +273,9 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
             stores = ([] if output_resident else
                       layout.region_transfers(block.add.name, band, "ofmap", write=True))
             add = make_tile(block.add, [], stores, None, band.pixels, out_channels, dtype.bytes,
-                            hardware, Footprint(produced=by_buffer((out_buffer, sizes.output)),
-                                                shared=shared, shared_by=band_key))
+                            accumulator_bytes, hardware,
+                            Footprint(produced=by_buffer((out_buffer, sizes.output)),
+                                      shared=shared, shared_by=band_key))
             tiles.append(_with_resident(add, residency, block.add))
     return tiles
 
@@ -299,5 +310,6 @@ def reorder_residency(network: Network, hardware: HardwareSpec, dtype: DType, ro
     tolerance = {info.name: reorder_tolerance(block, hardware, dtype, room_bytes, memo)
                  for block in blocks for info in block.infos}
     units = [(block.expand.index, block.infos[-1].index) for block in blocks]
-    return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes, never, tolerance,
+    return blocks, plan_residency(network, hardware, room_bytes, dtype.bytes,
+                                  dtype.accumulator_bits // 8, never, tolerance,
                                   units)

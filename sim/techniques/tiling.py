@@ -49,16 +49,17 @@ def tile_candidates(info: LayerInfo, tile: int) -> list[list[Region]]:
     return [square_tiles(info, tile >> shift) for shift in range(tile.bit_length())]
 
 
-def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int, tile: int,
-               residency: Residency) -> LayerPlan | None:
+def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
+               accumulator_bytes: int, tile: int, residency: Residency) -> LayerPlan | None:
     """The plan for the largest tile edge T, T/2, T/4, ... whose tiles fit the buffers, or
     None when not even a 1x1 tile with one filter fits."""
     budget = Budget(hardware)
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
-        return plan_for_regions(info, budget, dtype_bytes, [full_region(info)], residency)
+        return plan_for_regions(info, budget, dtype_bytes, accumulator_bytes,
+                                [full_region(info)], residency)
     for shift in range(tile.bit_length()):  # made one at a time: the first that fits wins
-        plan = plan_for_regions(info, budget, dtype_bytes, square_tiles(info, tile >> shift),
-                                residency)
+        plan = plan_for_regions(info, budget, dtype_bytes, accumulator_bytes,
+                                square_tiles(info, tile >> shift), residency)
         if plan is not None:
             return plan
     return None
@@ -93,7 +94,8 @@ def tiled_layer_bus_bytes(info: LayerInfo, hardware: HardwareSpec, layout: DramL
     if tiles is not None:
         moved = schedule_burst_bytes(tiles, burst)
     else:
-        plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+        plan = layer_plan(info, hardware, layout.dtype_bytes, layout.accumulator_bytes, tile,
+                          residency)
         if plan is None:
             blocked = k_blocked_plan(info, hardware, layout, tile_candidates(info, tile),
                                      residency)
@@ -118,7 +120,8 @@ def tiled_layer(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, til
     key = ("tiled layer", *_tiled_key(info, tile, halo_reuse, residency))
     tiles = layout.memo.get(key)
     if tiles is None:
-        plan = layer_plan(info, hardware, layout.dtype_bytes, tile, residency)
+        plan = layer_plan(info, hardware, layout.dtype_bytes, layout.accumulator_bytes, tile,
+                          residency)
         if plan is None:
             tiles = blocked_or_refused(info, hardware, layout, tile_candidates(info, tile),
                                        residency)

@@ -12,12 +12,18 @@ fold of the reduction but the first. Energy is words x pJ per access; the accept
 
 from itertools import product
 from math import ceil
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.hardware import PeArraySpec
-from sim.mapping import tile_compute
+from sim.hardware import PeArraySpec, load_hardware
+from sim.mapping import running_sums, tile_compute
+from sim.techniques.layer_tiles import make_tile
+from sim.workload.layers import Conv2d, Shape
+from sim.workload.network import Network
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _blocks(size: int, step: int):
@@ -96,3 +102,44 @@ def test_sram_accesses_equal_the_loop_nest_count(pe, pixels, k, filters, pj):
     reference = pj * sum(brute.values())
     assert abs(model - reference) <= 0.1 * reference
     assert ceil(counts.macs) == pixels * k * filters
+
+
+def brute_force_waiting_sums(pe: PeArraySpec, pixels: int, k: int, filters: int) -> int:
+    """The most output sums that have left the array but are not yet final, walking the folds in
+    SCALE-Sim's order (ws: column folds outer, reduction folds inner; is: pixel folds outer,
+    reduction folds inner). os folds and vector steps finish their sums inside the array."""
+    if pe.kind == "vector" or pe.dataflow == "os":
+        return 0
+    k_blocks = _blocks(k, pe.rows)
+    outer = _blocks(filters if pe.dataflow == "ws" else pixels, pe.cols)
+    done: dict[tuple[int, int], int] = {}
+    most = 0
+    for block in outer:
+        for _k_block in k_blocks:
+            for p, m in product(range(pixels) if pe.dataflow == "ws" else block,
+                                block if pe.dataflow == "ws" else range(filters)):
+                done[(p, m)] = done.get((p, m), 0) + 1
+            most = max(most, sum(1 for count in done.values() if count < len(k_blocks)))
+    return most
+
+
+@settings(max_examples=300, deadline=None)
+@given(pe=arrays, pixels=st.integers(1, 20), k=st.integers(1, 20), filters=st.integers(1, 20))
+def test_running_sums_equal_the_fold_walk(pe, pixels, k, filters):
+    """:func:`sim.mapping.running_sums` (what a tile's footprint reserves at accumulator width)
+    against the brute-force walk of the folds."""
+    assert running_sums(pe, pixels, k, filters) == brute_force_waiting_sums(pe, pixels, k,
+                                                                            filters)
+
+
+def test_partial_sums_move_at_accumulator_width_in_the_buffer():
+    """By hand, int8 with int32 sums on a 2 x 2 ws array: P = 3 pixels, K = 5, M = 3 filters.
+    K takes 3 reduction folds, so each of the 9 sums is written 3 times and read back twice:
+    18 reads x 4 B = 72 B; 18 writes x 4 B of partial sums + 9 final writes x 1 B = 81 B."""
+    pe = PeArraySpec(kind="systolic", rows=2, cols=2, dataflow="ws")
+    hardware = load_hardware(ROOT / "configs" / "hardware" / "fpga_4x4_ws.yaml")
+    hardware = hardware.model_copy(update={"pe_array": pe})
+    network = Network("one", Shape(1, 3, 5), [Conv2d(name="conv", out_channels=3, kernel=1)])
+    tile = make_tile(network.infos[0], [], [], tile_compute(pe, 3, 5, 3), 3, 3, 1, 4, hardware)
+    assert tile.sram_read_bytes["ofmap"] == 72
+    assert tile.sram_write_bytes["ofmap"] == 81

@@ -168,7 +168,7 @@ def test_fused_groups_recompute_halos_and_skip_intermediate_traffic():
     hardware = nano()
     options = SimulationOptions("fused", tile=8)
     tiles = build_schedule(network, hardware, options)
-    groups = [g for g in fusion_groups(network, hardware, 8, 1) if len(g) > 1]
+    groups = [g for g in fusion_groups(network, hardware, 8, 1, 4) if len(g) > 1]
     assert groups, "some layers fuse on a 128 KB half buffer"
     stored = {t.tensor for tile in tiles for t in tile.stores}
     inside = {info.name for group in groups for info in group[:-1]}

@@ -145,8 +145,13 @@ def test_bad_configs_name_the_key(tmp_path, text, field):
 
 
 def test_simulate_takes_the_csv_and_matches_the_fold_model(tmp_path, capsys):
-    """One row that fits the buffers in one tile: the compute cycles are SCALE-Sim's."""
-    path = write(tmp_path, HEADER + "conv, 16, 16, 3, 3, 8, 16, 1,\n")
+    """One row that fits the buffers in one tile: the compute cycles are SCALE-Sim's.
+
+    By hand: 12x12x8 in, 3x3, 16 filters -> 10x10 = 100 pixels, K = 72 (6 folds of the 12
+    rows). The 18 KiB output buffer is double-buffered (9 KiB a tile): 100 x 16 outputs take
+    1,600 B and one column fold's running sums, 100 x 14 of them, 3 B more each at int32
+    (4,200 B), 5,800 B in all. (16x16 inputs, 196 pixels, would take 11,368 B: two tiles.)"""
+    path = write(tmp_path, HEADER + "conv, 12, 12, 3, 3, 8, 16, 1,\n")
     hardware_out = tmp_path / "hw.yaml"
     main(["import", "scalesim", str(path), "--config", str(CONFIG), "--out",
           str(tmp_path / "t.yaml"), "--hardware-out", str(hardware_out)])
@@ -154,8 +159,8 @@ def test_simulate_takes_the_csv_and_matches_the_fold_model(tmp_path, capsys):
     assert main(["simulate", "--network", str(path), "--hardware", str(hardware_out),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["totals"]["macs"] == 14 * 14 * 72 * 16
-    assert result["totals"]["compute_cycles"] == systolic_cycles("ws", 12, 14, 14 * 14, 72, 16)
+    assert result["totals"]["macs"] == 10 * 10 * 72 * 16
+    assert result["totals"]["compute_cycles"] == systolic_cycles("ws", 12, 14, 10 * 10, 72, 16)
 
 
 def test_simulate_refuses_resolution_for_a_topology(capsys):

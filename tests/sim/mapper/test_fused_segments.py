@@ -50,7 +50,7 @@ def test_band_costs_equal_the_emitted_tiles(name, resolution, preset, room):
     network = ZOO[name].build(resolution=resolution) if resolution else ZOO[name].build()
     hardware = load_hardware(preset)
     layout = DramLayout(network, 1)
-    residency = plan_residency(network, hardware, room, 1) if room else NOTHING_ON_CHIP
+    residency = plan_residency(network, hardware, room, 1, 4) if room else NOTHING_ON_CHIP
     checked = 0
     for start, end in candidate_spans(network, set()):
         infos = network.infos[start:end]
@@ -62,8 +62,8 @@ def test_band_costs_equal_the_emitted_tiles(name, resolution, preset, room):
             burst = hardware.dram.burst_bytes
             assert bus_bytes(network, infos, tile, layout, residency, burst) == \
                 schedule_burst_bytes(tiles, burst)
-            if bands_fit(network, infos, tile, hardware, 1, residency):
-                assert group_fits(network, infos, hardware, tile, 1, residency)
+            if bands_fit(network, infos, tile, hardware, 1, 4, residency):
+                assert group_fits(network, infos, hardware, tile, 1, 4, residency)
             checked += 1
     assert checked > 10
 
@@ -191,7 +191,7 @@ def test_counted_bytes_equal_the_schedules_bursts(name, preset):
     _, size = residency_room(hardware)
     checked = 0
     for room in (0, size // 2, size):
-        contexts = [([], plan_residency(network, hardware, room, 1))]
+        contexts = [([], plan_residency(network, hardware, room, 1, 4))]
         blocks, residency = reorder_residency(network, hardware, DType.INT8, room, layout.memo)
         if blocks:
             contexts.append((blocks, residency))

@@ -89,7 +89,7 @@ def test_bus_bytes_counted_from_plans_are_the_tiles_bursts(preset):
     burst = hardware.dram.burst_bytes
     for channels in (0, 1, 4, 64):
         residency = plan_residency(network, hardware,
-                                   feature_map_request_bytes(network, channels, 1), 1)
+                                   feature_map_request_bytes(network, channels, 1), 1, 4)
         counted = layerwise_bus_bytes(network, hardware, layout, residency, {})
         fresh = DramLayout(network, 1)  # nothing remembered from other rooms
         assert counted == schedule_burst_bytes(
@@ -189,7 +189,7 @@ def test_tiled_layer_bus_bytes_are_its_tiles_bursts(preset):
     hardware = load_hardware(f"configs/hardware/{preset}.yaml")
     burst = hardware.dram.burst_bytes
     for network in (lightweight_cnn(32, 10), mobilenet_v2(48, 0.5, 10)):
-        residency = plan_residency(network, hardware, 16 * 1024, 1)
+        residency = plan_residency(network, hardware, 16 * 1024, 1, 4)
         for halo_reuse in (False, True):
             counted, made = DramLayout(network, 1), DramLayout(network, 1)
             for info in network.infos:
