@@ -6,11 +6,13 @@ SCALE-Sim's files are not part of this repository: pass a checkout of scale-sim-
 scalesim`` (hardware from the config), every layer runs alone under ``--dataflow auto`` with
 objective ``latency`` and with ``dram_bytes``, and its compute cycles are divided by the fold
 model of the whole layer on the same array (``sim.mapping.systolic_cycles``, SCALE-Sim's
-formula). Every layer above 1.2x is listed with two figures that say why: the fewest compute
-cycles of any mapping in the mapper's space that fits the buffers (over the fold model: above
-1.2x, the buffers alone keep the layer from the fold model), and, under ``latency``, whether
-the layer is DRAM-bound (its cycles exceed its compute cycles by more than 5 %: more, smaller
-tiles then hide loads behind compute, at the price of array fills). Nothing is asserted.
+formula). Every layer above 1.2x is listed with three figures that say why: the fewest compute
+cycles of any mapping in the mapper's space that fits the buffers (``fits``), the floor under
+every mapping that fits the output buffer (``floor``, :mod:`sim.mapper.cycle_floor`; above
+1.2x, the buffers alone keep the layer from the fold model), both over the fold model, and,
+under ``latency``, whether the layer is DRAM-bound (its cycles exceed its compute cycles by
+more than 5 %: more, smaller tiles then hide loads behind compute, at the price of array
+fills). Nothing is asserted.
 
     python benchmarks/bench_mapper_cycles.py --scalesim PATH/TO/scale-sim-v3
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from sim.dataflow import SimulationOptions
 from sim.hardware import load_hardware
 from sim.importers.topology import read_topology_yaml
+from sim.mapper.cycle_floor import ws_cycle_floor
 from sim.mapper.search import estimate_cycles, layer_space
 from sim.mapping import systolic_cycles
 from sim.schedule import DramLayout
@@ -50,6 +53,12 @@ def fewest_cycles(network, hardware) -> int:
     layout = DramLayout(network, 1, align_bytes=hardware.dram.page_bytes)
     return min(estimate_cycles(info, mapping, grid, hardware)
                for _, mapping, grid in layer_space(info, hardware, layout, Residency()))
+
+
+def _floor(network, hardware, fold: int) -> str:
+    """``, floor R``: the floor under every mapping that fits, over the fold model (int8)."""
+    floor = ws_cycle_floor(network.infos[0], hardware, 1, 4)
+    return "" if floor is None else f", floor {floor / fold:.2f}"
 
 
 def main() -> None:
@@ -88,6 +97,7 @@ def main() -> None:
                                    result["totals"]["cycles"] > 1.05 * cycles))
                 worst = max(ratios, key=lambda item: item[0])
                 above = [f"{name} {ratio:.2f} (fits {fewest_cycles(network, hardware) / fold:.2f}"
+                         f"{_floor(network, hardware, fold)}"
                          f"{', DRAM-bound' if bound and objective == 'latency' else ''})"
                          for ratio, name, network, fold, bound in ratios if ratio > 1.2]
                 print(f"{topology:12s} {config:12s} {objective:10s} {reference:12,d} "
