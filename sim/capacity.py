@@ -13,7 +13,6 @@ together, and per layer.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -30,6 +29,23 @@ class Budget:
         self.buffers = hardware.buffers
         self.declared = hardware.buffers.declared()
         self.pe_array = hardware.pe_array  # whose running sums wait in the output buffer
+        self._resident = hardware.buffers.resident_name
+        self._holder = {operand: hardware.buffers.name_for(operand)
+                        for operand in ("ifmap", "weight", "ofmap")}
+        # (name, size in bytes, copies of a tile's streamed bytes), in declaration order
+        self._limits = [(name, spec.size_bytes, 2 if spec.double_buffered else 1)
+                        for name, spec in self.declared.items()]
+
+    @classmethod
+    def of(cls, hardware: HardwareSpec) -> Budget:
+        """The budget of ``hardware``, made once per hardware object (the mapper asks for it
+        for every candidate)."""
+        entry = _BUDGETS.get(id(hardware))
+        if entry is None or entry[0] is not hardware:
+            if len(_BUDGETS) >= 64:
+                _BUDGETS.clear()
+            entry = _BUDGETS[id(hardware)] = (hardware, cls(hardware))
+        return entry[1]
 
     def fits(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None,
              resident_bytes: int = 0) -> bool:
@@ -47,11 +63,10 @@ class Budget:
         """The first declared buffer such a tile overfills (None when it fits; see
         :meth:`fits`)."""
         need, held = self._per_buffer(streamed, once)
-        resident = self.buffers.resident_name
-        for name, spec in self.declared.items():
-            taken = held[name] + (resident_bytes if name == resident else 0)
-            copies = 2 if spec.double_buffered else 1
-            if taken + copies * need[name] > spec.size_bytes:
+        resident = self._resident
+        for name, size, copies in self._limits:
+            taken = held.get(name, 0) + (resident_bytes if name == resident else 0)
+            if taken + copies * need.get(name, 0) > size:
                 return name
         return None
 
@@ -59,12 +74,16 @@ class Budget:
     def _per_buffer(self, streamed: Mapping[str, int], once: Mapping[str, int] | None
                     ) -> tuple[dict[str, int], dict[str, int]]:
         """Streamed and once-held bytes per declared buffer name."""
-        need: dict[str, int] = defaultdict(int)
-        held: dict[str, int] = defaultdict(int)
+        holder = self._holder
+        need: dict[str, int] = {}
+        held: dict[str, int] = {}
         for operand, size in streamed.items():
-            need[self.buffers.name_for(operand)] += size
-        for operand, size in (once or {}).items():
-            held[self.buffers.name_for(operand)] += size
+            name = holder.get(operand) or self.buffers.name_for(operand)
+            need[name] = need.get(name, 0) + size
+        if once:
+            for operand, size in once.items():
+                name = holder.get(operand) or self.buffers.name_for(operand)
+                held[name] = held.get(name, 0) + size
         return need, held
 
     def resident_room(self, streamed: Mapping[str, int], once: Mapping[str, int] | None = None
@@ -73,16 +92,19 @@ class Budget:
         None when it does not fit beside none. ``fits(streamed, once, r)`` holds exactly for
         ``r <= resident_room(streamed, once)``."""
         need, held = self._per_buffer(streamed, once)
-        resident = self.buffers.resident_name
+        resident = self._resident
         room = None
-        for name, spec in self.declared.items():
-            copies = 2 if spec.double_buffered else 1
-            left = spec.size_bytes - held[name] - copies * need[name]
+        for name, size, copies in self._limits:
+            left = size - held.get(name, 0) - copies * need.get(name, 0)
             if left < 0:
                 return None
             if name == resident:
                 room = left
         return room if room is not None else 1 << 62
+
+
+# Budgets by id() of their hardware, with the hardware kept alive so that the id stays its own.
+_BUDGETS: dict[int, tuple[HardwareSpec, Budget]] = {}
 
 
 def largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int | None:

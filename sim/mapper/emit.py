@@ -107,7 +107,7 @@ def overflow_for_grid(info: LayerInfo, mapping: LayerMapping, grid: Grid,
                    residency)
     if needs is None:
         return hardware.buffers.name_for("ifmap")
-    return Budget(hardware).overflow(*needs, residency.layer_bytes.get(info.name, 0))
+    return Budget.of(hardware).overflow(*needs, residency.layer_bytes.get(info.name, 0))
 
 
 def resident_room(info: LayerInfo, mapping: LayerMapping, grid: Grid, hardware: HardwareSpec,
@@ -118,7 +118,7 @@ def resident_room(info: LayerInfo, mapping: LayerMapping, grid: Grid, hardware: 
     this."""
     needs = demand(info, mapping, grid, hardware.pe_array, dtype_bytes, accumulator_bytes,
                    residency)
-    return None if needs is None else Budget(hardware).resident_room(*needs)
+    return None if needs is None else Budget.of(hardware).resident_room(*needs)
 
 
 def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout: DramLayout,

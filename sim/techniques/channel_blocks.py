@@ -48,8 +48,7 @@ def blockable(info: LayerInfo) -> bool:
     layer = info.layer
     if isinstance(layer, FullyConnected):
         return True
-    return (isinstance(layer, ConvLayer)
-            and layer.geometry(info.input_shapes[0].channels).groups == 1)
+    return isinstance(layer, ConvLayer) and info.gemm[2] == 1
 
 
 def reduction(info: LayerInfo) -> tuple[int, int]:
@@ -58,8 +57,8 @@ def reduction(info: LayerInfo) -> tuple[int, int]:
     if isinstance(info.layer, FullyConnected):
         return info.input_shapes[0].elements, 1
     channels = info.input_shapes[0].channels
-    geometry = info.layer.geometry(channels)
-    return channels, geometry.kernel[0] * geometry.kernel[1]
+    k, _, groups, _ = info.gemm  # k = kh * kw * channels / groups
+    return channels, k * groups // channels
 
 
 def k_blocked_tiles(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,

@@ -424,13 +424,8 @@ def is_depthwise(info: LayerInfo) -> bool:
 
 
 def is_channelwise(info: LayerInfo) -> bool:
-    """Each output channel depends on the same input channel only (depthwise, pooling, add,
-    mul), so the layer can be split into channel slices of input, weights and output alike.
-    Concat, slice, shuffle and LRN move or mix channels, so they are not."""
-    if isinstance(info.layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
-        return False
-    return is_depthwise(info) or not layer_geometry(info, 1).filters and not isinstance(
-        info.layer, FullyConnected)
+    """:attr:`LayerInfo.channelwise` (computed once per layer)."""
+    return info.channelwise
 
 
 def full_region(info: LayerInfo) -> Region:

@@ -11,7 +11,18 @@ import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
-from sim.workload.layers import ConvLayer, FullyConnected, Layer, LayerError, Shape
+from sim.workload.layers import (
+    ChannelShuffle,
+    ChannelSlice,
+    Concat,
+    ConvLayer,
+    DepthwiseConv2d,
+    FullyConnected,
+    Layer,
+    LayerError,
+    LocalResponseNorm,
+    Shape,
+)
 
 INPUT = "input"
 
@@ -59,6 +70,17 @@ class LayerInfo:
         if isinstance(layer, FullyConnected):
             return self.input_shapes[0].elements, layer.out_features, 1, True
         return 0, 0, 1, False
+
+    @cached_property
+    def channelwise(self) -> bool:
+        """Each output channel depends on the same input channel only (depthwise, pooling,
+        add, mul), so the layer can be split into channel slices of input, weights and output
+        alike. Concat, slice, shuffle and LRN move or mix channels, so they are not."""
+        layer = self.layer
+        if isinstance(layer, Concat | ChannelSlice | ChannelShuffle | LocalResponseNorm):
+            return False
+        return isinstance(layer, DepthwiseConv2d) or not self.gemm[1] and not isinstance(
+            layer, FullyConnected)
 
 
 @dataclass(frozen=True)
