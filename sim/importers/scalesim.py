@@ -402,11 +402,12 @@ def _positive(path: Path, key: str, text: str) -> int:
 
 def unthrottled_banks(rows: int, cols: int, dram_bytes_per_cycle: float) -> int:
     """Banks of 64 bits a buffer needs so that it never slows the array: in one cycle it can
-    serve a 4-byte word (an fp32 operand or an int32 partial sum, the widest the simulator
-    moves) to each PE on the array's longer edge, while the DRAM fills or drains it at its
-    peak rate (bytes per accelerator cycle). SCALE-Sim's fold model assumes SRAMs that keep
-    up (its bank model is part of ``[layout]``, which the import does not read)."""
-    return min(lim.MAX_BANKS, math.ceil((max(rows, cols) * 4 + dram_bytes_per_cycle) / 8))
+    read and write a 4-byte word (an fp32 operand or an int32 partial sum, the widest the
+    simulator moves: a ws or is array reads back each column's partial sum and writes the new
+    one every cycle) for each PE on the array's longer edge, while the DRAM fills or drains it
+    at its peak rate (bytes per accelerator cycle). SCALE-Sim's fold model assumes SRAMs that
+    keep up (its bank model is part of ``[layout]``, which the import does not read)."""
+    return min(lim.MAX_BANKS, math.ceil((max(rows, cols) * 2 * 4 + dram_bytes_per_cycle) / 8))
 
 
 def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
@@ -442,8 +443,9 @@ def hardware_yaml(config: dict[str, Any], dram_preset: str | Path) -> str:
         f"# SRAMs are kept double-buffered; DRAM and MAC energy come from {preset.name}.",
         "# SCALE-Sim's SRAM sizes in kB are taken as KiB (x 1024 bytes), as SCALE-Sim does.",
         "# SCALE-Sim's compute model never waits for its SRAMs, so each buffer gets the banks",
-        "# of 64 bits that serve a 4-byte word to every PE of the array's longer edge and the",
-        f"# DRAM's peak rate in the same cycle ({banks} banks; see unthrottled_banks).",
+        "# of 64 bits that read and write a 4-byte word for every PE of the array's longer edge",
+        f"# and serve the DRAM's peak rate in the same cycle ({banks} banks; see",
+        "# unthrottled_banks).",
     ]
     if config.get("ignored"):
         lines.append("# Not modelled, ignored: " + "; ".join(config["ignored"]))

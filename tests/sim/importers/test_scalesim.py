@@ -103,18 +103,20 @@ def test_config_becomes_loadable_hardware(tmp_path):
 
 
 def test_buffers_keep_up_with_the_array_as_scalesim_assumes(tmp_path, capsys):
-    """SCALE-Sim's fold model never waits for an SRAM. The imported buffers serve, per cycle,
-    4 B to each PE of the longer edge plus the DRAM's peak rate: worked by hand for the 12 x 14
-    config and LPDDR4-3200 x 4 channels of 64 bits (25.6 GB/s at 1 GHz = 25.6 B per cycle):
-    ceil((14 * 4 + 25.6) / 8) = 11 banks of 64 bits. Every layer of the imported ResNet-18
-    then runs without a buffer stall (with one bank, as imported before, it stalled)."""
-    assert unthrottled_banks(12, 14, 25.6) == 11
-    assert unthrottled_banks(32, 32, 25.6) == 20
+    """SCALE-Sim's fold model never waits for an SRAM. The imported buffers read and write,
+    per cycle, 4 B for each PE of the longer edge (a ws array's partial sums are read back and
+    written every cycle) plus the DRAM's peak rate: worked by hand for the 12 x 14 config and
+    LPDDR4-3200 x 4 channels of 64 bits (25.6 GB/s at 1 GHz = 25.6 B per cycle):
+    ceil((14 * 2 * 4 + 25.6) / 8) = ceil(17.2) = 18 banks of 64 bits; 32 x 32:
+    ceil((32 * 2 * 4 + 25.6) / 8) = ceil(35.2) = 36. Every layer of the imported ResNet-18 then
+    runs without a buffer stall (with one bank, as imported before, it stalled)."""
+    assert unthrottled_banks(12, 14, 25.6) == 18
+    assert unthrottled_banks(32, 32, 25.6) == 36
     hardware_out = tmp_path / "hw.yaml"
     main(["import", "scalesim", str(RESNET), "--config", str(CONFIG), "--out",
           str(tmp_path / "t.yaml"), "--hardware-out", str(hardware_out)])
     hardware = load_hardware(hardware_out)
-    assert {buffer.banks for buffer in hardware.buffers.declared().values()} == {11}
+    assert {buffer.banks for buffer in hardware.buffers.declared().values()} == {18}
     capsys.readouterr()
     assert main(["simulate", "--network", str(RESNET), "--hardware", str(hardware_out),
                  "--json"]) == 0
