@@ -58,8 +58,8 @@ def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
 
 def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
     """Why ``mapping`` cannot run this layer (None when it can): block counts beyond what the
-    layer has, input-channel blocks on a layer that does not reduce over channels, a gathered window on a layer whose
-    kernel is no smaller than its stride."""
+    layer has, input-channel blocks on a layer that does not reduce over channels, a gathered
+    window on a layer whose kernel is no smaller than its stride."""
     problem = gather_problem(info, mapping)
     if problem:
         return problem
