@@ -163,7 +163,8 @@ def test_a_gathered_mapping_round_trips(tmp_path, capsys):
                  str(mapping)]) == 0
     (entry,) = yaml.safe_load(mapping.read_text())["layers"]
     assert entry["layer"] == "down" and entry["gather"] is True
-    capsys.readouterr()
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("down")]
+    assert ", gathered" in row
 
     def run(*flags):
         assert main(["simulate", "--network", str(network), "--hardware", NANO, "--json",
