@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from math import gcd
 
-from sim.techniques.receptive import Region
+from sim.techniques.receptive import GatheredWindow, Region
 from sim.techniques.weight_storage import DENSE, WeightStorage
 from sim.workload.layers import Shape
 from sim.workload.network import Network
@@ -224,6 +224,53 @@ class DramLayout:
                                               size, region.width, pitch, burst_bytes)
         return bursts, region.pixels
 
+    def gathered_requests(self, tensor: str, window: GatheredWindow, first_channel: int,
+                          end_channel: int) -> list[tuple[int, int, int, int]]:
+        """The requests that move channels [first_channel, end_channel) of the pixels of a
+        gathered window, as descriptors (address, bytes per request, requests, pitch bytes).
+
+        All channels: a run of read map rows whose every column is read is one request (the
+        rows are contiguous); otherwise each read row is cut into its runs of read pixels, one
+        request per run, and consecutive runs of equal bytes and equal spacing share a
+        descriptor (a 1x1 stride-2 layer's row: runs of one pixel, two pixels apart). A channel
+        slice is one request per read pixel, grouped the same way."""
+        shape = self._shape(tensor)
+        pixel_bytes = shape.channels * self.dtype_bytes
+        row_bytes = shape.width * pixel_bytes
+        every_channel = first_channel == 0 and end_channel >= shape.channels
+        base = self.tensor_base(tensor) + (0 if every_channel
+                                           else first_channel * self.dtype_bytes)
+        size = pixel_bytes if every_channel else (end_channel - first_channel) * self.dtype_bytes
+        if window.pixels == 0:
+            return []
+        if window.cols == ((0, shape.width),):
+            if every_channel:
+                return [(base + row0 * row_bytes, height * row_bytes, 1, 0)
+                        for row0, height in window.rows]
+            return [(base + row0 * row_bytes, size, height * shape.width, pixel_bytes)
+                    for row0, height in window.rows]
+        groups = row_groups(window, pixel_bytes, size, every_channel)
+        return [(base + row * row_bytes + offset, request, count, pitch)
+                for row0, height in window.rows for row in range(row0, row0 + height)
+                for offset, request, count, pitch in groups]
+
+    def gathered_transfers(self, tensor: str, window: GatheredWindow, first_channel: int,
+                           end_channel: int, operand: str) -> list[Transfer]:
+        """The loads of :meth:`gathered_requests`, one descriptor each."""
+        return [strided(operand, address, size, count, pitch, tensor=tensor)
+                for address, size, count, pitch in self.gathered_requests(
+                    tensor, window, first_channel, end_channel)]
+
+    def gathered_cost(self, tensor: str, window: GatheredWindow, first_channel: int,
+                      end_channel: int, burst_bytes: int) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`gathered_transfers`, without making them."""
+        bursts = requests = 0
+        for address, size, count, pitch in self.gathered_requests(tensor, window,
+                                                                  first_channel, end_channel):
+            bursts += strided_bursts(address, size, count, pitch, burst_bytes)
+            requests += count
+        return bursts, requests
+
     def weight_cost(self, layer: str, first_byte: int, size_bytes: int, burst_bytes: int
                     ) -> tuple[int, int]:
         """(bursts, requests) of :meth:`weight_transfer`, without making it."""
@@ -246,6 +293,30 @@ class DramLayout:
             transfer = self._weights[key] = Transfer(
                 "weight", self.weight_base(layer) + stored_first, stored_size)
         return [transfer]
+
+
+def row_groups(window: GatheredWindow, pixel_bytes: int, request_bytes: int,
+               every_channel: bool) -> list[tuple[int, int, int, int]]:
+    """The requests of one read row of a gathered window, as (byte offset in the row, bytes
+    per request, requests, pitch bytes): a run of read pixels per request when every channel
+    moves, a read pixel per request for a channel slice; consecutive requests of equal bytes
+    and equal spacing grouped, in order."""
+    if every_channel:
+        requests = [(first * pixel_bytes, count * pixel_bytes) for first, count in window.cols]
+    else:
+        requests = [(column * pixel_bytes, request_bytes) for first, count in window.cols
+                    for column in range(first, first + count)]
+    groups: list[list[int]] = []  # [offset, bytes, count, pitch]
+    for offset, size in requests:
+        if groups:
+            last = groups[-1]
+            step = offset - last[0] - (last[2] - 1) * last[3]
+            if last[1] == size and (last[2] == 1 or step == last[3]):
+                last[3] = step if last[2] == 1 else last[3]
+                last[2] += 1
+                continue
+        groups.append([offset, size, 1, 0])
+    return [(offset, size, count, pitch) for offset, size, count, pitch in groups]
 
 
 def whole(network: Network, tensor: str) -> Region:

@@ -21,22 +21,29 @@ from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_s
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
-    fetched_windows,
     is_channelwise,
     layer_geometry,
     make_tile,
     plan_layer_tiles,
     sizes_for_pixels,
+    tile_windows,
+    window_transfers,
 )
-from sim.techniques.receptive import Region
+from sim.techniques.receptive import Region, gathers
 from sim.workload.network import LayerInfo
 
 
 def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
     """The same mapping with the choices that change nothing for this layer normalized: one
     filter block has no loop order; channel slices (depthwise, pooling, element-wise) run the
-    same in either order and take no halo reuse; a layer without weights has one order."""
+    same in either order and take no halo reuse; a layer without weights has one order;
+    ``gather`` is off where the kernel is no smaller than the stride (nothing to skip), and a
+    gathered window takes no halo reuse."""
     changes: dict = {}
+    if mapping.gather and not gathers(info):
+        changes["gather"] = False
+    elif mapping.gather and mapping.halo_reuse:
+        changes["halo_reuse"] = False
     most = (info.output_shape.channels if is_channelwise(info)
             else layer_geometry(info, 1).filters) or 1
     blocks = min(max(1, mapping.filter_blocks), most)
@@ -51,7 +58,11 @@ def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
 
 def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
     """Why ``mapping`` cannot run this layer (None when it can): block counts beyond what the
-    layer has, input-channel blocks on a layer that does not reduce over channels."""
+    layer has, input-channel blocks on a layer that does not reduce over channels, a gathered
+    window on a layer whose kernel is no smaller than its stride."""
+    problem = gather_problem(info, mapping)
+    if problem:
+        return problem
     geometry = layer_geometry(info, 1)
     most = (info.output_shape.channels if is_channelwise(info) else geometry.filters) or 1
     if not 1 <= mapping.filter_blocks <= most:
@@ -65,6 +76,14 @@ def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
         return "input_channel_blocks > 1 needs stationary: output"
     if mapping.tile_rows < 1 or mapping.tile_cols < 1:
         return "tile rows and columns must be at least 1"
+    return None
+
+
+def gather_problem(info: LayerInfo, mapping: LayerMapping) -> str | None:
+    """Why ``gather`` cannot be on for this layer (None when it can, or is off)."""
+    if mapping.gather and not gathers(info):
+        return (f"gather: true needs a layer whose kernel is smaller than its stride; layer "
+                f"{info.name!r} reads every input row and column of its windows")
     return None
 
 
@@ -84,7 +103,8 @@ def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, pe: PeArraySpec,
     """What one tile of the mapping takes on chip, per operand: streamed (twice in a
     double buffer) and held once; None when the mapping cannot run beside this residency (its
     input resident while its input channels are blocked)."""
-    window, pixels = grid.largest_window, grid.largest_output
+    window = grid.largest_gathered if mapping.gather else grid.largest_window
+    pixels = grid.largest_output
     if mapping.stationary == "output":
         if info.inputs[0] in residency.on_chip:
             return None
@@ -128,11 +148,12 @@ def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout:
     if mapping.stationary == "output":
         return emit_k_blocked(info, hardware, layout, regions, mapping.filter_blocks,
                               mapping.input_channel_blocks, residency,
-                              info.name in residency.on_chip)
+                              info.name in residency.on_chip, gather=mapping.gather)
     if mapping.stationary == "weight" and mapping.filter_blocks > 1 and not is_channelwise(info):
         return _weight_stationary(info, mapping, hardware, layout, residency, regions)
     return plan_layer_tiles(info, hardware, layout, regions, mapping.filter_blocks,
-                            halo_reuse=mapping.halo_reuse, residency=residency)
+                            halo_reuse=mapping.halo_reuse, residency=residency,
+                            gather=mapping.gather)
 
 
 def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec,
@@ -146,9 +167,9 @@ def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: Hardwar
     blocks = mapping.filter_blocks
     block_filters = ceil(geometry.filters / blocks)
     grid = make_grid(info, mapping.tile_rows, mapping.tile_cols, mapping.split)
-    sizes = sizes_for_pixels(info, grid.largest_window, grid.largest_output,
-                             mapping.filter_blocks, dtype_bytes, residency, hardware.pe_array,
-                             layout.accumulator_bytes)
+    window = grid.largest_gathered if mapping.gather else grid.largest_window
+    sizes = sizes_for_pixels(info, window, grid.largest_output, mapping.filter_blocks,
+                             dtype_bytes, residency, hardware.pe_array, layout.accumulator_bytes)
     resident = residency.resident(info)
     stored = info.name not in residency.on_chip
     tiles: list[Tile] = []
@@ -158,10 +179,10 @@ def _weight_stationary(info: LayerInfo, mapping: LayerMapping, hardware: Hardwar
         if filters == 0:
             continue
         weight_bytes = filters * geometry.filter_bytes * geometry.groups
-        for index, (region, windows) in enumerate(fetched_windows(
-                info, regions, residency, mapping.halo_reuse)):
+        for index, (region, windows) in enumerate(tile_windows(
+                info, regions, residency, mapping.halo_reuse, mapping.gather)):
             loads = [transfer for source, fetch in windows.items()
-                     for transfer in layout.region_transfers(source, fetch, "ifmap")]
+                     for transfer in window_transfers(layout, source, fetch)]
             if index == 0:
                 loads += layout.weight_transfer(
                     info.name, first_filter * geometry.filter_bytes * geometry.groups,

@@ -15,7 +15,7 @@ from itertools import pairwise
 from math import ceil
 
 from sim.techniques.layer_tiles import input_region
-from sim.techniques.receptive import Region
+from sim.techniques.receptive import Region, Run, gathers, read_runs, spatial_params
 from sim.workload.layers import FullyConnected, GlobalAvgPool
 from sim.workload.network import LayerInfo
 
@@ -44,6 +44,13 @@ class Axis:
     edges: tuple[int, ...]
     spans: tuple[tuple[Span, ...], ...]
     fetched: tuple[tuple[Span, ...], ...]
+    # Per band, the runs of input positions it reads (the only input of a layer that
+    # :func:`gathers`; empty for other layers).
+    reads: tuple[tuple[Run, ...], ...] = ()
+
+    def read_counts(self) -> list[int]:
+        """Input positions each band reads (its gathered window's extent along this axis)."""
+        return [sum(count for _, count in runs) for runs in self.reads]
 
     @property
     def sizes(self) -> list[int]:
@@ -69,7 +76,20 @@ def _axis(info: LayerInfo, rows: bool, tile: int, split: str) -> Axis:
             end = first + count
             cut.append((end, start + size - end) if first < start < end else (start, size))
         fetched.append(tuple(cut))
-    return Axis(cuts, tuple(spans), tuple(fetched))
+    return Axis(cuts, tuple(spans), tuple(fetched), _reads(info, rows, cuts))
+
+
+def _reads(info: LayerInfo, rows: bool, cuts: tuple[int, ...]) -> tuple[tuple[Run, ...], ...]:
+    """Per band between ``cuts``, the runs of input positions it reads along the axis."""
+    if not gathers(info):
+        return ()
+    kernel, stride, padding, dilation = spatial_params(info)
+    axis = 0 if rows else 1
+    shape = info.input_shapes[0]
+    size = shape.height if rows else shape.width
+    pad = padding[0] if rows else padding[2]
+    return tuple(read_runs(a, b, size, kernel[axis], stride[axis], pad, dilation[axis])
+                 for a, b in pairwise(cuts))
 
 
 @dataclass(frozen=True)
@@ -91,6 +111,16 @@ class Grid:
     def largest_window(self) -> int:
         """Pixels of the largest window of the first input (it sizes the tile)."""
         return max(c for _, c in self.rows.spans[0]) * max(c for _, c in self.cols.spans[0])
+
+    @cached_property
+    def largest_gathered(self) -> int:
+        """Pixels of the largest gathered window (layers that :func:`gathers` only)."""
+        return max(self.rows.read_counts()) * max(self.cols.read_counts())
+
+    @cached_property
+    def gathered_pixels(self) -> int:
+        """Input pixels all gathered windows hold together."""
+        return sum(self.rows.read_counts()) * sum(self.cols.read_counts())
 
     def window_pixels(self, position: int, halo_reuse: bool) -> int:
         """Input pixels of ``position`` that all tiles fetch."""

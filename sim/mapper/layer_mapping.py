@@ -16,6 +16,11 @@ which operand stays in the buffer while the others stream.
   and filter block stay at accumulator width while the input-channel slices pass.
 - ``halo_reuse``: columns a tile shares with the previous tile of its row band are not fetched
   again (``input`` and ``weight`` orders).
+- ``gather``: on a layer whose kernel is smaller than its stride along some axis (a 1x1
+  stride-2 shortcut), a tile's window holds only the input rows and columns its outputs read,
+  fetched run by run (:meth:`sim.schedule.DramLayout.gathered_requests`), instead of their
+  dense bounding box; it takes no halo reuse (such windows share no columns). It can move more
+  bursts than the dense rows when pixels are small, so it is a choice, not a default.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class LayerMapping:
     stationary: str = "input"
     input_channel_blocks: int = 1
     halo_reuse: bool = True
+    gather: bool = False
 
     def regions(self, info: LayerInfo) -> list[Region]:
         """The output tiles in execution order (row-major)."""
@@ -59,4 +65,6 @@ class LayerMapping:
         """The mapping as a mapping-file entry (``tile`` as [rows, cols])."""
         entry = asdict(self)
         rows, cols = entry.pop("tile_rows"), entry.pop("tile_cols")
+        if not entry["gather"]:
+            del entry["gather"]  # written only where it is on
         return {"layer": entry.pop("layer"), "tile": [rows, cols], **entry}

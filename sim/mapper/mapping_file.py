@@ -12,11 +12,14 @@ fused:                       # runs of layers fused per tile x tile output tile
 layers:                      # every layer outside a reordered block or fused run, one a line
   - {layer: conv_stem, tile: [16, 112], split: fixed, filter_blocks: 1, stationary: input,
      input_channel_blocks: 1, halo_reuse: true}
+  - {layer: layer2_0_downsample, tile: [28, 28], ..., gather: true}
 ```
 
 ``tile``: output rows x columns per tile; ``split``: ``fixed`` (from the corner) or ``even``
 (sizes differ by at most one); ``stationary``: ``input``, ``weight`` or ``output`` (input
-channels blocked, partial sums on chip); see :mod:`sim.mapper.layer_mapping`. A ``fused`` run
+channels blocked, partial sums on chip); ``gather`` (only on layers whose kernel is smaller
+than their stride; written only where true): windows hold only the pixels the tile reads; see
+:mod:`sim.mapper.layer_mapping`. A ``fused`` run
 holds 2 or more consecutive layers, first and last by name; see
 :mod:`sim.mapper.fused_segments`.
 
@@ -62,6 +65,7 @@ class _LayerEntry(BaseModel):
     stationary: Literal["input", "weight", "output"] = "input"
     input_channel_blocks: lim.bounded_int(1, lim.MAX_FEATURES) = 1
     halo_reuse: StrictBool = True
+    gather: StrictBool = False
 
 
 class _FusedEntry(BaseModel):
@@ -119,7 +123,7 @@ def load_mapping(path: str | Path, network: Network, hardware: HardwareSpec, dty
         tuple(parsed.resident), tuple(parsed.reordered),
         tuple(LayerMapping(entry.layer, entry.tile[0], entry.tile[1], entry.split,
                            entry.filter_blocks, entry.stationary, entry.input_channel_blocks,
-                           entry.halo_reuse) for entry in parsed.layers),
+                           entry.halo_reuse, entry.gather) for entry in parsed.layers),
         tuple(FusedSegment(entry.first, entry.last, entry.tile) for entry in parsed.fused))
     layout = DramLayout(network, dtype.bytes, accumulator_bytes=dtype.accumulator_bits // 8)
     try:

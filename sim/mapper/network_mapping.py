@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
-from sim.mapper.emit import canonical, emit, overflow, valid
+from sim.mapper.emit import canonical, emit, gather_problem, overflow, valid
 from sim.mapper.fixed_runs import fixed_part_bytes, reordered_bytes
 from sim.mapper.fused_segments import (
     FusedSegment,
@@ -168,6 +168,9 @@ def mapped_schedule(network: Network, hardware: HardwareSpec, mapping: NetworkMa
         if info.name not in by_layer:
             raise MappingProblem(("layers",), f"layer {info.name!r} has no mapping")
         index, entry = by_layer[info.name]
+        problem = gather_problem(info, entry)
+        if problem:
+            raise MappingProblem(("layers", index, "gather"), problem, "false")
         problem = valid(info, entry)
         if problem:
             raise MappingProblem(("layers", index), problem)

@@ -89,6 +89,8 @@ def _summary(entry: dict[str, Any] | None, reordered: str | None) -> str:
         text += f", {entry['input_channel_blocks']} input-channel blocks"
     elif entry["stationary"] == "weight":
         text += ", weight-stationary"
+    if entry.get("gather"):
+        text += ", gathered"
     return text
 
 

@@ -7,7 +7,10 @@ partial sums kept on chip at accumulator width), and per grid and order the two 
 filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
 each with the smallest input-channel block count that fits; the counts tried are the doubling
 ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`). Halo columns
-are always reused where the order allows (a narrower request never touches more bursts). A
+are always reused where the order allows (a narrower request never touches more bursts). On a
+layer whose kernel is smaller than its stride every order is tried with gathered windows too
+(only the pixels a tile reads, :mod:`sim.mapper.layer_mapping`): they can touch more bursts than
+the dense rows, so the bus bytes decide. A
 layer with at most :data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead:
 every tile height and width, every filter- and input-channel block count. Tiles only grow with their
 width, and so does what they need on chip, so per tile height and order the widths are tried
@@ -42,6 +45,7 @@ from sim.schedule import DramLayout, Tile
 from sim.techniques.channel_blocks import blockable, reduction
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.techniques.layerwise import block_counts
+from sim.techniques.receptive import gathers
 from sim.workload.network import LayerInfo
 
 OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
@@ -68,18 +72,18 @@ class SearchMemo:
                 frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip))
 
     def trials_of(self, info: LayerInfo, rows: int, cols: int, split: str, order: str,
-                  blocks: int, every: bool) -> tuple[LayerMapping, ...]:
-        """The mappings of one grid, order and filter-block count: one, or for ``output``
-        every input-channel block count, fewest first."""
-        key = (info.name, rows, cols, split, order, blocks, every)
+                  blocks: int, every: bool, gather: bool = False) -> tuple[LayerMapping, ...]:
+        """The mappings of one grid, order, filter-block count and window kind (dense or
+        gathered): one, or for ``output`` every input-channel block count, fewest first."""
+        key = (info.name, rows, cols, split, order, blocks, every, gather)
         if key not in self.trials:
             if order == "output":
                 self.trials[key] = tuple(
-                    LayerMapping(info.name, rows, cols, split, blocks, order, k, False)
+                    LayerMapping(info.name, rows, cols, split, blocks, order, k, False, gather)
                     for k in _k_blocks(info, every))
             else:
-                self.trials[key] = (
-                    canonical(info, LayerMapping(info.name, rows, cols, split, blocks, order)),)
+                self.trials[key] = (canonical(info, LayerMapping(
+                    info.name, rows, cols, split, blocks, order, gather=gather)),)
         return self.trials[key]
 
 
@@ -138,6 +142,13 @@ def orders(info: LayerInfo) -> tuple[str, ...]:
     return ("input", "weight", "output") if blockable(info) else ("input", "weight")
 
 
+def loop_choices(info: LayerInfo) -> list[tuple[str, bool]]:
+    """(loop order, gathered windows) pairs of the space: every order with dense windows, and
+    with gathered ones too where the kernel is smaller than the stride (:func:`gathers`)."""
+    windows = (False, True) if gathers(info) else (False,)
+    return [(order, gather) for order in orders(info) for gather in windows]
+
+
 def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: DramLayout,
                     residency: Residency) -> int:
     """The bytes the mapping asks for at least (all its requests, before rounding to bursts);
@@ -152,7 +163,8 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
                                                    strict=True)):
         if source in residency.on_chip:
             continue
-        fetched += grid.window_pixels(position, halo) * shape.channels * dtype
+        pixels = grid.gathered_pixels if mapping.gather else grid.window_pixels(position, halo)
+        fetched += pixels * shape.channels * dtype
     out = 0 if info.name in residency.on_chip else info.output_shape.elements * dtype
     if mapping.stationary == "output":
         return mapping.filter_blocks * fetched + grid.count * weights + out
@@ -188,15 +200,15 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     # only grow), so per tile height and order the widths are tried from the narrowest up and
     # the first width where nothing fits ends that order.
     for rows, widths, split in _grid_rows(info, every):
-        alive = list(orders(info))
+        alive = loop_choices(info)
         for cols in widths:
             grid = maker.grid(rows, cols, split)
-            for order in list(alive):
-                fits, found = _fitting(info, grid, order, rows, cols, split, counts, keep,
-                                       every, hardware, dtype, layout.accumulator_bytes,
+            for order, gather in list(alive):
+                fits, found = _fitting(info, grid, order, gather, rows, cols, split, counts,
+                                       keep, every, hardware, dtype, layout.accumulator_bytes,
                                        residency, seen, memo)
                 if not fits:
-                    alive.remove(order)
+                    alive.remove((order, gather))
                 for mapping in found:
                     seen.add(mapping)
                     key = (layer_key, mapping)
@@ -226,13 +238,13 @@ def _grid_rows(info: LayerInfo, every: bool) -> list[tuple[int, list[int], str]]
     return result
 
 
-def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, split: str,
-             counts: list[int], keep: int, every: bool, hardware: HardwareSpec, dtype: int,
-             accumulator_bytes: int, residency: Residency, seen: set[LayerMapping],
-             memo: SearchMemo) -> tuple[bool, list[LayerMapping]]:
-    """Whether any mapping of one grid and order fits, and the new ones that do: the ``keep``
-    smallest filter-block counts (each with its fewest input-channel blocks, or every count
-    when ``every``)."""
+def _fitting(info: LayerInfo, grid: Grid, order: str, gather: bool, rows: int, cols: int,
+             split: str, counts: list[int], keep: int, every: bool, hardware: HardwareSpec,
+             dtype: int, accumulator_bytes: int, residency: Residency,
+             seen: set[LayerMapping], memo: SearchMemo) -> tuple[bool, list[LayerMapping]]:
+    """Whether any mapping of one grid, order and window kind fits, and the new ones that
+    do: the ``keep`` smallest filter-block counts (each with its fewest input-channel blocks,
+    or every count when ``every``)."""
     found: list[LayerMapping] = []
     kept = 0
     beside = residency.layer_bytes.get(info.name, 0)
@@ -241,7 +253,7 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, spli
         if kept == keep:
             break
         fitting = []
-        for trial in memo.trials_of(info, rows, cols, split, order, blocks, every):
+        for trial in memo.trials_of(info, rows, cols, split, order, blocks, every, gather):
             key = (layer_key, trial)
             if key not in memo.room:
                 memo.room[key] = resident_room(info, trial, grid, hardware, dtype,

@@ -6,7 +6,8 @@ number of requests. They follow from the tile grid, the receptive field along ea
 tensors' NHWC layout:
 
 - a window spanning whole map rows is one request; otherwise one request per map row; a channel
-  slice is one request per pixel;
+  slice is one request per pixel; a gathered window (``gather``) is one request per run of read
+  pixels in each read row (:meth:`DramLayout.gathered_requests`);
 - a request at byte address ``a`` of ``s`` bytes moves ``ceil((a + s) / b) - floor(a / b)``
   bursts of ``b`` bytes. Rows of a map start ``row_bytes`` apart and pixels ``pixel_bytes``
   apart, so the burst count of consecutive pixels repeats with period
@@ -26,10 +27,10 @@ from math import ceil
 
 from sim.mapper.grid import Grid, Span, make_grid
 from sim.mapper.layer_mapping import LayerMapping
-from sim.schedule import OPERANDS, DramLayout, strided_bursts
+from sim.schedule import OPERANDS, DramLayout, row_groups, strided_bursts
 from sim.techniques.channel_blocks import reduction
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
-from sim.techniques.receptive import Region
+from sim.techniques.receptive import GatheredWindow, Region, Run
 from sim.workload.layers import FullyConnected
 from sim.workload.network import LayerInfo
 
@@ -133,6 +134,42 @@ class Moves:
                      for c0, w in cols if w)
         self._add(operand, times * pixels * size, times * heights * bursts, times * pixels)
 
+    def gathered_grid(self, tensor: str, rows: tuple[tuple[Run, ...], ...],
+                      cols: tuple[tuple[Run, ...], ...], first: int, end: int, operand: str,
+                      times: int = 1) -> None:
+        """``times`` x channels [first, end) of every gathered window rows[i] x cols[j]
+        (:meth:`DramLayout.gathered_requests`). When map rows start on burst boundaries and no
+        window spans whole map rows, each read row of a window costs the same, so the sum
+        separates into read rows x one row's requests per column band."""
+        layout = self.layout
+        shape = layout.network.tensor_shape(tensor)
+        dtype = layout.dtype_bytes
+        every_channel = first == 0 and end >= shape.channels
+        channels = shape.channels if every_channel else end - first
+        pixel = shape.channels * dtype
+        whole_rows = ((0, shape.width),)
+        if (shape.width * pixel) % self.burst or whole_rows in cols:
+            for row_runs in rows:
+                for col_runs in cols:
+                    window = GatheredWindow(row_runs, col_runs)
+                    bursts, requests = layout.gathered_cost(tensor, window, first, end,
+                                                            self.burst)
+                    self._add(operand, times * window.pixels * channels * dtype,
+                              times * bursts, times * requests)
+            return
+        base = layout.tensor_base(tensor) + (0 if every_channel else first * dtype)
+        heights = sum(count for runs in rows for _, count in runs)
+        pixels = bursts = requests = 0
+        for col_runs in cols:
+            window = GatheredWindow(((0, 1),), col_runs)
+            pixels += window.width
+            for offset, size, count, pitch in row_groups(window, pixel, channels * dtype,
+                                                         every_channel):
+                bursts += strided_bursts(base + offset, size, count, pitch, self.burst)
+                requests += count
+        self._add(operand, times * heights * pixels * channels * dtype,
+                  times * heights * bursts, times * heights * requests)
+
     def weights(self, layer: str, first_byte: int, size_bytes: int, times: int = 1) -> None:
         if size_bytes == 0 or times == 0:
             return
@@ -172,6 +209,17 @@ def _windows(grid: Grid, position: int, halo_reuse: bool) -> tuple[list[Span], l
     return list(grid.rows.spans[position]), list(cols)
 
 
+def _fetch_whole(moves: Moves, grid: Grid, mapping: LayerMapping, position: int, source: str,
+                 times: int = 1) -> None:
+    """``times`` x every tile's window of input ``position`` (all channels): gathered, or
+    dense with the mapping's halo reuse."""
+    if mapping.gather:
+        moves.gathered_grid(source, grid.rows.reads, grid.cols.reads, 0,
+                            moves.layout.network.tensor_shape(source).channels, "ifmap", times)
+    else:
+        moves.grid(source, *_windows(grid, position, mapping.halo_reuse), "ifmap", times)
+
+
 def _out_spans(grid: Grid) -> tuple[list[Span], list[Span]]:
     return ([(a, b - a) for a, b in pairwise(grid.rows.edges)],
             [(a, b - a) for a, b in pairwise(grid.cols.edges)])
@@ -196,8 +244,12 @@ def _input_order(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: D
             first = block * per_block
             end = min(out_channels, first + per_block)
             for position, source in sources:
-                moves.channel_grid(source, *_windows(grid, position, False), first, end,
-                                   "ifmap")
+                if mapping.gather:
+                    moves.gathered_grid(source, grid.rows.reads, grid.cols.reads, first, end,
+                                        "ifmap")
+                else:
+                    moves.channel_grid(source, *_windows(grid, position, False), first, end,
+                                       "ifmap")
             if geometry.filters:
                 moves.weights(info.name, first * geometry.filter_bytes,
                               (end - first) * geometry.filter_bytes, times=grid.count)
@@ -205,7 +257,7 @@ def _input_order(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: D
                 moves.channels(info.name, *_whole(info), first, end, "ofmap")
         return
     for position, source in sources:
-        moves.grid(source, *_windows(grid, position, mapping.halo_reuse), "ifmap")
+        _fetch_whole(moves, grid, mapping, position, source)
     block_filters = ceil(geometry.filters / blocks) if geometry.filters else 0
     if blocks <= 1:
         if geometry.weight_bytes:
@@ -235,8 +287,7 @@ def _weight_order(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: 
     for position, source in enumerate(info.inputs):
         if source in residency.on_chip:
             continue
-        moves.grid(source, *_windows(grid, position, mapping.halo_reuse), "ifmap",
-                   times=passes)
+        _fetch_whole(moves, grid, mapping, position, source, times=passes)
     for block in range(passes):
         first_filter = block * block_filters
         filters = min(block_filters, geometry.filters - first_filter)
@@ -270,6 +321,9 @@ def _k_blocked(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: Dra
     for first, end in steps:
         if isinstance(info.layer, FullyConnected):
             moves.flat(source, first * dtype, (end - first) * dtype, "ifmap", times=len(passes))
+        elif mapping.gather:
+            moves.gathered_grid(source, grid.rows.reads, grid.cols.reads, first, end, "ifmap",
+                                times=len(passes))
         else:
             moves.channel_grid(source, *_windows(grid, 0, False), first, end, "ifmap",
                                times=len(passes))

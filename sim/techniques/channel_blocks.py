@@ -28,7 +28,7 @@ from sim.techniques.layer_tiles import (
     make_tile,
     with_partial_sums,
 )
-from sim.techniques.receptive import Region
+from sim.techniques.receptive import Region, gathered_window
 from sim.workload.layers import ConvLayer, FullyConnected
 from sim.workload.network import LayerInfo
 
@@ -230,8 +230,11 @@ def k_blocked_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: in
 
 def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                    regions: list[Region], filter_blocks: int, k_blocks: int,
-                   residency: Residency, output_resident: bool) -> list[Tile]:
-    """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps."""
+                   residency: Residency, output_resident: bool, gather: bool = False
+                   ) -> list[Tile]:
+    """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps; with
+    ``gather`` each step loads only the input pixels its region reads
+    (:func:`sim.techniques.receptive.gathered_window`)."""
     dtype_bytes = layout.dtype_bytes
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
@@ -245,13 +248,17 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     for (index, region, block, first_filter, filters, first, end, last, first_step,
          (weight_first, weight_size)) in _steps(info, regions, filter_blocks, k_blocks,
                                                 dtype_bytes):
-        window = input_region(info, region)
         count = end - first
         if fully_connected:
             loads = [Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
                               count * dtype_bytes, tensor=source)]
             window_bytes = count * dtype_bytes
+        elif gather:
+            gathered = gathered_window(info, region)
+            loads = layout.gathered_transfers(source, gathered, first, end, "ifmap")
+            window_bytes = gathered.pixels * count * dtype_bytes
         else:
+            window = input_region(info, region)
             loads = layout.channel_transfers(source, window, first, end, "ifmap")
             window_bytes = window.pixels * count * dtype_bytes
         loads += layout.weight_transfer(info.name, weight_first, weight_size)

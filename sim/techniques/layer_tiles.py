@@ -19,7 +19,13 @@ from sim.capacity import Budget
 from sim.hardware import HardwareSpec, PeArraySpec
 from sim.mapping import TileCompute, running_sums, tile_compute
 from sim.schedule import NO_FOOTPRINT, DramLayout, Footprint, Tile, Transfer
-from sim.techniques.receptive import Region, input_windows, source_region
+from sim.techniques.receptive import (
+    GatheredWindow,
+    Region,
+    gathered_window,
+    input_windows,
+    source_region,
+)
 from sim.workload.layers import (
     Add,
     ChannelShuffle,
@@ -191,9 +197,12 @@ def tile_fits(budget: Budget, info: LayerInfo, sizes: BlockSizes, filter_blocks:
 def plan_layer_tiles(
     info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, regions: list[Region],
     filter_blocks: int, halo_reuse: bool = False, residency: Residency = NOTHING_ON_CHIP,
+    gather: bool = False,
 ) -> list[Tile]:
     """Tiles for ``regions`` of the output (in order) x ``filter_blocks`` blocks of filters,
-    each with its on-chip footprint."""
+    each with its on-chip footprint. With ``gather`` (a layer whose kernel is smaller than its
+    stride, :func:`sim.techniques.receptive.gathers`) each tile fetches and holds only the
+    input pixels its outputs read (:func:`gathered_window`), without halo reuse."""
     dtype_bytes = layout.dtype_bytes
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
@@ -204,9 +213,10 @@ def plan_layer_tiles(
     tiles = []
     channel_blocks = is_channelwise(info) and filter_blocks > 1
     resident = residency.resident(info)
-    for index, (region, windows) in enumerate(fetched_windows(
-            info, regions, residency, halo_reuse and not channel_blocks)):
-        wanted = input_region(info, region)  # the first input's window sizes the tile
+    for index, (region, windows) in enumerate(tile_windows(
+            info, regions, residency, halo_reuse and not channel_blocks, gather)):
+        # The first input's window sizes the tile.
+        wanted = gathered_window(info, region) if gather else input_region(info, region)
         sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
                                  residency, hardware.pe_array, layout.accumulator_bytes)
         pixels = region.pixels
@@ -217,7 +227,7 @@ def plan_layer_tiles(
                 first = block * per_block
                 end = min(out_channels, first + per_block)
                 loads = [t for source, fetch in windows.items()
-                         for t in layout.channel_transfers(source, fetch, first, end, "ifmap")]
+                         for t in window_transfers(layout, source, fetch, first, end)]
                 compute = None
                 if geometry.filters:
                     loads += layout.weight_transfer(info.name, first * geometry.filter_bytes,
@@ -235,7 +245,7 @@ def plan_layer_tiles(
             first_filter = block * block_filters
             filters = max(0, min(block_filters, geometry.filters - first_filter))
             loads = ([t for source, fetch in windows.items()
-                      for t in layout.region_transfers(source, fetch, "ifmap")]
+                      for t in window_transfers(layout, source, fetch)]
                      if block == 0 else [])
             if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
                 offset = first_filter * geometry.filter_bytes * geometry.groups
@@ -343,6 +353,34 @@ def fetched_windows(info: LayerInfo, regions: list[Region], residency: Residency
             windows[source] = halo_fetch(needed, previous.get(source), halo_reuse)
             previous[source] = needed
         yield region, windows
+
+
+def tile_windows(info: LayerInfo, regions: list[Region], residency: Residency,
+                 halo_reuse: bool, gather: bool
+                 ) -> Iterator[tuple[Region, dict[str, Region | GatheredWindow]]]:
+    """:func:`fetched_windows`, or with ``gather`` each region's gathered window of the
+    layer's only input (unless it stays on chip)."""
+    if not gather:
+        yield from fetched_windows(info, regions, residency, halo_reuse)
+        return
+    source = info.inputs[0]
+    for region in regions:
+        yield region, ({} if source in residency.on_chip
+                       else {source: gathered_window(info, region)})
+
+
+def window_transfers(layout: DramLayout, tensor: str, window: Region | GatheredWindow,
+                     first_channel: int = 0, end_channel: int | None = None
+                     ) -> list[Transfer]:
+    """The loads of channels [first_channel, end_channel) (all by default) of an input window,
+    dense or gathered."""
+    if isinstance(window, GatheredWindow):
+        end = (layout.network.tensor_shape(tensor).channels if end_channel is None
+               else end_channel)
+        return layout.gathered_transfers(tensor, window, first_channel, end, "ifmap")
+    if end_channel is None:
+        return layout.region_transfers(tensor, window, "ifmap")
+    return layout.channel_transfers(tensor, window, first_channel, end_channel, "ifmap")
 
 
 def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:

@@ -100,6 +100,66 @@ def input_window(info: LayerInfo, out: Region) -> Window:
     return Window(Region(r0, r1, c0, c1), (pad_top, pad_bottom, pad_left, pad_right))
 
 
+Run = tuple[int, int]  # (first, count) of consecutive positions along one axis
+
+
+def read_runs(start: int, stop: int, size: int, kernel: int, stride: int, pad_before: int,
+              dilation: int) -> tuple[Run, ...]:
+    """The input positions along one axis that outputs [start, stop) read (``o * stride +
+    k * dilation - pad_before`` for every output ``o`` and kernel tap ``k``, inside
+    [0, size)), as runs of consecutive positions in increasing order."""
+    read = sorted({o * stride + k * dilation - pad_before for o in range(start, stop)
+                   for k in range(kernel)} & set(range(size)))
+    runs: list[Run] = []
+    for position in read:
+        if runs and runs[-1][0] + runs[-1][1] == position:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((position, 1))
+    return tuple(runs)
+
+
+@dataclass(frozen=True)
+class GatheredWindow:
+    """Only the input rows and columns an output region reads: ``rows`` x ``cols`` runs of
+    positions of the layer's input map (a stride larger than the kernel skips the others)."""
+
+    rows: tuple[Run, ...]
+    cols: tuple[Run, ...]
+
+    @property
+    def height(self) -> int:
+        return sum(count for _, count in self.rows)
+
+    @property
+    def width(self) -> int:
+        return sum(count for _, count in self.cols)
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+
+def gathers(info: LayerInfo) -> bool:
+    """Does some output region of the layer skip input rows or columns inside its window (a
+    spatial layer whose kernel is smaller than its stride along some axis)?"""
+    try:
+        kernel, stride, _, _ = spatial_params(info)
+    except LayerError:
+        return False
+    return len(info.inputs) == 1 and (kernel[0] < stride[0] or kernel[1] < stride[1])
+
+
+def gathered_window(info: LayerInfo, out: Region) -> GatheredWindow:
+    """The rows and columns of the layer's (only) input that output region ``out`` reads."""
+    kernel, stride, padding, dilation = spatial_params(info)
+    shape = info.input_shapes[0]
+    top, _, left, _ = padding
+    return GatheredWindow(
+        read_runs(out.row0, out.row1, shape.height, kernel[0], stride[0], top, dilation[0]),
+        read_runs(out.col0, out.col1, shape.width, kernel[1], stride[1], left, dilation[1]))
+
+
 def input_windows(info: LayerInfo, regions: list[Region]) -> list[Region]:
     """``input_window(info, out).region`` for every ``out`` of ``regions``, each axis span
     computed once (regions of a plan share their rows and columns)."""

@@ -145,3 +145,51 @@ def test_map_plot_writes_the_figure(tmp_path, capsys):
     assert main(["map", "--network", "lightweight_cnn", "--hardware", NANO, "--plot",
                  str(figure)]) == 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+
+SHORTCUT_NETWORK = ("name: shortcut\ninput: {height: 16, width: 16, channels: 64}\nlayers:\n"
+                    "- {name: down, kind: conv2d, out_channels: 128, kernel: 1, stride: 2}\n")
+
+
+def test_a_gathered_mapping_round_trips(tmp_path, capsys):
+    """A 1x1 stride-2 shortcut with 64 B pixels on jetson_nano (32 B bursts): `map` gathers
+    its windows and writes gather: true, and `simulate --mapping` on that file gives what
+    `--dataflow auto` gives."""
+    network = tmp_path / "shortcut.yaml"
+    network.write_text(SHORTCUT_NETWORK)
+    mapping = tmp_path / "mapping.yaml"
+    assert main(["map", "--network", str(network), "--hardware", NANO, "--out",
+                 str(mapping)]) == 0
+    (entry,) = yaml.safe_load(mapping.read_text())["layers"]
+    assert entry["layer"] == "down" and entry["gather"] is True
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("down")]
+    assert ", gathered" in row
+
+    def run(*flags):
+        assert main(["simulate", "--network", str(network), "--hardware", NANO, "--json",
+                     *flags]) == 0
+        result = json.loads(capsys.readouterr().out)
+        return result["totals"], result["layers"]
+
+    assert run("--mapping", str(mapping)) == run("--dataflow", "auto")
+
+
+def test_gather_on_a_layer_that_reads_every_pixel_exits_2_naming_layer_and_field(
+        tmp_path, capsys):
+    """gather: true on a 3x3 stride-1 layer is refused, not silently dropped: the file asks
+    for something that layer cannot do (no pixel of its windows goes unread)."""
+    network = tmp_path / "one.yaml"
+    network.write_text("name: one\ninput: {height: 8, width: 8, channels: 4}\nlayers:\n"
+                       "- {name: conv, kind: conv2d, out_channels: 4, kernel: 3, padding: 1}\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("network: one\nhardware: jetson_nano\ndtype: int8\nlayers:\n"
+                       "  - {layer: conv, tile: [8, 8], gather: true}\n")
+    assert main(["simulate", "--network", str(network), "--hardware", NANO, "--mapping",
+                 str(mapping)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"error: {mapping}:5: layers[0].gather: gather: true needs a "
+                            "layer whose kernel is smaller than its stride; layer 'conv' "
+                            "reads every input row and column of its windows (allowed: "
+                            "false)\n")

@@ -2,7 +2,8 @@
 
 The reference is brute force: every mapping of a small layer (every tile height and width,
 both splits, every filter-block count, all three loop orders, every input-channel block count,
-halo reuse on and off), each emitted as tiles and its bus bytes counted request by request.
+halo reuse on and off, gathered windows on and off), each emitted as tiles and its bus bytes
+counted request by request.
 """
 
 import dataclasses
@@ -32,7 +33,7 @@ from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.workload.layers import Conv2d, DepthwiseConv2d, FullyConnected, Shape
 from sim.workload.network import Network, NetworkError
 from tests.sim.dataflows.strategies import nano, single_layers, with_buffer
-from tests.sim.mapper.strategies import mappings
+from tests.sim.mapper.strategies import mappings, strided_layers
 
 NOTHING = Residency()
 
@@ -42,11 +43,11 @@ def every_mapping(info):
     most = (info.output_shape.channels if is_channelwise(info)
             else layer_geometry(info, 1).filters) or 1
     items = reduction(info)[0] if layer_geometry(info, 1).filters else 1
-    for rows, cols, split, blocks, order, halo in product(
+    for rows, cols, split, blocks, order, halo, gather in product(
             range(1, height + 1), range(1, width + 1), SPLITS, range(1, most + 1), STATIONARY,
-            (True, False)):
+            (True, False), (False, True)):
         for k in (range(2, items + 1) if order == "output" else (1,)):
-            yield LayerMapping(info.name, rows, cols, split, blocks, order, k, halo)
+            yield LayerMapping(info.name, rows, cols, split, blocks, order, k, halo, gather)
 
 
 def brute_force_best(info, hardware, layout):
@@ -72,9 +73,12 @@ def tiny_layers(draw):
     if kind == "conv":
         k = draw(st.sampled_from([1, 3]))
         layer = Conv2d(name="l", out_channels=draw(st.integers(1, 4)), kernel=k,
-                       stride=draw(st.sampled_from([1, 2])), padding=draw(st.integers(0, k // 2)))
+                       stride=draw(st.sampled_from([1, 2, 3])),
+                       padding=draw(st.integers(0, k // 2)))
     elif kind == "dw":
-        layer = DepthwiseConv2d(name="l", kernel=3, stride=1, padding=1)
+        k = draw(st.sampled_from([1, 3]))
+        layer = DepthwiseConv2d(name="l", kernel=k, stride=draw(st.sampled_from([1, 2])),
+                                padding=k // 2)
     else:
         layer = FullyConnected(name="l", out_features=draw(st.integers(1, 4)))
     try:
@@ -105,8 +109,9 @@ def test_search_finds_the_brute_force_optimum(network, size, burst):
 
 
 @settings(max_examples=150, deadline=None)
-@given(network=single_layers(), data=st.data())
+@given(network=st.one_of(single_layers(), strided_layers()), data=st.data())
 def test_floor_never_exceeds_the_bus_bytes(network, data):
+    """Gathered windows included (layers whose kernel is smaller than their stride)."""
     info = network.infos[0]
     mapping = canonical(info, data.draw(mappings(info)))
     layout = DramLayout(network, data.draw(st.sampled_from([1, 2])))

@@ -15,7 +15,7 @@ from sim.schedule import DramLayout, traffic_bytes, transfer_bursts
 from sim.techniques.channel_blocks import reduction
 from sim.techniques.layer_tiles import Residency
 from tests.sim.dataflows.strategies import nano, single_layers
-from tests.sim.mapper.strategies import mappings
+from tests.sim.mapper.strategies import mappings, strided_layers
 from tests.sim.techniques.strategies import spatial_networks
 
 NANO = nano()
@@ -48,6 +48,14 @@ def _check(network, data, residency=NOTHING):
 @settings(max_examples=150, deadline=None)
 @given(network=single_layers(), data=st.data())
 def test_closed_form_equals_emitted_single_layers(network, data):
+    _check(network, data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(network=strided_layers(), data=st.data())
+def test_closed_form_equals_emitted_strided_layers(network, data):
+    """Layers whose kernel is smaller than their stride (1x1 stride-2 shortcuts, dilated,
+    padded, depthwise, pooling), gathered windows on and off, every loop order."""
     _check(network, data)
 
 
