@@ -69,29 +69,27 @@ class Moves:
         (row0, height), (col0, width) = rows, cols
         if height * width == 0 or times == 0:
             return
-        shape = self.layout.network.tensor_shape(tensor)
+        place = self.layout.place(tensor)
         bursts, requests = self.layout.region_cost(
             tensor, Region(row0, row0 + height, col0, col0 + width), self.burst)
-        self._add(operand, times * height * width * shape.channels * self.layout.dtype_bytes,
-                  times * bursts, times * requests)
+        self._add(operand, times * height * width * place.pixel_bytes, times * bursts,
+                  times * requests)
 
     def grid(self, tensor: str, rows: list[Span], cols: list[Span], operand: str,
              times: int = 1) -> None:
         """``times`` x the requests of every tile rows[i] x cols[j] (all channels). When map
         rows start on burst boundaries, a tile's bursts are its rows times one row's, so the
         sum separates into rows x columns."""
-        shape = self.layout.network.tensor_shape(tensor)
-        pixel = shape.channels * self.layout.dtype_bytes
-        row = shape.width * pixel
-        if row % self.burst or any(c0 == 0 and w == shape.width for c0, w in cols):
+        place = self.layout.place(tensor)
+        pixel = place.pixel_bytes
+        if place.row_bytes % self.burst or any(c0 == 0 and w == place.width for c0, w in cols):
             for span in rows:
                 for other in cols:
                     self.region(tensor, span, other, operand, times)
             return
-        base = self.layout.tensor_base(tensor)
         heights = sum(h for _, h in rows)
         pixels = sum(w for _, w in cols)
-        bursts = sum(strided_bursts(base + c0 * pixel, w * pixel, 1, 0, self.burst)
+        bursts = sum(strided_bursts(place.base + c0 * pixel, w * pixel, 1, 0, self.burst)
                      for c0, w in cols if w)
         self._add(operand, times * heights * pixels * pixel, times * heights * bursts,
                   times * heights * sum(1 for _, w in cols if w))
@@ -102,11 +100,11 @@ class Moves:
         (row0, height), (col0, width) = rows, cols
         if height * width == 0 or times == 0:
             return
-        shape = self.layout.network.tensor_shape(tensor)
-        channels = shape.channels if first == 0 and end >= shape.channels else end - first
+        place = self.layout.place(tensor)
+        channels = place.channels if first == 0 and end >= place.channels else end - first
         bursts, requests = self.layout.channel_cost(
             tensor, Region(row0, row0 + height, col0, col0 + width), first, end, self.burst)
-        self._add(operand, times * height * width * channels * self.layout.dtype_bytes,
+        self._add(operand, times * height * width * channels * place.element_bytes,
                   times * bursts, times * requests)
 
     def channel_grid(self, tensor: str, rows: list[Span], cols: list[Span], first: int,
@@ -114,19 +112,18 @@ class Moves:
         """``times`` x channels [first, end) of every tile rows[i] x cols[j]. When a map row
         is a whole number of bursts, a pixel's bursts depend on its column only, so the sum
         separates into rows x columns."""
-        shape = self.layout.network.tensor_shape(tensor)
-        dtype = self.layout.dtype_bytes
-        if first == 0 and end >= shape.channels:
+        place = self.layout.place(tensor)
+        if first == 0 and end >= place.channels:
             self.grid(tensor, rows, cols, operand, times)
             return
-        pitch = shape.channels * dtype
-        if (shape.width * pitch) % self.burst:
+        pitch = place.pixel_bytes
+        if place.row_bytes % self.burst:
             for span in rows:
                 for other in cols:
                     self.channels(tensor, span, other, first, end, operand, times)
             return
-        base = self.layout.tensor_base(tensor) + first * dtype
-        size = (end - first) * dtype
+        base = place.base + first * place.element_bytes
+        size = (end - first) * place.element_bytes
         heights = sum(h for _, h in rows)
         pixels = heights * sum(w for _, w in cols)
         bursts = sum(strided_bursts(base + c0 * pitch, size, w, pitch, self.burst)
