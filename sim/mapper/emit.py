@@ -1,8 +1,9 @@
 """A layer mapping's tiles, and whether they fit the declared buffers.
 
 ``input`` order is the planner's own tile emission (:func:`plan_layer_tiles`), ``output``
-(input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`; the
-``weight`` order is emitted here: for each filter block, its weights are loaded once and held
+(input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`, ``weight``
+with input channels blocked (partial sums spilled) is
+:func:`sim.techniques.channel_blocks.emit_spilled`; the plain ``weight`` order is emitted here: for each filter block, its weights are loaded once and held
 while every output tile loads its input window, computes and stores its channel slice.
 """
 
@@ -17,7 +18,13 @@ from sim.mapper.grid import Grid, make_grid
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile
-from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_sizes
+from sim.techniques.channel_blocks import (
+    blockable,
+    emit_k_blocked,
+    emit_spilled,
+    k_blocked_sizes,
+    spilled_sizes,
+)
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
@@ -42,7 +49,10 @@ def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
     blocks = min(max(1, mapping.filter_blocks), most)
     if ceil(most / ceil(most / blocks)) != mapping.filter_blocks:  # no empty blocks
         changes["filter_blocks"] = blocks = ceil(most / ceil(most / blocks))
-    if mapping.stationary == "weight" and (blocks == 1 or is_channelwise(info)):
+    if mapping.spills:
+        if mapping.halo_reuse:
+            changes["halo_reuse"] = False  # channel slices: no halo columns kept
+    elif mapping.stationary == "weight" and (blocks == 1 or is_channelwise(info)):
         changes["stationary"] = "input"
     if is_channelwise(info) and blocks > 1 and mapping.halo_reuse:
         changes["halo_reuse"] = False
@@ -61,8 +71,12 @@ def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
             return f"layer {info.name!r} does not reduce over input channels (stationary: output)"
         if mapping.input_channel_blocks < 2:
             return "stationary: output needs input_channel_blocks >= 2"
+    elif mapping.spills:
+        if not blockable(info):
+            return (f"layer {info.name!r} does not reduce over input channels "
+                    "(input_channel_blocks > 1)")
     elif mapping.input_channel_blocks != 1:
-        return "input_channel_blocks > 1 needs stationary: output"
+        return "input_channel_blocks > 1 needs stationary: output or weight"
     if mapping.tile_rows < 1 or mapping.tile_cols < 1:
         return "tile rows and columns must be at least 1"
     return None
@@ -85,11 +99,12 @@ def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, dtype_bytes: int,
     double buffer) and held once; None when the mapping cannot run beside this residency (its
     input resident while its input channels are blocked)."""
     window, pixels = grid.largest_window, grid.largest_output
-    if mapping.stationary == "output":
+    if mapping.stationary == "output" or mapping.spills:
         if info.inputs[0] in residency.on_chip:
             return None
-        return k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
-                               mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
+        sizes_of = spilled_sizes if mapping.spills else k_blocked_sizes
+        return sizes_of(info, window, pixels, mapping.filter_blocks,
+                        mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
     sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency)
     if mapping.filter_blocks <= 1 or mapping.stationary == "weight" and not is_channelwise(info):
         return {"ifmap": sizes.window, "ofmap": sizes.output}, {"weight": sizes.weights}
@@ -126,6 +141,9 @@ def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout:
         return emit_k_blocked(info, hardware, layout, regions, mapping.filter_blocks,
                               mapping.input_channel_blocks, residency,
                               info.name in residency.on_chip)
+    if mapping.spills:
+        return emit_spilled(info, hardware, layout, regions, mapping.filter_blocks,
+                            mapping.input_channel_blocks, residency)
     if mapping.stationary == "weight" and mapping.filter_blocks > 1 and not is_channelwise(info):
         return _weight_stationary(info, mapping, hardware, layout, residency, regions)
     return plan_layer_tiles(info, hardware, layout, regions, mapping.filter_blocks,

@@ -14,8 +14,15 @@ which operand stays in the buffer while the others stream.
   passes (input windows are fetched again for every block).
   ``output``: input channels blocked (``input_channel_blocks`` > 1); the partial sums of a tile
   and filter block stay at accumulator width while the input-channel slices pass.
+- ``input_channel_blocks``: blocks of input channels (input features of a fully connected
+  layer), 1 unless the layer is a dense convolution or fully connected. With ``output`` the
+  partial sums stay on chip (above); with ``weight`` and 2 or more blocks they are *spilled*:
+  filter blocks outside, input-channel blocks next, tiles inside. The weights of one filter
+  block and input-channel block stay while every tile passes; each tile loads its window's
+  channel slice and (after the first block) its partial sums from a DRAM scratch at
+  accumulator width, and stores its partial sums there (before the last block) or its outputs.
 - ``halo_reuse``: columns a tile shares with the previous tile of its row band are not fetched
-  again (``input`` and ``weight`` orders).
+  again (``input`` and ``weight`` orders, input channels not blocked).
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ class LayerMapping:
     stationary: str = "input"
     input_channel_blocks: int = 1
     halo_reuse: bool = True
+
+    @property
+    def spills(self) -> bool:
+        """Are partial sums spilled to DRAM between input-channel blocks?"""
+        return self.stationary == "weight" and self.input_channel_blocks > 1
 
     def regions(self, info: LayerInfo) -> list[Region]:
         """The output tiles in execution order (row-major)."""

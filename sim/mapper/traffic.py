@@ -26,8 +26,8 @@ from math import ceil
 
 from sim.mapper.grid import Grid, Span, make_grid
 from sim.mapper.layer_mapping import LayerMapping
-from sim.schedule import OPERANDS, DramLayout, strided_bursts
-from sim.techniques.channel_blocks import reduction
+from sim.schedule import OPERANDS, DramLayout, psum_name, strided_bursts
+from sim.techniques.channel_blocks import filter_passes, k_slices, reduction, weight_slice
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.techniques.receptive import Region
 from sim.workload.layers import FullyConnected
@@ -155,6 +155,8 @@ def layer_traffic(info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
     moves = Moves(layout, burst_bytes)
     if mapping.stationary == "output":
         _k_blocked(moves, info, mapping, layout, residency, grid)
+    elif mapping.spills:
+        _spilled(moves, info, mapping, layout, residency, grid)
     elif mapping.stationary == "weight" and mapping.filter_blocks > 1 \
             and not is_channelwise(info):
         _weight_order(moves, info, mapping, layout, residency, grid)
@@ -283,3 +285,40 @@ def _k_blocked(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: Dra
                            "ofmap")
     if stored and filter_blocks == 1:
         moves.grid(info.name, *_out_spans(grid), "ofmap")
+
+
+def _spilled(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+             residency: Residency, grid: Grid) -> None:
+    """Filter blocks outside, input-channel slices next, tiles inside (partial sums spilled):
+    every tile's window slice once per filter block, every weight slice once, and per filter
+    block the partial sums of every tile written after each slice but the last and read back
+    before each slice but the first; a channel slice of the scratch or the output is one
+    request per pixel, so its tiles together cost what the whole map's slice costs."""
+    dtype = layout.dtype_bytes
+    items, _ = reduction(info)
+    steps = k_slices(items, mapping.input_channel_blocks)
+    passes = filter_passes(info, mapping.filter_blocks, dtype)
+    source = info.inputs[0]
+    stored = info.name not in residency.on_chip
+    scratch = psum_name(info.name)
+    spills = 2 * (len(steps) - 1)  # each spilled slice is written once and read once
+    for first, end in steps:
+        if isinstance(info.layer, FullyConnected):
+            moves.flat(source, first * dtype, (end - first) * dtype, "ifmap",
+                       times=len(passes) * grid.count)
+        else:
+            moves.channel_grid(source, *_windows(grid, 0, False), first, end, "ifmap",
+                               times=len(passes))
+    for first_filter, filters, block_low, block_bytes in passes:
+        for first, end in steps:
+            moves.weights(info.name, *weight_slice(block_low, block_bytes, first, end, items))
+        if mapping.filter_blocks == 1:
+            moves.grid(scratch, *_out_spans(grid), "ofmap", times=spills)
+            if stored:
+                moves.grid(info.name, *_out_spans(grid), "ofmap")
+            continue
+        moves.channels(scratch, *_whole(info), first_filter, first_filter + filters, "ofmap",
+                       times=spills)
+        if stored:
+            moves.channels(info.name, *_whole(info), first_filter, first_filter + filters,
+                           "ofmap")
