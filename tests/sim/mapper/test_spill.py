@@ -74,7 +74,7 @@ def test_the_psum_scratch_overlaps_no_other_region():
         ranges.append((layout.weight_base(info.name), info.params))
         ranges.append((layout.psum_base(info.name), info.output_shape.elements * 4))
     ranges.sort()
-    for (base, size), (next_base, _) in zip(ranges, ranges[1:]):
+    for (base, size), (next_base, _) in zip(ranges, ranges[1:], strict=False):
         assert base + size <= next_base
 
 
