@@ -4,7 +4,8 @@
 (input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`, ``weight``
 with input channels blocked (partial sums spilled) is
 :func:`sim.techniques.channel_blocks.emit_spilled`; the plain ``weight`` order is emitted
-here: for each filter block, its weights are loaded once and held while every output tile loads its input window, computes and stores its channel slice.
+here: for each filter block, its weights are loaded once and held while every output tile
+loads its input window, computes and stores its channel slice.
 """
 
 from __future__ import annotations

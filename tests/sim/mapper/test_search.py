@@ -2,8 +2,8 @@
 
 The reference is brute force: every mapping of a small layer (every tile height and width,
 both splits, every filter-block count, all three loop orders, every input-channel block count
-with ``output`` and ``weight`` (partial sums spilled), halo reuse on and off), each emitted as tiles and its bus bytes counted request by
-request.
+with ``output`` and ``weight`` (partial sums spilled), halo reuse on and off), each emitted
+as tiles and its bus bytes counted request by request.
 """
 
 import dataclasses
