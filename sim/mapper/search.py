@@ -41,7 +41,7 @@ from sim.mapper.traffic import Traffic, layer_traffic
 from sim.mapping import tile_compute
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, Tile
-from sim.techniques.channel_blocks import blockable, k_slices, reduction
+from sim.techniques.channel_blocks import blockable, reduction, slice_count
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.techniques.layerwise import block_counts
 from sim.workload.network import LayerInfo
@@ -161,7 +161,7 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
         fetched += grid.window_pixels(position, halo) * shape.channels * dtype
     out = 0 if info.name in residency.on_chip else info.output_shape.elements * dtype
     if mapping.spills:
-        slices = len(k_slices(reduction(info)[0], mapping.input_channel_blocks))
+        slices = slice_count(reduction(info)[0], mapping.input_channel_blocks)
         partial_sums = 2 * (slices - 1) * info.output_shape.elements * layout.accumulator_bytes
         return mapping.filter_blocks * fetched + weights + out + partial_sums
     if mapping.stationary == "output":
@@ -266,8 +266,11 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, spli
                                                         blocks, every)):
             kept += 1
             continue
+        trials = memo.trials_of(info, rows, cols, split, order, blocks, every)
+        if not every and not any(fits(trial) for trial in _extremes(order, trials)):
+            continue
         fitting = []
-        for trial in memo.trials_of(info, rows, cols, split, order, blocks, every):
+        for trial in trials:
             if fits(trial):
                 fitting.append(trial)
                 if not every:
@@ -277,6 +280,19 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, rows: int, cols: int, spli
             kept += 1
         found += fresh
     return kept > 0, found
+
+
+def _extremes(order: str, trials: tuple[LayerMapping, ...]) -> tuple[LayerMapping, ...]:
+    """Trials of one grid and filter-block count such that when none of them fits, none of
+    ``trials`` does. With input channels blocked, a tile's window and weight slices only
+    shrink as the blocks grow more, so the most blocks fit where any count does; a spilled
+    tile of 2 slices streams its outputs at the data type's width instead of a second set of
+    partial sums, so the fewest blocks are tried too."""
+    if order == "output":
+        return trials[-1:]
+    if order == SPILLED:
+        return (trials[0], trials[-1])
+    return trials
 
 
 def _parts(total: int, blocks: int) -> list[int]:

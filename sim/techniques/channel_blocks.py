@@ -284,6 +284,11 @@ def k_slices(items: int, k_blocks: int) -> list[tuple[int, int]]:
             if k * per_block < items]
 
 
+def slice_count(items: int, k_blocks: int) -> int:
+    """How many slices :func:`k_slices` gives."""
+    return ceil(items / ceil(items / k_blocks))
+
+
 def filter_passes(info: LayerInfo, filter_blocks: int, dtype_bytes: int
                   ) -> list[tuple[int, int, int, int]]:
     """(first filter, filters, first weight byte, weight bytes) of each non-empty filter block;
@@ -325,7 +330,7 @@ def spilled_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: int,
     held = {"weight": streamed.pop("weight")}
     partial_sums = pixels * ceil(layer_geometry(info, 1).filters / filter_blocks) \
         * accumulator_bytes
-    middle = len(k_slices(reduction(info)[0], k_blocks)) >= 3  # loads and stores partial sums
+    middle = slice_count(reduction(info)[0], k_blocks) >= 3  # loads and stores partial sums
     streamed["ofmap"] = partial_sums + (partial_sums if middle else streamed["ofmap"])
     return streamed, held
 
