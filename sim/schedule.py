@@ -7,7 +7,10 @@ pixel), served in that order; it stays one object from the planner to the DRAM m
 Addresses come from a :class:`DramLayout` that gives every tensor and every layer's weights its
 own page-aligned region. Tensors are NHWC row-major in DRAM (a map row of all its channels is
 contiguous); weights are stored output-channel-major, so a block of filters is one contiguous
-range.
+range. A layer that reduces over input channels also gets a scratch region for its partial sums
+(:func:`psum_name`), laid out like its output but at accumulator width, for the mappings that
+spill them between input-channel blocks; it comes after every tensor and weight region, so it
+overlaps none of them.
 """
 
 from __future__ import annotations
@@ -18,10 +21,34 @@ from math import gcd
 
 from sim.techniques.receptive import GatheredWindow, Region
 from sim.techniques.weight_storage import DENSE, WeightStorage
-from sim.workload.layers import Shape
 from sim.workload.network import Network
 
 OPERANDS = ("ifmap", "weight", "ofmap")
+PSUM_PREFIX = "psum:"
+
+
+def psum_name(layer: str) -> str:
+    """The name of a layer's partial-sum scratch region, usable wherever a tensor name is."""
+    return PSUM_PREFIX + layer
+
+
+@dataclass(frozen=True)
+class MapPlace:
+    """Where an NHWC map lives in DRAM: its base address, width in pixels, channels and
+    bytes per element (the data type's, or the accumulator's for a partial-sum scratch)."""
+
+    base: int
+    width: int
+    channels: int
+    element_bytes: int
+
+    @property
+    def pixel_bytes(self) -> int:
+        return self.channels * self.element_bytes
+
+    @property
+    def row_bytes(self) -> int:
+        return self.width * self.pixel_bytes
 
 
 @dataclass(frozen=True)
@@ -123,12 +150,23 @@ class DramLayout:
         # Results that depend only on this layout (and the keys they are stored under), kept
         # for planners that score the same candidate more than once.
         self.memo: dict[tuple, object] = {}
-        self._shapes: dict[str, Shape] = {}
+        self._places: dict[str, MapPlace] = {}
         self._weights: dict[tuple[str, int, int], Transfer] = {}
         self._allocate("tensor:input", network.input_shape.elements * dtype_bytes)
         for info in network.infos:
             self._allocate(f"tensor:{info.name}", info.output_shape.elements * dtype_bytes)
             self._allocate(f"weight:{info.name}", weights.stored_bytes(info.params, dtype_bytes))
+        self._allocate_psums()
+
+    def _allocate_psums(self) -> None:
+        """A partial-sum scratch (output pixels x filters x accumulator bytes) for every layer
+        whose reduction can be blocked, after all other regions."""
+        from sim.techniques.channel_blocks import blockable  # it builds on this module
+
+        for info in self.network.infos:
+            if blockable(info):
+                self._allocate(f"tensor:{psum_name(info.name)}",
+                               info.output_shape.elements * self.accumulator_bytes)
 
     def _allocate(self, key: str, size_bytes: int) -> None:
         self._bases[key] = self._next
@@ -140,87 +178,101 @@ class DramLayout:
     def weight_base(self, layer: str) -> int:
         return self._bases[f"weight:{layer}"]
 
-    def _shape(self, tensor: str) -> Shape:
-        """The network's shape of ``tensor``, looked up once per layout."""
-        shape = self._shapes.get(tensor)
-        if shape is None:
-            shape = self._shapes[tensor] = self.network.tensor_shape(tensor)
-        return shape
+    def psum_base(self, layer: str) -> int:
+        """The base address of a layer's partial-sum scratch."""
+        return self.tensor_base(psum_name(layer))
 
-    def region_transfers(self, tensor: str, region: Region, operand: str, write: bool = False
-                         ) -> list[Transfer]:
+    def place(self, tensor: str) -> MapPlace:
+        """Where ``tensor`` (a feature map, or a :func:`psum_name` scratch) lives, looked up
+        once per layout."""
+        place = self._places.get(tensor)
+        if place is None:
+            if tensor.startswith(PSUM_PREFIX):
+                shape = self.network[tensor[len(PSUM_PREFIX):]].output_shape
+                element_bytes = self.accumulator_bytes
+            else:
+                shape = self.network.tensor_shape(tensor)
+                element_bytes = self.dtype_bytes
+            place = self._places[tensor] = MapPlace(self.tensor_base(tensor), shape.width,
+                                                    shape.channels, element_bytes)
+        return place
+
+    def region_transfers(self, tensor: str, region: Region, operand: str, write: bool = False,
+                         tag: str | None = None) -> list[Transfer]:
         """The requests that move ``region`` (all channels) of a tensor: one per map row,
-        merged into one when the region spans whole rows."""
-        shape = self._shape(tensor)
-        row_bytes = shape.width * shape.channels * self.dtype_bytes
-        pixel_bytes = shape.channels * self.dtype_bytes
-        base = self.tensor_base(tensor)
+        merged into one when the region spans whole rows. ``tag`` names what the transfer
+        moves for load-after-store ordering (the tensor itself unless given)."""
+        place = self.place(tensor)
+        tag = tensor if tag is None else tag
         if region.pixels == 0:
             return []
-        if region.col0 == 0 and region.col1 == shape.width:
-            return [Transfer(operand, base + region.row0 * row_bytes, region.height * row_bytes,
-                             write, tensor)]
-        return [strided(operand, base + region.row0 * row_bytes + region.col0 * pixel_bytes,
-                        region.width * pixel_bytes, region.height, row_bytes, write, tensor)]
+        base = place.base + region.row0 * place.row_bytes
+        if region.col0 == 0 and region.col1 == place.width:
+            return [Transfer(operand, base, region.height * place.row_bytes, write, tag)]
+        return [strided(operand, base + region.col0 * place.pixel_bytes,
+                        region.width * place.pixel_bytes, region.height, place.row_bytes, write,
+                        tag)]
 
     def channel_transfers(self, tensor: str, region: Region, first_channel: int,
-                          end_channel: int, operand: str, write: bool = False) -> list[Transfer]:
+                          end_channel: int, operand: str, write: bool = False,
+                          tag: str | None = None) -> list[Transfer]:
         """Channels [first_channel, end_channel) of ``region``: one request per pixel (NHWC),
         as one descriptor per map row (one for the region when it spans whole rows), or the
         whole region's requests when the slice is every channel."""
-        shape = self._shape(tensor)
-        if first_channel == 0 and end_channel >= shape.channels:
-            return self.region_transfers(tensor, region, operand, write)
+        place = self.place(tensor)
+        if first_channel == 0 and end_channel >= place.channels:
+            return self.region_transfers(tensor, region, operand, write, tag)
         if region.pixels == 0:
             return []
-        base = self.tensor_base(tensor)
-        size = (end_channel - first_channel) * self.dtype_bytes
-        pitch = shape.channels * self.dtype_bytes
+        tag = tensor if tag is None else tag
+        size = (end_channel - first_channel) * place.element_bytes
+        pitch = place.pixel_bytes
 
         def pixel(row: int, col: int) -> int:
-            return base + (row * shape.width + col) * pitch + first_channel * self.dtype_bytes
+            return (place.base + (row * place.width + col) * pitch
+                    + first_channel * place.element_bytes)
 
-        if region.col0 == 0 and region.col1 == shape.width:
+        if region.col0 == 0 and region.col1 == place.width:
             return [strided(operand, pixel(region.row0, 0), size, region.pixels, pitch, write,
-                            tensor)]
+                            tag)]
         return [strided(operand, pixel(row, region.col0), size, region.width, pitch, write,
-                        tensor) for row in range(region.row0, region.row1)]
+                        tag) for row in range(region.row0, region.row1)]
 
     def region_cost(self, tensor: str, region: Region, burst_bytes: int) -> tuple[int, int]:
         """(bursts, requests) of :meth:`region_transfers`, without making them."""
         if region.pixels == 0:
             return 0, 0
-        shape = self._shape(tensor)
-        pixel_bytes = shape.channels * self.dtype_bytes
-        row_bytes = shape.width * pixel_bytes
-        base = self.tensor_base(tensor) + region.row0 * row_bytes
-        if region.col0 == 0 and region.col1 == shape.width:
-            return strided_bursts(base, region.height * row_bytes, 1, 0, burst_bytes), 1
-        return strided_bursts(base + region.col0 * pixel_bytes, region.width * pixel_bytes,
-                              region.height, row_bytes, burst_bytes), region.height
+        place = self.place(tensor)
+        base = place.base + region.row0 * place.row_bytes
+        if region.col0 == 0 and region.col1 == place.width:
+            return strided_bursts(base, region.height * place.row_bytes, 1, 0, burst_bytes), 1
+        return strided_bursts(base + region.col0 * place.pixel_bytes,
+                              region.width * place.pixel_bytes, region.height, place.row_bytes,
+                              burst_bytes), region.height
 
     def channel_cost(self, tensor: str, region: Region, first_channel: int, end_channel: int,
                      burst_bytes: int) -> tuple[int, int]:
         """(bursts, requests) of :meth:`channel_transfers`, without making them."""
-        shape = self._shape(tensor)
-        if first_channel == 0 and end_channel >= shape.channels:
+        place = self.place(tensor)
+        if first_channel == 0 and end_channel >= place.channels:
             return self.region_cost(tensor, region, burst_bytes)
         if region.pixels == 0:
             return 0, 0
-        size = (end_channel - first_channel) * self.dtype_bytes
-        pitch = shape.channels * self.dtype_bytes
-        base = self.tensor_base(tensor) + first_channel * self.dtype_bytes
-        if region.col0 == 0 and region.col1 == shape.width:
-            return (strided_bursts(base + region.row0 * shape.width * pitch, size,
+        size = (end_channel - first_channel) * place.element_bytes
+        pitch = place.pixel_bytes
+        width = place.width
+        base = place.base + first_channel * place.element_bytes
+        if region.col0 == 0 and region.col1 == width:
+            return (strided_bursts(base + region.row0 * width * pitch, size,
                                    region.pixels, pitch, burst_bytes), region.pixels)
         # Row r's pixels start r * width pixels on; their burst offsets repeat every `cycle`
         # rows, so one cycle's rows are counted, each as often as it recurs.
         cycle = (burst_bytes // gcd(pitch, burst_bytes)) // gcd(
-            shape.width, burst_bytes // gcd(pitch, burst_bytes))
+            width, burst_bytes // gcd(pitch, burst_bytes))
         bursts = 0
         for row in range(region.row0, region.row0 + min(region.height, cycle)):
             recurs = (region.row1 - row + cycle - 1) // cycle
-            bursts += recurs * strided_bursts(base + (row * shape.width + region.col0) * pitch,
+            bursts += recurs * strided_bursts(base + (row * width + region.col0) * pitch,
                                               size, region.width, pitch, burst_bytes)
         return bursts, region.pixels
 
@@ -234,20 +286,19 @@ class DramLayout:
         request per run, and consecutive runs of equal bytes and equal spacing share a
         descriptor (a 1x1 stride-2 layer's row: runs of one pixel, two pixels apart). A channel
         slice is one request per read pixel, grouped the same way."""
-        shape = self._shape(tensor)
-        pixel_bytes = shape.channels * self.dtype_bytes
-        row_bytes = shape.width * pixel_bytes
-        every_channel = first_channel == 0 and end_channel >= shape.channels
-        base = self.tensor_base(tensor) + (0 if every_channel
-                                           else first_channel * self.dtype_bytes)
-        size = pixel_bytes if every_channel else (end_channel - first_channel) * self.dtype_bytes
+        place = self.place(tensor)
+        pixel_bytes, row_bytes = place.pixel_bytes, place.row_bytes
+        every_channel = first_channel == 0 and end_channel >= place.channels
+        base = place.base + (0 if every_channel else first_channel * place.element_bytes)
+        size = (pixel_bytes if every_channel
+                else (end_channel - first_channel) * place.element_bytes)
         if window.pixels == 0:
             return []
-        if window.cols == ((0, shape.width),):
+        if window.cols == ((0, place.width),):
             if every_channel:
                 return [(base + row0 * row_bytes, height * row_bytes, 1, 0)
                         for row0, height in window.rows]
-            return [(base + row0 * row_bytes, size, height * shape.width, pixel_bytes)
+            return [(base + row0 * row_bytes, size, height * place.width, pixel_bytes)
                     for row0, height in window.rows]
         groups = row_groups(window, pixel_bytes, size, every_channel)
         return [(base + row * row_bytes + offset, request, count, pitch)

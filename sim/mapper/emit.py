@@ -1,9 +1,11 @@
 """A layer mapping's tiles, and whether they fit the declared buffers.
 
 ``input`` order is the planner's own tile emission (:func:`plan_layer_tiles`), ``output``
-(input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`; the
-``weight`` order is emitted here: for each filter block, its weights are loaded once and held
-while every output tile loads its input window, computes and stores its channel slice.
+(input channels blocked) is :func:`sim.techniques.channel_blocks.emit_k_blocked`, ``weight``
+with input channels blocked (partial sums spilled) is
+:func:`sim.techniques.channel_blocks.emit_spilled`; the plain ``weight`` order is emitted
+here: for each filter block, its weights are loaded once and held while every output tile
+loads its input window, computes and stores its channel slice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from sim.mapper.grid import Grid, make_grid
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapping import tile_compute
 from sim.schedule import DramLayout, Footprint, Tile
-from sim.techniques.channel_blocks import blockable, emit_k_blocked, k_blocked_sizes
+from sim.techniques.channel_blocks import (
+    blockable,
+    emit_k_blocked,
+    emit_spilled,
+    k_blocked_sizes,
+    spilled_sizes,
+)
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
@@ -37,8 +45,8 @@ def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
     """The same mapping with the choices that change nothing for this layer normalized: one
     filter block has no loop order; channel slices (depthwise, pooling, element-wise) run the
     same in either order and take no halo reuse; a layer without weights has one order;
-    ``gather`` is off where the kernel is no smaller than the stride (nothing to skip), and a
-    gathered window takes no halo reuse."""
+    ``gather`` is off where the kernel is no smaller than the stride (nothing to skip) and
+    with spilled partial sums (dense windows), and a gathered window takes no halo reuse."""
     changes: dict = {}
     if mapping.gather and not gathers(info):
         changes["gather"] = False
@@ -49,7 +57,12 @@ def canonical(info: LayerInfo, mapping: LayerMapping) -> LayerMapping:
     blocks = min(max(1, mapping.filter_blocks), most)
     if ceil(most / ceil(most / blocks)) != mapping.filter_blocks:  # no empty blocks
         changes["filter_blocks"] = blocks = ceil(most / ceil(most / blocks))
-    if mapping.stationary == "weight" and (blocks == 1 or is_channelwise(info)):
+    if mapping.spills:
+        if mapping.halo_reuse:
+            changes["halo_reuse"] = False  # channel slices: no halo columns kept
+        if mapping.gather:
+            changes["gather"] = False  # spilled partial sums take dense windows
+    elif mapping.stationary == "weight" and (blocks == 1 or is_channelwise(info)):
         changes["stationary"] = "input"
     if is_channelwise(info) and blocks > 1 and mapping.halo_reuse:
         changes["halo_reuse"] = False
@@ -72,8 +85,15 @@ def valid(info: LayerInfo, mapping: LayerMapping) -> str | None:
             return f"layer {info.name!r} does not reduce over input channels (stationary: output)"
         if mapping.input_channel_blocks < 2:
             return "stationary: output needs input_channel_blocks >= 2"
+    elif mapping.spills:
+        if not blockable(info):
+            return (f"layer {info.name!r} does not reduce over input channels "
+                    "(input_channel_blocks > 1)")
+        if mapping.gather:
+            return ("gather: true is not built with spilled partial sums (stationary: weight "
+                    "with input_channel_blocks > 1); allowed: false")
     elif mapping.input_channel_blocks != 1:
-        return "input_channel_blocks > 1 needs stationary: output"
+        return "input_channel_blocks > 1 needs stationary: output or weight"
     if mapping.tile_rows < 1 or mapping.tile_cols < 1:
         return "tile rows and columns must be at least 1"
     return None
@@ -105,11 +125,12 @@ def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, pe: PeArraySpec,
     input resident while its input channels are blocked)."""
     window = grid.largest_gathered if mapping.gather else grid.largest_window
     pixels = grid.largest_output
-    if mapping.stationary == "output":
+    if mapping.stationary == "output" or mapping.spills:
         if info.inputs[0] in residency.on_chip:
             return None
-        return k_blocked_sizes(info, window, pixels, mapping.filter_blocks,
-                               mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
+        sizes_of = spilled_sizes if mapping.spills else k_blocked_sizes
+        return sizes_of(info, window, pixels, mapping.filter_blocks,
+                        mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
     sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency,
                              pe, accumulator_bytes)
     if mapping.filter_blocks <= 1 or mapping.stationary == "weight" and not is_channelwise(info):
@@ -149,6 +170,9 @@ def emit(info: LayerInfo, mapping: LayerMapping, hardware: HardwareSpec, layout:
         return emit_k_blocked(info, hardware, layout, regions, mapping.filter_blocks,
                               mapping.input_channel_blocks, residency,
                               info.name in residency.on_chip, gather=mapping.gather)
+    if mapping.spills:
+        return emit_spilled(info, hardware, layout, regions, mapping.filter_blocks,
+                            mapping.input_channel_blocks, residency)
     if mapping.stationary == "weight" and mapping.filter_blocks > 1 and not is_channelwise(info):
         return _weight_stationary(info, mapping, hardware, layout, residency, regions)
     return plan_layer_tiles(info, hardware, layout, regions, mapping.filter_blocks,

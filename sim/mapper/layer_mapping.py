@@ -14,13 +14,21 @@ which operand stays in the buffer while the others stream.
   passes (input windows are fetched again for every block).
   ``output``: input channels blocked (``input_channel_blocks`` > 1); the partial sums of a tile
   and filter block stay at accumulator width while the input-channel slices pass.
+- ``input_channel_blocks``: blocks of input channels (input features of a fully connected
+  layer), 1 unless the layer is a dense convolution or fully connected. With ``output`` the
+  partial sums stay on chip (above); with ``weight`` and 2 or more blocks they are *spilled*:
+  filter blocks outside, input-channel blocks next, tiles inside. The weights of one filter
+  block and input-channel block stay while every tile passes; each tile loads its window's
+  channel slice and (after the first block) its partial sums from a DRAM scratch at
+  accumulator width, and stores its partial sums there (before the last block) or its outputs.
 - ``halo_reuse``: columns a tile shares with the previous tile of its row band are not fetched
-  again (``input`` and ``weight`` orders).
+  again (``input`` and ``weight`` orders, input channels not blocked).
 - ``gather``: on a layer whose kernel is smaller than its stride along some axis (a 1x1
   stride-2 shortcut), a tile's window holds only the input rows and columns its outputs read,
   fetched run by run (:meth:`sim.schedule.DramLayout.gathered_requests`), instead of their
-  dense bounding box; it takes no halo reuse (such windows share no columns). It can move more
-  bursts than the dense rows when pixels are small, so it is a choice, not a default.
+  dense bounding box; it takes no halo reuse (such windows share no columns), and spilled
+  partial sums take dense windows. It can move more bursts than the dense rows when pixels
+  are small, so it is a choice, not a default.
 """
 
 from __future__ import annotations
@@ -50,6 +58,11 @@ class LayerMapping:
     input_channel_blocks: int = 1
     halo_reuse: bool = True
     gather: bool = False
+
+    @property
+    def spills(self) -> bool:
+        """Are partial sums spilled to DRAM between input-channel blocks?"""
+        return self.stationary == "weight" and self.input_channel_blocks > 1
 
     def regions(self, info: LayerInfo) -> list[Region]:
         """The output tiles in execution order (row-major)."""

@@ -17,10 +17,13 @@ layers:                      # every layer outside a reordered block or fused ru
 
 ``tile``: output rows x columns per tile; ``split``: ``fixed`` (from the corner) or ``even``
 (sizes differ by at most one); ``stationary``: ``input``, ``weight`` or ``output`` (input
-channels blocked, partial sums on chip); ``gather`` (only on layers whose kernel is smaller
-than their stride; written only where true): windows hold only the pixels the tile reads; see
-:mod:`sim.mapper.layer_mapping`. A ``fused`` run
-holds 2 or more consecutive layers, first and last by name; see
+channels blocked, partial sums on chip); ``input_channel_blocks``: 1, or 2 or more for a dense
+convolution or fully connected layer with ``stationary: output`` (partial sums on chip) or
+``stationary: weight`` (partial sums spilled to a DRAM scratch at accumulator width between
+input-channel blocks, counted as ``ofmap`` traffic); ``gather`` (only on layers whose kernel
+is smaller than their stride; written only where true): windows hold only the pixels the tile
+reads; see :mod:`sim.mapper.layer_mapping`. A ``fused`` run holds 2 or more consecutive
+layers, first and last by name; see
 :mod:`sim.mapper.fused_segments`.
 
 :func:`load_mapping` refuses, in one line with the file, line and field, a file that is not

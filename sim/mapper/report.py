@@ -89,6 +89,9 @@ def _summary(entry: dict[str, Any] | None, reordered: str | None) -> str:
         text += f", {entry['input_channel_blocks']} input-channel blocks"
     elif entry["stationary"] == "weight":
         text += ", weight-stationary"
+        if entry["input_channel_blocks"] > 1:
+            text += (f", {entry['input_channel_blocks']} input-channel blocks, partial sums "
+                     "spilled")
     if entry.get("gather"):
         text += ", gathered"
     return text

@@ -3,7 +3,9 @@
 The space (:func:`layer_space`): tile grids (every tile height ``ceil(H / n)`` and width
 ``ceil(W / n)``, cut ``fixed`` from the corner or ``even``), the three loop orders at the
 buffer level (input-, weight-, output-stationary, the last with input channels blocked and
-partial sums kept on chip at accumulator width), and per grid and order the two smallest
+partial sums kept on chip at accumulator width), weight-stationary with input channels blocked
+and partial sums spilled to DRAM (:data:`SPILLED`, where the plain ``weight`` order does not
+fit the same grid and filter blocks), and per grid and order the two smallest
 filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
 each with the smallest input-channel block count that fits; the counts tried are the doubling
 ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`). Halo columns
@@ -42,13 +44,14 @@ from sim.mapper.traffic import Traffic, layer_traffic
 from sim.mapping import tile_compute
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, Tile
-from sim.techniques.channel_blocks import blockable, reduction
+from sim.techniques.channel_blocks import blockable, reduction, slice_count
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.techniques.layerwise import block_counts
 from sim.techniques.receptive import gathers
 from sim.workload.network import LayerInfo
 
 OBJECTIVES = ("dram_bytes", "energy", "latency", "edp")
+SPILLED = "spilled"  # the search's name for ``weight`` with input channels blocked
 ENGINE_CANDIDATES = 4  # per ranking, candidates run through the engine (energy, latency, edp)
 
 
@@ -74,12 +77,15 @@ class SearchMemo:
     def trials_of(self, info: LayerInfo, rows: int, cols: int, split: str, order: str,
                   blocks: int, every: bool, gather: bool = False) -> tuple[LayerMapping, ...]:
         """The mappings of one grid, order, filter-block count and window kind (dense or
-        gathered): one, or for ``output`` every input-channel block count, fewest first."""
+        gathered): one, or for ``output`` and :data:`SPILLED` every input-channel block count,
+        fewest first (spilled windows are dense)."""
         key = (info.name, rows, cols, split, order, blocks, every, gather)
         if key not in self.trials:
-            if order == "output":
+            if order in ("output", SPILLED):
+                stationary = "weight" if order == SPILLED else order
                 self.trials[key] = tuple(
-                    LayerMapping(info.name, rows, cols, split, blocks, order, k, False, gather)
+                    LayerMapping(info.name, rows, cols, split, blocks, stationary, k, False,
+                                 gather and order != SPILLED)
                     for k in _k_blocks(info, every))
             else:
                 self.trials[key] = (canonical(info, LayerMapping(
@@ -109,7 +115,9 @@ def exhaustive(info: LayerInfo) -> bool:
     most = _most_blocks(info)
     items = reduction(info)[0] if blockable(info) else 1
     tiles = 1 if whole_map(info) else info.output_shape.height * info.output_shape.width
-    return tiles * 2 * most * (2 + items) <= EXHAUSTIVE_CANDIDATES
+    # Per grid and filter-block count: input, weight, and every input-channel block count
+    # with partial sums on chip (output) or spilled (weight).
+    return tiles * 2 * most * (2 + 2 * items) <= EXHAUSTIVE_CANDIDATES
 
 
 def lane_counts(info: LayerInfo, hardware: HardwareSpec) -> list[int]:
@@ -139,14 +147,15 @@ def _most_blocks(info: LayerInfo) -> int:
 def orders(info: LayerInfo) -> tuple[str, ...]:
     if is_channelwise(info) or not layer_geometry(info, 1).filters:
         return ("input",)
-    return ("input", "weight", "output") if blockable(info) else ("input", "weight")
+    return ("input", "weight", "output", SPILLED) if blockable(info) else ("input", "weight")
 
 
 def loop_choices(info: LayerInfo) -> list[tuple[str, bool]]:
     """(loop order, gathered windows) pairs of the space: every order with dense windows, and
     with gathered ones too where the kernel is smaller than the stride (:func:`gathers`)."""
     windows = (False, True) if gathers(info) else (False,)
-    return [(order, gather) for order in orders(info) for gather in windows]
+    return [(order, gather) for order in orders(info) for gather in windows
+            if not (gather and order == SPILLED)]
 
 
 def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: DramLayout,
@@ -157,7 +166,7 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
     geometry = layer_geometry(info, dtype)
     weights = layout.weights.scaled(geometry.weight_bytes, info.params, dtype)
     fetched = 0
-    halo = mapping.halo_reuse and mapping.stationary != "output" and not (
+    halo = mapping.halo_reuse and mapping.input_channel_blocks == 1 and not (
         is_channelwise(info) and mapping.filter_blocks > 1)
     for position, (source, shape) in enumerate(zip(info.inputs, info.input_shapes,
                                                    strict=True)):
@@ -166,6 +175,10 @@ def requested_floor(info: LayerInfo, grid: Grid, mapping: LayerMapping, layout: 
         pixels = grid.gathered_pixels if mapping.gather else grid.window_pixels(position, halo)
         fetched += pixels * shape.channels * dtype
     out = 0 if info.name in residency.on_chip else info.output_shape.elements * dtype
+    if mapping.spills:
+        slices = slice_count(reduction(info)[0], mapping.input_channel_blocks)
+        partial_sums = 2 * (slices - 1) * info.output_shape.elements * layout.accumulator_bytes
+        return mapping.filter_blocks * fetched + weights + out + partial_sums
     if mapping.stationary == "output":
         return mapping.filter_blocks * fetched + grid.count * weights + out
     if mapping.filter_blocks == 1:
@@ -244,22 +257,37 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, gather: bool, rows: int, c
              seen: set[LayerMapping], memo: SearchMemo) -> tuple[bool, list[LayerMapping]]:
     """Whether any mapping of one grid, order and window kind fits, and the new ones that
     do: the ``keep`` smallest filter-block counts (each with its fewest input-channel blocks,
-    or every count when ``every``)."""
+    or every count when ``every``). A spilled mapping moves at least what the same grid and
+    filter blocks move in the ``weight`` order (the same weights and outputs, the same windows
+    cut into channel slices, partial sums besides), so a block count where that fits takes no
+    spilled one."""
     found: list[LayerMapping] = []
     kept = 0
     beside = residency.layer_bytes.get(info.name, 0)
     layer_key = memo.layer_key(info, residency)
+
+    def fits(trial: LayerMapping) -> bool:
+        key = (layer_key, trial)
+        if key not in memo.room:
+            memo.room[key] = resident_room(info, trial, grid, hardware, dtype,
+                                           accumulator_bytes, residency)
+        room = memo.room[key]
+        return room is not None and beside <= room
+
     for blocks in counts:
         if kept == keep:
             break
+        if order == SPILLED and any(
+                fits(trial) for trial in memo.trials_of(info, rows, cols, split, "weight",
+                                                        blocks, every)):
+            kept += 1
+            continue
+        trials = memo.trials_of(info, rows, cols, split, order, blocks, every, gather)
+        if not every and not any(fits(trial) for trial in _extremes(order, trials)):
+            continue
         fitting = []
-        for trial in memo.trials_of(info, rows, cols, split, order, blocks, every, gather):
-            key = (layer_key, trial)
-            if key not in memo.room:
-                memo.room[key] = resident_room(info, trial, grid, hardware, dtype,
-                                               accumulator_bytes, residency)
-            room = memo.room[key]
-            if room is not None and beside <= room:
+        for trial in trials:
+            if fits(trial):
                 fitting.append(trial)
                 if not every:
                     break  # the fewest input-channel blocks that fit
@@ -268,6 +296,19 @@ def _fitting(info: LayerInfo, grid: Grid, order: str, gather: bool, rows: int, c
             kept += 1
         found += fresh
     return kept > 0, found
+
+
+def _extremes(order: str, trials: tuple[LayerMapping, ...]) -> tuple[LayerMapping, ...]:
+    """Trials of one grid and filter-block count such that when none of them fits, none of
+    ``trials`` does. With input channels blocked, a tile's window and weight slices only
+    shrink as the blocks grow more, so the most blocks fit where any count does; a spilled
+    tile of 2 slices streams its outputs at the data type's width instead of a second set of
+    partial sums, so the fewest blocks are tried too."""
+    if order == "output":
+        return trials[-1:]
+    if order == SPILLED:
+        return (trials[0], trials[-1])
+    return trials
 
 
 def _parts(total: int, blocks: int) -> list[int]:
@@ -288,7 +329,7 @@ def estimate_cycles(info: LayerInfo, mapping: LayerMapping, grid: Grid,
     if is_channelwise(info) and blocks > 1:
         steps = [(geometry.k, 1, channels)
                  for channels in _parts(info.output_shape.channels, blocks)]
-    elif mapping.stationary == "output":
+    elif mapping.input_channel_blocks > 1:  # output-stationary or spilled
         items, per_item = reduction(info)
         steps = [(count * per_item, filters, 1) for filters in _parts(geometry.filters, blocks)
                  for count in _parts(items, mapping.input_channel_blocks)]

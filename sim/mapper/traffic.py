@@ -27,8 +27,8 @@ from math import ceil
 
 from sim.mapper.grid import Grid, Span, make_grid
 from sim.mapper.layer_mapping import LayerMapping
-from sim.schedule import OPERANDS, DramLayout, row_groups, strided_bursts
-from sim.techniques.channel_blocks import reduction
+from sim.schedule import OPERANDS, DramLayout, psum_name, row_groups, strided_bursts
+from sim.techniques.channel_blocks import filter_passes, k_slices, reduction, weight_slice
 from sim.techniques.layer_tiles import Residency, is_channelwise, layer_geometry
 from sim.techniques.receptive import GatheredWindow, Region, Run
 from sim.workload.layers import FullyConnected
@@ -70,29 +70,27 @@ class Moves:
         (row0, height), (col0, width) = rows, cols
         if height * width == 0 or times == 0:
             return
-        shape = self.layout.network.tensor_shape(tensor)
+        place = self.layout.place(tensor)
         bursts, requests = self.layout.region_cost(
             tensor, Region(row0, row0 + height, col0, col0 + width), self.burst)
-        self._add(operand, times * height * width * shape.channels * self.layout.dtype_bytes,
-                  times * bursts, times * requests)
+        self._add(operand, times * height * width * place.pixel_bytes, times * bursts,
+                  times * requests)
 
     def grid(self, tensor: str, rows: list[Span], cols: list[Span], operand: str,
              times: int = 1) -> None:
         """``times`` x the requests of every tile rows[i] x cols[j] (all channels). When map
         rows start on burst boundaries, a tile's bursts are its rows times one row's, so the
         sum separates into rows x columns."""
-        shape = self.layout.network.tensor_shape(tensor)
-        pixel = shape.channels * self.layout.dtype_bytes
-        row = shape.width * pixel
-        if row % self.burst or any(c0 == 0 and w == shape.width for c0, w in cols):
+        place = self.layout.place(tensor)
+        pixel = place.pixel_bytes
+        if place.row_bytes % self.burst or any(c0 == 0 and w == place.width for c0, w in cols):
             for span in rows:
                 for other in cols:
                     self.region(tensor, span, other, operand, times)
             return
-        base = self.layout.tensor_base(tensor)
         heights = sum(h for _, h in rows)
         pixels = sum(w for _, w in cols)
-        bursts = sum(strided_bursts(base + c0 * pixel, w * pixel, 1, 0, self.burst)
+        bursts = sum(strided_bursts(place.base + c0 * pixel, w * pixel, 1, 0, self.burst)
                      for c0, w in cols if w)
         self._add(operand, times * heights * pixels * pixel, times * heights * bursts,
                   times * heights * sum(1 for _, w in cols if w))
@@ -103,11 +101,11 @@ class Moves:
         (row0, height), (col0, width) = rows, cols
         if height * width == 0 or times == 0:
             return
-        shape = self.layout.network.tensor_shape(tensor)
-        channels = shape.channels if first == 0 and end >= shape.channels else end - first
+        place = self.layout.place(tensor)
+        channels = place.channels if first == 0 and end >= place.channels else end - first
         bursts, requests = self.layout.channel_cost(
             tensor, Region(row0, row0 + height, col0, col0 + width), first, end, self.burst)
-        self._add(operand, times * height * width * channels * self.layout.dtype_bytes,
+        self._add(operand, times * height * width * channels * place.element_bytes,
                   times * bursts, times * requests)
 
     def channel_grid(self, tensor: str, rows: list[Span], cols: list[Span], first: int,
@@ -115,19 +113,18 @@ class Moves:
         """``times`` x channels [first, end) of every tile rows[i] x cols[j]. When a map row
         is a whole number of bursts, a pixel's bursts depend on its column only, so the sum
         separates into rows x columns."""
-        shape = self.layout.network.tensor_shape(tensor)
-        dtype = self.layout.dtype_bytes
-        if first == 0 and end >= shape.channels:
+        place = self.layout.place(tensor)
+        if first == 0 and end >= place.channels:
             self.grid(tensor, rows, cols, operand, times)
             return
-        pitch = shape.channels * dtype
-        if (shape.width * pitch) % self.burst:
+        pitch = place.pixel_bytes
+        if place.row_bytes % self.burst:
             for span in rows:
                 for other in cols:
                     self.channels(tensor, span, other, first, end, operand, times)
             return
-        base = self.layout.tensor_base(tensor) + first * dtype
-        size = (end - first) * dtype
+        base = place.base + first * place.element_bytes
+        size = (end - first) * place.element_bytes
         heights = sum(h for _, h in rows)
         pixels = heights * sum(w for _, w in cols)
         bursts = sum(strided_bursts(base + c0 * pitch, size, w, pitch, self.burst)
@@ -195,6 +192,8 @@ def layer_traffic(info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
     moves = Moves(layout, burst_bytes)
     if mapping.stationary == "output":
         _k_blocked(moves, info, mapping, layout, residency, grid)
+    elif mapping.spills:
+        _spilled(moves, info, mapping, layout, residency, grid)
     elif mapping.stationary == "weight" and mapping.filter_blocks > 1 \
             and not is_channelwise(info):
         _weight_order(moves, info, mapping, layout, residency, grid)
@@ -340,3 +339,40 @@ def _k_blocked(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: Dra
                            "ofmap")
     if stored and filter_blocks == 1:
         moves.grid(info.name, *_out_spans(grid), "ofmap")
+
+
+def _spilled(moves: Moves, info: LayerInfo, mapping: LayerMapping, layout: DramLayout,
+             residency: Residency, grid: Grid) -> None:
+    """Filter blocks outside, input-channel slices next, tiles inside (partial sums spilled):
+    every tile's window slice once per filter block, every weight slice once, and per filter
+    block the partial sums of every tile written after each slice but the last and read back
+    before each slice but the first; a channel slice of the scratch or the output is one
+    request per pixel, so its tiles together cost what the whole map's slice costs."""
+    dtype = layout.dtype_bytes
+    items, _ = reduction(info)
+    steps = k_slices(items, mapping.input_channel_blocks)
+    passes = filter_passes(info, mapping.filter_blocks, dtype)
+    source = info.inputs[0]
+    stored = info.name not in residency.on_chip
+    scratch = psum_name(info.name)
+    spills = 2 * (len(steps) - 1)  # each spilled slice is written once and read once
+    for first, end in steps:
+        if isinstance(info.layer, FullyConnected):
+            moves.flat(source, first * dtype, (end - first) * dtype, "ifmap",
+                       times=len(passes) * grid.count)
+        else:
+            moves.channel_grid(source, *_windows(grid, 0, False), first, end, "ifmap",
+                               times=len(passes))
+    for first_filter, filters, block_low, block_bytes in passes:
+        for first, end in steps:
+            moves.weights(info.name, *weight_slice(block_low, block_bytes, first, end, items))
+        if mapping.filter_blocks == 1:
+            moves.grid(scratch, *_out_spans(grid), "ofmap", times=spills)
+            if stored:
+                moves.grid(info.name, *_out_spans(grid), "ofmap")
+            continue
+        moves.channels(scratch, *_whole(info), first_filter, first_filter + filters, "ofmap",
+                       times=spills)
+        if stored:
+            moves.channels(info.name, *_whole(info), first_filter, first_filter + filters,
+                           "ofmap")

@@ -19,7 +19,7 @@ from math import ceil
 from sim.capacity import Budget
 from sim.hardware import HardwareSpec
 from sim.mapping import tile_compute
-from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.schedule import DramLayout, Footprint, Tile, Transfer, psum_name
 from sim.techniques.layer_tiles import (
     Residency,
     by_buffer,
@@ -280,3 +280,145 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
                                        accumulator_bytes, first=first_step))
     return tiles
+
+
+def k_slices(items: int, k_blocks: int) -> list[tuple[int, int]]:
+    """The non-empty input-channel slices [first, end) of ``k_blocks`` blocks of
+    ``ceil(items / k_blocks)`` items, in order."""
+    per_block = ceil(items / k_blocks)
+    return [(k * per_block, min(items, (k + 1) * per_block)) for k in range(k_blocks)
+            if k * per_block < items]
+
+
+def slice_count(items: int, k_blocks: int) -> int:
+    """How many slices :func:`k_slices` gives."""
+    return ceil(items / ceil(items / k_blocks))
+
+
+def filter_passes(info: LayerInfo, filter_blocks: int, dtype_bytes: int
+                  ) -> list[tuple[int, int, int, int]]:
+    """(first filter, filters, first weight byte, weight bytes) of each non-empty filter block;
+    the blocks' weight ranges tile the layer's weights exactly."""
+    geometry = layer_geometry(info, dtype_bytes)
+    block_filters = ceil(geometry.filters / filter_blocks)
+    passes = []
+    for block in range(filter_blocks):
+        first_filter = block * block_filters
+        filters = min(block_filters, geometry.filters - first_filter)
+        if filters <= 0:
+            continue
+        block_low = geometry.weight_bytes * first_filter // geometry.filters
+        block_bytes = (geometry.weight_bytes * (first_filter + filters) // geometry.filters
+                       - block_low)
+        passes.append((first_filter, filters, block_low, block_bytes))
+    return passes
+
+
+def weight_slice(block_low: int, block_bytes: int, first: int, end: int, items: int
+                 ) -> tuple[int, int]:
+    """(first byte, bytes) of input items [first, end) of one filter block's weights, laid
+    out by (filter block, input block) so the slice is contiguous."""
+    low = block_bytes * first // items
+    return block_low + low, block_bytes * end // items - low
+
+
+def spilled_sizes(info: LayerInfo, window: int, pixels: int, filter_blocks: int,
+                  k_blocks: int, dtype_bytes: int, accumulator_bytes: int
+                  ) -> tuple[dict[str, int], dict[str, int]]:
+    """(streamed, held) bytes per operand of the largest step of the spilled order, for a
+    largest input window of ``window`` pixels and output tile of ``pixels``: a tile streams
+    its window's input-channel slice, the partial sums it loads (all but the first slice, at
+    accumulator width) and what it stores (partial sums at accumulator width, or the
+    requantized outputs after the last slice); one filter block's weight slice is held while
+    every tile passes."""
+    streamed, _ = k_blocked_sizes(info, window, pixels, filter_blocks, k_blocks, dtype_bytes,
+                                  accumulator_bytes)
+    held = {"weight": streamed.pop("weight")}
+    partial_sums = pixels * ceil(layer_geometry(info, 1).filters / filter_blocks) \
+        * accumulator_bytes
+    middle = slice_count(reduction(info)[0], k_blocks) >= 3  # loads and stores partial sums
+    streamed["ofmap"] = partial_sums + (partial_sums if middle else streamed["ofmap"])
+    return streamed, held
+
+
+def emit_spilled(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                 regions: list[Region], filter_blocks: int, k_blocks: int,
+                 residency: Residency) -> list[Tile]:
+    """The tiles of the spilled order: filter blocks outside, input-channel slices next,
+    ``regions`` inside. A (filter block, slice)'s weights are loaded by its first tile and
+    held while every region passes; each tile loads its window's channel slice and, after the
+    first slice, its partial sums from the layer's DRAM scratch (:func:`psum_name`), and
+    stores its partial sums there, or its outputs after the last slice."""
+    dtype_bytes = layout.dtype_bytes
+    buffers = hardware.buffers
+    in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
+                                            for op in ("ifmap", "weight", "ofmap"))
+    items, per_item = reduction(info)
+    accumulator_bytes = layout.accumulator_bytes
+    resident = residency.resident(info)
+    stored = info.name not in residency.on_chip
+    source = info.inputs[0]
+    scratch = psum_name(info.name)
+    whole_filters = filter_blocks == 1
+    steps = k_slices(items, k_blocks)
+    tiles: list[Tile] = []
+    for block, (first_filter, filters, block_low, block_bytes) in enumerate(
+            filter_passes(info, filter_blocks, dtype_bytes)):
+        channels = (0, info.output_shape.channels) if whole_filters else (
+            first_filter, first_filter + filters)
+        for step, (first, end) in enumerate(steps):
+            weight_first, weight_size = weight_slice(block_low, block_bytes, first, end, items)
+            last = step == len(steps) - 1
+            for index, region in enumerate(regions):
+                loads, window_bytes = _input_slice(info, layout, source, region, first, end)
+                if index == 0:
+                    loads += layout.weight_transfer(info.name, weight_first, weight_size)
+                partial_sums = region.pixels * filters * accumulator_bytes
+                if step > 0:
+                    loads += layout.channel_transfers(
+                        scratch, region, *channels, "ofmap",
+                        tag=_psum_tag(scratch, block, step - 1, index))
+                if not last:
+                    stores = layout.channel_transfers(
+                        scratch, region, *channels, "ofmap", write=True,
+                        tag=_psum_tag(scratch, block, step, index))
+                elif stored:
+                    stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
+                                                      write=True)
+                else:
+                    stores = []
+                produced = partial_sums if not last else (
+                    region.pixels * filters * dtype_bytes if stored else 0)
+                footprint = Footprint(
+                    loaded=by_buffer((in_buffer, window_bytes),
+                                     (out_buffer, partial_sums if step > 0 else 0)),
+                    produced=by_buffer((out_buffer, produced)),
+                    held=by_buffer((weight_buffer, weight_size)),
+                    group=f"{info.name}@{block}.{step}", resident=resident)
+                compute = tile_compute(hardware.pe_array, region.pixels, (end - first) * per_item,
+                                       filters)
+                tile = make_tile(info, loads, stores, compute, region.pixels, filters,
+                                 dtype_bytes, accumulator_bytes, hardware, footprint)
+                tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
+                                               accumulator_bytes, first=step == 0))
+    return tiles
+
+
+def _input_slice(info: LayerInfo, layout: DramLayout, source: str, region: Region, first: int,
+                 end: int) -> tuple[list[Transfer], int]:
+    """The loads of input items [first, end) of a region's window, and their bytes (a fully
+    connected layer's are ``end - first`` consecutive input features)."""
+    dtype_bytes = layout.dtype_bytes
+    if isinstance(info.layer, FullyConnected):
+        return ([Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
+                          (end - first) * dtype_bytes, tensor=source)],
+                (end - first) * dtype_bytes)
+    window = input_region(info, region)
+    return (layout.channel_transfers(source, window, first, end, "ifmap"),
+            window.pixels * (end - first) * dtype_bytes)
+
+
+def _psum_tag(scratch: str, block: int, step: int, index: int) -> str:
+    """What a tile's partial-sum store after ``step`` and the reload of the next step name,
+    so the reload waits for that store only."""
+    return f"{scratch}@{block}.{step}#{index}"

@@ -1,9 +1,9 @@
 """The search finds the optimum of its space, and its floor never overshoots.
 
 The reference is brute force: every mapping of a small layer (every tile height and width,
-both splits, every filter-block count, all three loop orders, every input-channel block count,
-halo reuse on and off, gathered windows on and off), each emitted as tiles and its bus bytes
-counted request by request.
+both splits, every filter-block count, all three loop orders, every input-channel block count
+with ``output`` and ``weight`` (partial sums spilled), halo reuse on and off, gathered windows
+on and off), each emitted as tiles and its bus bytes counted request by request.
 """
 
 import dataclasses
@@ -39,6 +39,8 @@ NOTHING = Residency()
 
 
 def every_mapping(info):
+    """Every mapping: ``output`` with every input-channel block count, ``weight`` with one
+    block or every count (partial sums spilled), ``input`` with one."""
     height, width = info.output_shape.height, info.output_shape.width
     most = (info.output_shape.channels if is_channelwise(info)
             else layer_geometry(info, 1).filters) or 1
@@ -46,7 +48,8 @@ def every_mapping(info):
     for rows, cols, split, blocks, order, halo, gather in product(
             range(1, height + 1), range(1, width + 1), SPLITS, range(1, most + 1), STATIONARY,
             (True, False), (False, True)):
-        for k in (range(2, items + 1) if order == "output" else (1,)):
+        ks = {"input": (1,), "weight": range(1, items + 1), "output": range(2, items + 1)}
+        for k in ks[order]:
             yield LayerMapping(info.name, rows, cols, split, blocks, order, k, halo, gather)
 
 
