@@ -307,7 +307,7 @@ def _extremes(order: str, trials: tuple[LayerMapping, ...]) -> tuple[LayerMappin
     if order == "output":
         return trials[-1:]
     if order == SPILLED:
-        return (trials[0], trials[-1])
+        return trials[:1] + trials[-1:]  # none when the layer has a single input channel
     return trials
 
 

@@ -3,6 +3,7 @@ the psum traffic by hand, the bounds, the mapping file round trip and refusal, a
 capacity audit of simulated runs."""
 
 import json
+from pathlib import Path
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from sim.cli import main
 from sim.hardware import load_hardware
 from sim.mapper.emit import canonical, emit, overflow
 from sim.mapper.layer_mapping import LayerMapping
+from sim.mapper.search import search_layer
 from sim.mapper.traffic import layer_traffic
 from sim.pipeline import run_pipeline
 from sim.schedule import DramLayout, traffic_bytes
@@ -22,6 +24,8 @@ from sim.techniques.weight_storage import DENSE
 from sim.workload.layers import Conv2d, FullyConnected, Shape
 from sim.workload.network import Network
 from tests.sim.dataflows.strategies import nano, single_layers, with_buffer
+
+ROOT = Path(__file__).resolve().parents[3]
 
 NOTHING = Residency()
 DIANNAO = "configs/hardware/diannao.yaml"
@@ -165,3 +169,17 @@ def test_an_edited_spilled_mapping_that_does_not_fit_exits_2(tmp_path, capsys):
     buffer = load_hardware(DIANNAO).buffers.name_for("ifmap")
     assert err == (f"error: {mapping}:5: layers[0]: layer 'conv' does not fit: its tiles "
                    f"overfill buffer {buffer!r}\n")
+
+
+def test_a_single_input_channel_leaves_no_spilled_mapping_to_try():
+    """A 3x3 conv on a 1-channel input cannot block its input channels (one item: no count of
+    2 or more), so the spilled order has no trials; the search still maps the layer (the
+    case hypothesis found: 12x19x1 -> 11 on DianNao)."""
+    network = Network("one", Shape(12, 19, 1),
+                      [Conv2d(name="l0", out_channels=11, kernel=3, padding=1)])
+    info = network.infos[0]
+    assert reduction(info)[0] == 1
+    hardware = load_hardware(ROOT / "configs" / "hardware" / "diannao.yaml")
+    choice = search_layer(info, hardware, DramLayout(network, 4), Residency())
+    assert choice is not None
+    assert not choice.mapping.spills
