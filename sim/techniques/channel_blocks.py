@@ -154,22 +154,9 @@ def k_blocked_cost(info: LayerInfo, layout: DramLayout, regions: list[Region],
     dtype_bytes = layout.dtype_bytes
     source = info.inputs[0]
     stored = info.name not in residency.on_chip
-    geometry = layer_geometry(info, dtype_bytes)
     items, _ = reduction(info)
-    per_block = ceil(items / k_blocks)
-    block_filters = ceil(geometry.filters / filter_blocks)
-    blocks = []  # (first filter, filters, first weight byte, weight bytes) of each filter block
-    for block in range(filter_blocks):
-        first_filter = block * block_filters
-        filters = min(block_filters, geometry.filters - first_filter)
-        if filters <= 0:
-            continue
-        block_low = geometry.weight_bytes * first_filter // geometry.filters
-        block_bytes = (geometry.weight_bytes * (first_filter + filters) // geometry.filters
-                       - block_low)
-        blocks.append((first_filter, filters, block_low, block_bytes))
-    slices = [(k * per_block, min(items, k * per_block + per_block)) for k in range(k_blocks)]
-    slices = [(first, end) for first, end in slices if end > first]
+    blocks = filter_passes(info, filter_blocks, dtype_bytes)
+    slices = k_slices(items, k_blocks)
     bursts = requests = 0
     # Weight slices: the same for every region.
     for _, _, block_low, block_bytes in blocks:
