@@ -124,16 +124,27 @@ def demand(info: LayerInfo, mapping: LayerMapping, grid: Grid, pe: PeArraySpec,
     double buffer) and held once; None when the mapping cannot run beside this residency (its
     input resident while its input channels are blocked)."""
     window = grid.largest_gathered if mapping.gather else grid.largest_window
-    pixels = grid.largest_output
-    if mapping.stationary == "output" or mapping.spills:
+    return tile_demand(info, mapping.stationary, mapping.filter_blocks,
+                       mapping.input_channel_blocks, window, grid.largest_output, pe,
+                       dtype_bytes, accumulator_bytes, residency)
+
+
+def tile_demand(info: LayerInfo, stationary: str, filter_blocks: int, input_channel_blocks: int,
+                window: int, pixels: int, pe: PeArraySpec, dtype_bytes: int,
+                accumulator_bytes: int, residency: Residency) -> Demand | None:
+    """:func:`demand` of a tile whose largest input window has ``window`` pixels and whose
+    largest output ``pixels``, in the given loop order and block counts: all a tile's demand
+    depends on besides the layer and which of its maps are resident."""
+    spills = stationary == "weight" and input_channel_blocks > 1
+    if stationary == "output" or spills:
         if info.inputs[0] in residency.on_chip:
             return None
-        sizes_of = spilled_sizes if mapping.spills else k_blocked_sizes
-        return sizes_of(info, window, pixels, mapping.filter_blocks,
-                        mapping.input_channel_blocks, dtype_bytes, accumulator_bytes)
-    sizes = sizes_for_pixels(info, window, pixels, mapping.filter_blocks, dtype_bytes, residency,
-                             pe, accumulator_bytes)
-    if mapping.filter_blocks <= 1 or mapping.stationary == "weight" and not is_channelwise(info):
+        sizes_of = spilled_sizes if spills else k_blocked_sizes
+        return sizes_of(info, window, pixels, filter_blocks, input_channel_blocks, dtype_bytes,
+                        accumulator_bytes)
+    sizes = sizes_for_pixels(info, window, pixels, filter_blocks, dtype_bytes, residency, pe,
+                             accumulator_bytes)
+    if filter_blocks <= 1 or stationary == "weight" and not is_channelwise(info):
         return {"ifmap": sizes.window, "ofmap": sizes.output}, {"weight": sizes.weights}
     if is_channelwise(info):
         return {"ifmap": sizes.window, "weight": sizes.weights, "ofmap": sizes.output}, None

@@ -30,14 +30,16 @@ best measured one wins.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from math import ceil
 
+from sim.capacity import Budget
 from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.energy import layer_energy_pj
 from sim.hardware import HardwareSpec
-from sim.mapper.emit import canonical, emit, resident_room
+from sim.mapper.emit import canonical, emit, tile_demand
 from sim.mapper.grid import Grid, GridMaker, whole_map
 from sim.mapper.layer_mapping import LayerMapping
 from sim.mapper.traffic import Traffic, layer_traffic
@@ -58,12 +60,11 @@ ENGINE_CANDIDATES = 4  # per ranking, candidates run through the engine (energy,
 class SearchMemo:
     """What a layer's search computes that depends only on the layer, the mapping and which of
     the layer's own inputs and output are resident, not on how many resident bytes sit beside
-    it: the mappings tried per grid, order and block count, each mapping's floor, exact
-    traffic and the resident bytes its tiles fit beside. ``auto`` searches a layer once per
-    feature-map room; these carry over."""
+    it: the resident bytes a tile fits beside (by what its demand depends on), each mapping's
+    floor and exact traffic. ``auto`` searches a layer once per feature-map room; these carry
+    over."""
 
     def __init__(self) -> None:
-        self.trials: dict[tuple, tuple[LayerMapping, ...]] = {}
         self.traffic: dict[tuple, Traffic] = {}
         self.room: dict[tuple, int | None] = {}
         self.floor: dict[tuple, int] = {}
@@ -73,24 +74,6 @@ class SearchMemo:
     def layer_key(info: LayerInfo, residency: Residency) -> tuple:
         return (info.name, residency.buffer,
                 frozenset(n for n in (*info.inputs, info.name) if n in residency.on_chip))
-
-    def trials_of(self, info: LayerInfo, rows: int, cols: int, split: str, order: str,
-                  blocks: int, every: bool, gather: bool = False) -> tuple[LayerMapping, ...]:
-        """The mappings of one grid, order, filter-block count and window kind (dense or
-        gathered): one, or for ``output`` and :data:`SPILLED` every input-channel block count,
-        fewest first (spilled windows are dense)."""
-        key = (info.name, rows, cols, split, order, blocks, every, gather)
-        if key not in self.trials:
-            if order in ("output", SPILLED):
-                stationary = "weight" if order == SPILLED else order
-                self.trials[key] = tuple(
-                    LayerMapping(info.name, rows, cols, split, blocks, stationary, k, False,
-                                 gather and order != SPILLED)
-                    for k in _k_blocks(info, every))
-            else:
-                self.trials[key] = (canonical(info, LayerMapping(
-                    info.name, rows, cols, split, blocks, order, gather=gather)),)
-        return self.trials[key]
 
 
 @dataclass(frozen=True)
@@ -198,17 +181,14 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                 ) -> list[tuple[int, LayerMapping, Grid]]:
     """(floor, mapping, grid) of every candidate that fits, unsorted (see the module
     docstring). A layer small enough (:func:`exhaustive`) gets every mapping."""
-    dtype = layout.dtype_bytes
     every = exhaustive(info)
     most = _most_blocks(info)
     counts = list(range(1, most + 1)) if every else sorted(
         {*block_counts(most), *lane_counts(info, hardware)})
-    keep = len(counts) if every else 2  # block counts kept per grid and order
     space = []
-    seen: set[LayerMapping] = set()
     maker = GridMaker(info)
     memo = memo or SearchMemo()
-    layer_key = memo.layer_key(info, residency)
+    fitting = _Fitting(info, hardware, layout, residency, memo, every, counts)
     # A larger tile never fits where a smaller one does not (its window, weights and output
     # only grow), so per tile height and order the widths are tried from the narrowest up and
     # the first width where nothing fits ends that order.
@@ -217,14 +197,11 @@ def layer_space(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
         for cols in widths:
             grid = maker.grid(rows, cols, split)
             for order, gather in list(alive):
-                fits, found = _fitting(info, grid, order, gather, rows, cols, split, counts,
-                                       keep, every, hardware, dtype, layout.accumulator_bytes,
-                                       residency, seen, memo)
+                fits, found = fitting.new_mappings(grid, order, gather, rows, cols, split)
                 if not fits:
                     alive.remove((order, gather))
                 for mapping in found:
-                    seen.add(mapping)
-                    key = (layer_key, mapping)
+                    key = (fitting.layer_key, mapping)
                     if key not in memo.floor:
                         memo.floor[key] = requested_floor(info, grid, mapping, layout,
                                                           residency)
@@ -251,64 +228,124 @@ def _grid_rows(info: LayerInfo, every: bool) -> list[tuple[int, list[int], str]]
     return result
 
 
-def _fitting(info: LayerInfo, grid: Grid, order: str, gather: bool, rows: int, cols: int,
-             split: str, counts: list[int], keep: int, every: bool, hardware: HardwareSpec,
-             dtype: int, accumulator_bytes: int, residency: Residency,
-             seen: set[LayerMapping], memo: SearchMemo) -> tuple[bool, list[LayerMapping]]:
-    """Whether any mapping of one grid, order and window kind fits, and the new ones that
-    do: the ``keep`` smallest filter-block counts (each with its fewest input-channel blocks,
-    or every count when ``every``). A spilled mapping moves at least what the same grid and
-    filter blocks move in the ``weight`` order (the same weights and outputs, the same windows
-    cut into channel slices, partial sums besides), so a block count where that fits takes no
-    spilled one."""
-    found: list[LayerMapping] = []
-    kept = 0
-    beside = residency.layer_bytes.get(info.name, 0)
-    layer_key = memo.layer_key(info, residency)
+class _Fitting:
+    """Which mappings of one layer fit its declared buffers beside the feature maps resident
+    with it. A tile's demand depends only on the loop order, the block counts and the pixels
+    of its largest window and output, so the room left beside it is kept in the memo under
+    those, and a mapping object is made only for the mappings that fit."""
 
-    def fits(trial: LayerMapping) -> bool:
-        key = (layer_key, trial)
-        if key not in memo.room:
-            memo.room[key] = resident_room(info, trial, grid, hardware, dtype,
-                                           accumulator_bytes, residency)
-        room = memo.room[key]
-        return room is not None and beside <= room
+    def __init__(self, info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
+                 residency: Residency, memo: SearchMemo, every: bool, counts: list[int]
+                 ) -> None:
+        self.info = info
+        self.pe = hardware.pe_array
+        self.budget = Budget.of(hardware)
+        self.dtype = layout.dtype_bytes
+        self.accumulator = layout.accumulator_bytes
+        self.residency = residency
+        self.memo = memo
+        self.every = every
+        self.counts = counts  # filter-block counts, fewest first
+        self.keep = len(counts) if every else 2  # block counts kept per grid and order
+        self.beside = residency.layer_bytes.get(info.name, 0)
+        self.layer_key = memo.layer_key(info, residency)
+        self.k_counts = _k_blocks(info, every) if blockable(info) else []
+        self.seen: set[LayerMapping] = set()
+        self._canonical: dict[tuple[str, int, bool], LayerMapping] = {}
 
-    for blocks in counts:
-        if kept == keep:
-            break
-        if order == SPILLED and any(
-                fits(trial) for trial in memo.trials_of(info, rows, cols, split, "weight",
-                                                        blocks, every)):
-            kept += 1
-            continue
-        trials = memo.trials_of(info, rows, cols, split, order, blocks, every, gather)
-        if not every and not any(fits(trial) for trial in _extremes(order, trials)):
-            continue
+    def fits(self, stationary: str, blocks: int, k: int, window: int, pixels: int) -> bool:
+        """Does a tile of this loop order and these block counts, whose largest window and
+        output have these pixels, fit beside the layer's resident bytes?"""
+        key = (self.layer_key, stationary, blocks, k, window, pixels)
+        room = self.memo.room.get(key, -1)
+        if room == -1:
+            needs = tile_demand(self.info, stationary, blocks, k, window, pixels, self.pe,
+                                self.dtype, self.accumulator, self.residency)
+            room = None if needs is None else self.budget.resident_room(*needs)
+            self.memo.room[key] = room
+        return room is not None and self.beside <= room
+
+    def canonical(self, order: str, blocks: int, gather: bool) -> LayerMapping:
+        """The canonical ``input`` or ``weight`` mapping of these blocks and window kind, at a
+        placeholder tile (canonical forms do not depend on the tile)."""
+        key = (order, blocks, gather)
+        if key not in self._canonical:
+            self._canonical[key] = canonical(self.info, LayerMapping(
+                self.info.name, 1, 1, "fixed", blocks, order, gather=gather))
+        return self._canonical[key]
+
+    def new_mappings(self, grid: Grid, order: str, gather: bool, rows: int, cols: int,
+                     split: str) -> tuple[bool, list[LayerMapping]]:
+        """Whether any mapping of one grid, order and window kind fits, and the new ones that
+        do: the ``keep`` smallest filter-block counts (each with its fewest input-channel
+        blocks, or every count when ``every``). A spilled mapping moves at least what the same
+        grid and filter blocks move in the ``weight`` order (the same weights and outputs, the
+        same windows cut into channel slices, partial sums besides), so a block count where
+        that fits takes no spilled one."""
+        found: list[LayerMapping] = []
+        kept = 0
+        for blocks in self.counts:
+            if kept == self.keep:
+                break
+            if order == SPILLED and self._plain(grid, "weight", blocks, False) is not None:
+                kept += 1
+                continue
+            if order in ("input", "weight"):
+                fitting = [mapping] if (mapping := self._plain(grid, order, blocks,
+                                                               gather)) else []
+            else:
+                fitting = self._blocked(grid, order, blocks, gather)
+            if fitting:
+                kept += 1
+            for mapping in fitting:
+                mapping = dataclasses.replace(mapping, tile_rows=rows, tile_cols=cols,
+                                              split=split)
+                if mapping not in self.seen:
+                    self.seen.add(mapping)
+                    found.append(mapping)
+        return kept > 0, found
+
+    def _plain(self, grid: Grid, order: str, blocks: int, gather: bool) -> LayerMapping | None:
+        """The ``input`` or ``weight`` mapping of these blocks when it fits the grid (at a
+        placeholder tile), else None."""
+        mapping = self.canonical(order, blocks, gather)
+        window = grid.largest_gathered if mapping.gather else grid.largest_window
+        fits = self.fits(mapping.stationary, mapping.filter_blocks, 1, window,
+                         grid.largest_output)
+        return mapping if fits else None
+
+    def _blocked(self, grid: Grid, order: str, blocks: int, gather: bool
+                 ) -> list[LayerMapping]:
+        """The ``output`` or spilled mappings of these filter blocks that fit the grid (at a
+        placeholder tile): the fewest input-channel blocks that fit, or every count that fits
+        when ``every``. Spilled windows are dense."""
+        stationary = "weight" if order == SPILLED else order
+        gather = gather and order != SPILLED
+        window = grid.largest_gathered if gather else grid.largest_window
+        pixels = grid.largest_output
+        ks = self.k_counts
+        if not self.every and not any(self.fits(stationary, blocks, k, window, pixels)
+                                      for k in _extremes(order, ks)):
+            return []
         fitting = []
-        for trial in trials:
-            if fits(trial):
-                fitting.append(trial)
-                if not every:
+        for k in ks:
+            if self.fits(stationary, blocks, k, window, pixels):
+                fitting.append(LayerMapping(self.info.name, 1, 1, "fixed", blocks, stationary,
+                                            k, False, gather))
+                if not self.every:
                     break  # the fewest input-channel blocks that fit
-        fresh = [m for m in fitting if m not in seen and m not in found]
-        if fitting:
-            kept += 1
-        found += fresh
-    return kept > 0, found
+        return fitting
 
 
-def _extremes(order: str, trials: tuple[LayerMapping, ...]) -> tuple[LayerMapping, ...]:
-    """Trials of one grid and filter-block count such that when none of them fits, none of
-    ``trials`` does. With input channels blocked, a tile's window and weight slices only
-    shrink as the blocks grow more, so the most blocks fit where any count does; a spilled
-    tile of 2 slices streams its outputs at the data type's width instead of a second set of
-    partial sums, so the fewest blocks are tried too."""
+def _extremes(order: str, ks: list[int]) -> list[int]:
+    """Input-channel block counts of one grid and filter-block count such that when none of
+    them fits, none of ``ks`` does. With input channels blocked, a tile's window and weight
+    slices only shrink as the blocks grow more, so the most blocks fit where any count does; a
+    spilled tile of 2 slices streams its outputs at the data type's width instead of a second
+    set of partial sums, so the fewest blocks are tried too."""
     if order == "output":
-        return trials[-1:]
-    if order == SPILLED:
-        return trials[:1] + trials[-1:]  # none when the layer has a single input channel
-    return trials
+        return ks[-1:]
+    return ks[:1] + ks[-1:]  # none when the layer has a single input channel
 
 
 def _parts(total: int, blocks: int) -> list[int]:
