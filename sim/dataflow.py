@@ -36,7 +36,7 @@ from sim.mapper.network_mapping import (
     mapping_to_dict,
 )
 from sim.mapper.search import OBJECTIVES
-from sim.schedule import DramLayout, Tile, schedule_burst_bytes
+from sim.schedule import DramLayout, Tile
 from sim.techniques.buffering import (
     check_request,
     feature_map_request_bytes,
@@ -46,7 +46,13 @@ from sim.techniques.buffering import (
 from sim.techniques.fusion import fused_schedule
 from sim.techniques.layer_tiles import Residency
 from sim.techniques.layerwise import PlanCache, layerwise_bus_bytes, layerwise_schedule
-from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
+from sim.techniques.reordered_schedule import (
+    ReorderPlan,
+    plan_reorder,
+    reorder_residency,
+    reordered_bus_bytes,
+    reordered_tiles,
+)
 from sim.techniques.tiling import tiled_layer, tiled_layer_bus_bytes, tiled_schedule
 from sim.techniques.weight_storage import WeightStorage, parse_weight_storage
 from sim.workload.network import Network
@@ -235,24 +241,22 @@ def _resident_schedule(network: Network, hardware: HardwareSpec, options: Simula
 
 def _block_choices(network: Network, hardware: HardwareSpec, options: SimulationOptions,
                    layout: DramLayout, blocks: list, residency: Residency
-                   ) -> dict[int, tuple[list[Tile] | None, int]]:
-    """Per reorderable block (by its expansion layer's index): its reordered tiles, or None
+                   ) -> dict[int, tuple[ReorderPlan | None, int]]:
+    """Per reorderable block (by its expansion layer's index): its reorder plan, or None
     where its layers run tiled, and the bytes the choice puts on the DRAM bus. A block is
     reordered only where that puts no more on the bus than its layers tiled (tiny buffers cut
     a reordered block into many bands, each streaming the weights again)."""
     burst = hardware.dram.burst_bytes
-    chosen: dict[int, tuple[list[Tile] | None, int]] = {}
+    chosen: dict[int, tuple[ReorderPlan | None, int]] = {}
     for block in blocks:
         plan = plan_reorder(block, hardware, options.dtype, residency, layout.memo)
         if plan is None:
             continue
-        chunked = reordered_tiles(plan, hardware, layout, options.dtype, residency)
-        reordered = schedule_burst_bytes(chunked, burst)
+        reordered = reordered_bus_bytes(plan, layout, residency, burst)
         tiled = sum(tiled_layer_bus_bytes(info, hardware, layout, options.tile,
                                           options.halo_reuse, residency)
                     for info in block.infos)
-        chosen[block.expand.index] = (chunked, reordered) if reordered <= tiled else (None,
-                                                                                     tiled)
+        chosen[block.expand.index] = (plan, reordered) if reordered <= tiled else (None, tiled)
     return chosen
 
 
@@ -261,17 +265,15 @@ def _full_bus_bytes(network: Network, hardware: HardwareSpec, options: Simulatio
     """The bytes :func:`_full_schedule` puts on the DRAM bus, counted without making the
     tiles of tiled layers (the same walk over the layers)."""
     chosen = _block_choices(network, hardware, options, layout, blocks, residency)
-    last_layer = {block.expand.index: block.infos[-1].name for block in blocks}
+    blocks_by_index = {block.expand.index: block for block in blocks}
     total = 0
     skip_until = -1
     for info in network.infos:
         if info.index <= skip_until:
             continue
         if info.index in chosen:
-            chunked, moved = chosen[info.index]
-            total += moved
-            last = chunked[-1].layer if chunked is not None else last_layer[info.index]
-            skip_until = network[last].index
+            total += chosen[info.index][1]
+            skip_until = blocks_by_index[info.index].infos[-1].index
             continue
         total += tiled_layer_bus_bytes(info, hardware, layout, options.tile,
                                        options.halo_reuse, residency)
@@ -285,10 +287,11 @@ def _full_schedule(network: Network, hardware: HardwareSpec, options: Simulation
     what fits resident (``residency``), tile the rest."""
     buffer, _ = residency_room(hardware)
     chosen: dict[int, tuple[list[Tile], bool]] = {}
-    for index, (chunked, _) in _block_choices(network, hardware, options, layout, blocks,
-                                              residency).items():
-        if chunked is not None:
-            chosen[index] = (chunked, True)
+    for index, (plan, _) in _block_choices(network, hardware, options, layout, blocks,
+                                           residency).items():
+        if plan is not None:
+            chosen[index] = (reordered_tiles(plan, hardware, layout, options.dtype, residency),
+                             True)
             continue
         block = next(block for block in blocks if block.expand.index == index)
         chosen[index] = ([tile for info in block.infos for tile in tiled_layer(

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
-from sim.schedule import DramLayout, schedule_burst_bytes
+from sim.schedule import DramLayout
 from sim.techniques.buffering import feature_map_request_bytes, plan_residency, residency_room
 from sim.techniques.layer_tiles import NOTHING_ON_CHIP, Residency
 from sim.techniques.layerwise import PlanCache, layer_plans
 from sim.techniques.reorder import Bottleneck
-from sim.techniques.reordered_schedule import plan_reorder, reorder_residency, reordered_tiles
+from sim.techniques.reordered_schedule import (
+    plan_reorder,
+    reorder_residency,
+    reordered_bus_bytes,
+)
 from sim.techniques.tiling import tiled_layer_bus_bytes
 from sim.workload.network import Network
 
@@ -114,14 +118,15 @@ def _layerwise_parts(network: Network, hardware: HardwareSpec, layout: DramLayou
     return {info.name: plan.bus_bytes for info, plan in zip(network.infos, plans, strict=True)}
 
 
-def reordered_bytes(plan, hardware: HardwareSpec, layout: DramLayout, dtype: DType,
-                    residency: Residency) -> int:
-    """The bus bytes of a reordered block's tiles, kept in the layout's memo (plans live in
-    the memo too, so their ids stay unique)."""
+def reordered_bytes(plan, hardware: HardwareSpec, layout: DramLayout, residency: Residency
+                    ) -> int:
+    """The bus bytes of a reordered block's tiles (:func:`reordered_bus_bytes`), kept in the
+    layout's memo (plans live in the memo too, so their ids stay unique; a plan's key holds
+    whether the block's input and output are resident, all its transfers depend on)."""
     key = ("reordered bytes", id(plan))
     if key not in layout.memo:
-        layout.memo[key] = schedule_burst_bytes(
-            reordered_tiles(plan, hardware, layout, dtype, residency), hardware.dram.burst_bytes)
+        layout.memo[key] = reordered_bus_bytes(plan, layout, residency,
+                                               hardware.dram.burst_bytes)
     return layout.memo[key]
 
 
@@ -136,7 +141,7 @@ def _full_run(network: Network, hardware: HardwareSpec, layout: DramLayout, dtyp
         plan = plan_reorder(block, hardware, dtype, residency, layout.memo)
         if plan is None:
             continue
-        chunked = reordered_bytes(plan, hardware, layout, dtype, residency)
+        chunked = reordered_bytes(plan, hardware, layout, residency)
         tiled = sum(tiled_layer_bus_bytes(info, hardware, layout, tile, HALO_REUSE, residency)
                     for info in block.infos)
         if chunked <= tiled:

@@ -261,7 +261,7 @@ def context_mappings(network: Network, hardware: HardwareSpec, layout: DramLayou
             if any(moved[i.name] < 0 for i in block.infos):
                 return []
             continue
-        block_bytes = reordered_bytes(plan, hardware, layout, dtype, residency)
+        block_bytes = reordered_bytes(plan, hardware, layout, residency)
         alone = [moved[i.name] for i in block.infos]
         if min(alone) < 0 or block_bytes <= sum(alone):
             reordered.append(block.name)

@@ -33,7 +33,7 @@ from sim.capacity import Budget, largest_fitting
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec, PeArraySpec
 from sim.mapping import running_sums, tile_compute
-from sim.schedule import DramLayout, Footprint, Tile, Transfer
+from sim.schedule import DramLayout, Footprint, Tile, Transfer, transfer_bursts
 from sim.techniques.buffering import plan_residency
 from sim.techniques.layer_tiles import Residency, by_buffer, make_tile, with_partial_sums
 from sim.techniques.receptive import Region, input_window
@@ -278,6 +278,30 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
                                       shared=shared, shared_by=band_key))
             tiles.append(_with_resident(add, residency, block.add))
     return tiles
+
+
+def reordered_bus_bytes(plan: ReorderPlan, layout: DramLayout, residency: Residency,
+                        burst_bytes: int) -> int:
+    """The bytes :func:`reordered_tiles` puts on the DRAM bus (whole bursts), counted without
+    making the tiles: per band its input window (unless resident) and its stored output
+    (unless resident), and every chunk's weights of the three layers again for each band."""
+    block = plan.block
+    channels = block.expand.output_shape.channels
+    chunk_bursts = 0
+    for chunk_index in range(plan.chunks):
+        first = chunk_index * plan.chunk
+        count = min(plan.chunk, channels - first)
+        for info in (block.expand, block.depthwise, block.project):
+            chunk_bursts += sum(transfer_bursts(transfer, burst_bytes) for transfer in
+                                _chunk_weights(layout, info, first, count, channels))
+    bursts = len(plan.bands) * chunk_bursts
+    stored = (block.project if block.add is None else block.add).name
+    for band in plan.bands:
+        if block.source not in residency.on_chip:
+            bursts += layout.region_cost(block.source, _windows(block, band)[1], burst_bytes)[0]
+        if block.output not in residency.on_chip:
+            bursts += layout.region_cost(stored, band, burst_bytes)[0]
+    return burst_bytes * bursts
 
 
 def _with_resident(tile: Tile, residency: Residency, info: LayerInfo) -> Tile:

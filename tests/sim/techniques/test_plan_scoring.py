@@ -196,3 +196,38 @@ def test_tiled_layer_bus_bytes_are_its_tiles_bursts(preset):
                 assert tiled_layer_bus_bytes(info, hardware, counted, 8, halo_reuse,
                                              residency) == schedule_burst_bytes(
                     tiled_layer(info, hardware, made, 8, halo_reuse, residency), burst)
+
+
+@pytest.mark.parametrize("preset", ["jetson_nano", "eyeriss", "diannao"])
+def test_reordered_bus_bytes_are_the_tiles_bursts(preset):
+    """Every reorderable block of two MobileNetV2s, with nothing on chip and beside the maps
+    `full` keeps resident in a few rooms: the bus bytes counted from the plan equal the
+    whole bursts of reordered_tiles' tiles (the tiles are the second count)."""
+    from sim.dtypes import DType
+    from sim.techniques.reorder import find_bottlenecks
+    from sim.techniques.reordered_schedule import (
+        plan_reorder,
+        reorder_residency,
+        reordered_bus_bytes,
+        reordered_tiles,
+    )
+    from sim.workload.zoo import mobilenet_v2
+
+    hardware = load_hardware(f"configs/hardware/{preset}.yaml")
+    burst = hardware.dram.burst_bytes
+    checked = 0
+    for network in (mobilenet_v2(48, 0.5, 10), mobilenet_v2(96, 1.0, 10)):
+        layout = DramLayout(network, 1)
+        residencies = [NOTHING_ON_CHIP] + [
+            reorder_residency(network, hardware, DType.INT8, room, {})[1]
+            for room in (8 * 1024, 64 * 1024)]
+        for residency in residencies:
+            for block in find_bottlenecks(network):
+                plan = plan_reorder(block, hardware, DType.INT8, residency)
+                if plan is None:
+                    continue
+                tiles = reordered_tiles(plan, hardware, layout, DType.INT8, residency)
+                assert reordered_bus_bytes(plan, layout, residency, burst) == \
+                    schedule_burst_bytes(tiles, burst), (block.name, residency.on_chip)
+                checked += 1
+    assert checked > 0
