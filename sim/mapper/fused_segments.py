@@ -130,7 +130,7 @@ def bands_fit(network: Network, infos: list[LayerInfo], tile: int, hardware: Har
     output = 0 if last in residency.on_chip else largest(last)
     weights = sum(info.params for info in infos) * dtype_bytes
     resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
-    return Budget(hardware).fits({"ifmap": window, "ofmap": intermediates + output},
+    return Budget.of(hardware).fits({"ifmap": window, "ofmap": intermediates + output},
                                  {"weight": weights}, resident)
 
 

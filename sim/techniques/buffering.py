@@ -82,7 +82,7 @@ def tolerance_bytes(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
                     accumulator_bytes: int, limit: int) -> int:
     """The most resident bytes (up to ``limit``) beside which the layer's smallest tile (one
     output pixel, one filter or channel at a time) still fits."""
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     region = _smallest_tile(info)
     in_pixels = input_region(info, region).pixels
     blocks = (info.output_shape.channels if is_channelwise(info)

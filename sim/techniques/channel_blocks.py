@@ -79,7 +79,7 @@ def k_blocked_plan(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
     """(regions, filter blocks, input-channel blocks) that :func:`k_blocked_tiles` emits."""
     if not blockable(info) or info.inputs[0] in residency.on_chip:
         return None
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     dtype_bytes = layout.dtype_bytes
     geometry = layer_geometry(info, dtype_bytes)
     items, _ = reduction(info)

@@ -91,7 +91,7 @@ def group_fits(network: Network, infos: list[LayerInfo], hardware: HardwareSpec,
     """Does every fused tile fit: its input window in the ifmap buffer, its intermediates and
     output in the ofmap buffer (each twice when double-buffered, the next tile's beside it),
     and the group's weights once, beside the feature maps resident at any of its layers?"""
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     weights = sum(info.params for info in infos) * dtype_bytes
     resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
     for regions in group_tiles(infos, tile):

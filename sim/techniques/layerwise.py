@@ -226,7 +226,7 @@ def _choose(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout, residen
             options: list, all_candidates) -> ChosenPlan:
     """:func:`choose_plan` over ``options``: (key, regions maker, profile) per candidate;
     plan costs are kept in the layout's memo under the candidate key."""
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     burst = hardware.dram.burst_bytes
     plans = []
     for key, make_regions, profile in options:
@@ -448,10 +448,21 @@ def refusal(info: LayerInfo) -> ConfigError:
     )
 
 
+_BAND_CANDIDATES: dict[LayerInfo, list[list[Region]]] = {}
+_BAND_CANDIDATE_LAYERS = 256  # layers kept (MobileNetV2-224's 64 layers hold about 21 MB)
+
+
 def band_candidates(info: LayerInfo) -> list[list[Region]]:
     """Row bands of every height, then single rows cut into 2, 4, ... column pieces and
-    finally single pixels (for buffers that cannot hold one whole output row)."""
-    return [band_regions(info, spec) for spec in band_specs(info)]
+    finally single pixels (for buffers that cannot hold one whole output row); made once per
+    layer in a process (callers do not change them)."""
+    candidates = _BAND_CANDIDATES.get(info)
+    if candidates is None:
+        if len(_BAND_CANDIDATES) >= _BAND_CANDIDATE_LAYERS:
+            _BAND_CANDIDATES.clear()
+        candidates = _BAND_CANDIDATES[info] = [band_regions(info, spec)
+                                               for spec in band_specs(info)]
+    return candidates
 
 
 def band_specs(info: LayerInfo) -> list[tuple[str, int]]:

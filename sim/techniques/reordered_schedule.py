@@ -148,7 +148,7 @@ def plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
 def _plan_reorder(block: Bottleneck, hardware: HardwareSpec, dtype: DType,
                   input_resident: bool, output_resident: bool, resident: int
                   ) -> ReorderPlan | None:
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     channels = block.expand.output_shape.channels
     height = block.project.output_shape.height
     weight_bytes = ceil(channels * _weights_per_channel(block, dtype))
@@ -189,7 +189,7 @@ def reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, l
 
 def _reorder_tolerance(block: Bottleneck, hardware: HardwareSpec, dtype: DType, limit: int
                        ) -> int:
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     height = block.project.output_shape.height
     bands = _bands(block, min(height, MAX_BANDS))
     sizes = band_sizes(block, band_pixels(block, bands), 1, dtype, False, False,

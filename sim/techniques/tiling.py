@@ -53,7 +53,7 @@ def layer_plan(info: LayerInfo, hardware: HardwareSpec, dtype_bytes: int,
                accumulator_bytes: int, tile: int, residency: Residency) -> LayerPlan | None:
     """The plan for the largest tile edge T, T/2, T/4, ... whose tiles fit the buffers, or
     None when not even a 1x1 tile with one filter fits."""
-    budget = Budget(hardware)
+    budget = Budget.of(hardware)
     if isinstance(info.layer, FullyConnected | GlobalAvgPool):
         return plan_for_regions(info, budget, dtype_bytes, accumulator_bytes,
                                 [full_region(info)], residency)
