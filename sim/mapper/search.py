@@ -8,7 +8,8 @@ and partial sums spilled to DRAM (:data:`SPILLED`, where the plain ``weight`` or
 fit the same grid and filter blocks), and per grid and order the two smallest
 filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
 each with the smallest input-channel block count that fits; the counts tried are the doubling
-ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`). Halo columns
+ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`), and besides
+them the fewest filter blocks that fit at all (found by bisection between the counts tried). Halo columns
 are always reused where the order allows (a narrower request never touches more bursts). On a
 layer whose kernel is smaller than its stride every order is tried with gathered windows too
 (only the pixels a tile reads, :mod:`sim.mapper.layer_mapping`): they can touch more bursts than
@@ -30,7 +31,6 @@ best measured one wins.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from math import ceil
 
@@ -250,6 +250,10 @@ class _Fitting:
         self.beside = residency.layer_bytes.get(info.name, 0)
         self.layer_key = memo.layer_key(info, residency)
         self.k_counts = _k_blocks(info, every) if blockable(info) else []
+        most = _most_blocks(info)
+        # Every filter-block count without empty blocks, fewest first.
+        self.dense_counts = sorted({ceil(most / ceil(most / blocks))
+                                    for blocks in range(1, most + 1)})
         self.seen: set[LayerMapping] = set()
         self._canonical: dict[tuple[str, int, bool], LayerMapping] = {}
 
@@ -284,26 +288,74 @@ class _Fitting:
         that fits takes no spilled one."""
         found: list[LayerMapping] = []
         kept = 0
+        below = 0  # the most blocks tried that do not fit, below the first count that does
+        first = None
         for blocks in self.counts:
             if kept == self.keep:
                 break
-            if order == SPILLED and self._plain(grid, "weight", blocks, False) is not None:
-                kept += 1
+            fitting = self._at(grid, order, blocks, gather)
+            if fitting is None:
+                if first is None:
+                    below = blocks
                 continue
+            kept += 1
+            found += fitting
+            first = blocks if first is None else first
+        if first is not None and not self.every:
+            # The fewest filter blocks that fit lie between the counts tried, which can step
+            # over them (five blocks where the weight buffer holds a fifth of the filters:
+            # inputs fetched five times instead of eight).
+            fewest = self._fewest_blocks(grid, order, gather, below, first)
+            if fewest != first:
+                found += self._at(grid, order, fewest, gather) or []
+        fresh = []
+        for placed in found:
+            mapping = LayerMapping(placed.layer, rows, cols, split, placed.filter_blocks,
+                                   placed.stationary, placed.input_channel_blocks,
+                                   placed.halo_reuse, placed.gather)
+            if mapping not in self.seen:
+                self.seen.add(mapping)
+                fresh.append(mapping)
+        return kept > 0, fresh
+
+    def _at(self, grid: Grid, order: str, blocks: int, gather: bool
+            ) -> list[LayerMapping] | None:
+        """The mappings of one filter-block count that fit the grid (at a placeholder tile),
+        or None when the count does not fit; an empty list for a spilled count where the
+        ``weight`` order fits (it moves less)."""
+        if order == SPILLED and self._plain(grid, "weight", blocks, False) is not None:
+            return []
+        if order in ("input", "weight"):
+            mapping = self._plain(grid, order, blocks, gather)
+            return [mapping] if mapping else None
+        return self._blocked(grid, order, blocks, gather) or None
+
+    def _fewest_blocks(self, grid: Grid, order: str, gather: bool, below: int, fitting: int
+                       ) -> int:
+        """The fewest filter blocks (without empty blocks) above ``below``, which does not
+        fit, with which some mapping of the order fits the grid; ``fitting`` fits (bisection:
+        fewer blocks only take more room)."""
+        counts = [blocks for blocks in self.dense_counts if below < blocks < fitting]
+        if not counts:
+            return fitting
+
+        def fits(blocks: int) -> bool:
             if order in ("input", "weight"):
-                fitting = [mapping] if (mapping := self._plain(grid, order, blocks,
-                                                               gather)) else []
+                return self._plain(grid, order, blocks, gather) is not None
+            stationary = "weight" if order == SPILLED else order
+            window = (grid.largest_gathered if gather and order != SPILLED
+                      else grid.largest_window)
+            return any(self.fits(stationary, blocks, k, window, grid.largest_output)
+                       for k in _extremes(order, self.k_counts))
+
+        low, high = 0, len(counts)  # counts[high] stands for ``fitting``
+        while low < high:
+            middle = (low + high) // 2
+            if fits(counts[middle]):
+                high = middle
             else:
-                fitting = self._blocked(grid, order, blocks, gather)
-            if fitting:
-                kept += 1
-            for mapping in fitting:
-                mapping = dataclasses.replace(mapping, tile_rows=rows, tile_cols=cols,
-                                              split=split)
-                if mapping not in self.seen:
-                    self.seen.add(mapping)
-                    found.append(mapping)
-        return kept > 0, found
+                low = middle + 1
+        return counts[low] if low < len(counts) else fitting
 
     def _plain(self, grid: Grid, order: str, blocks: int, gather: bool) -> LayerMapping | None:
         """The ``input`` or ``weight`` mapping of these blocks when it fits the grid (at a

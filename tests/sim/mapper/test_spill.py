@@ -183,3 +183,29 @@ def test_a_single_input_channel_leaves_no_spilled_mapping_to_try():
     choice = search_layer(info, hardware, DramLayout(network, 4), Residency())
     assert choice is not None
     assert not choice.mapping.spills
+
+
+def test_the_fewest_filter_blocks_that_fit_are_searched():
+    """Hand count: a 3x3 conv 28x28x128 -> 128 (ResNet-18's layer2 shape) on DianNao, whose
+    32 KB SB holds the int8 weights of at most 28 filters (1,152 B each plus their share of
+    the layer's other parameters; 29 do not fit). So 5 filter blocks (26 filters each) is the
+    fewest that fits: not a doubling count (4 holds 32 filters, too many; 8 is the next) nor
+    one of the 16-lane counts (8, 4, 2). Weight-stationary, each block reads the input once:
+    5 blocks read 5/8 of what 8 blocks read over the same grid."""
+    network = Network("l2", Shape(28, 28, 128),
+                      [Conv2d(name="conv", out_channels=128, kernel=3, padding=1)])
+    info = network.infos[0]
+    hardware = load_hardware(ROOT / DIANNAO)
+    per_filter = info.params / 128
+    assert 28 * per_filter <= 32 * 1024 < 29 * per_filter
+    layout = DramLayout(network, 1)
+    choice = search_layer(info, hardware, layout, NOTHING)
+    assert choice is not None
+    mapping = choice.mapping
+    assert (mapping.filter_blocks, mapping.stationary, mapping.input_channel_blocks) == (
+        5, "weight", 1)
+    eight = LayerMapping("conv", mapping.tile_rows, mapping.tile_cols, mapping.split, 8,
+                         "weight", 1, mapping.halo_reuse)
+    assert overflow(info, eight, hardware, 1, 4, NOTHING) is None
+    fetched = layer_traffic(info, eight, layout, NOTHING, 64).requested["ifmap"]
+    assert choice.traffic.requested["ifmap"] * 8 == fetched * 5
