@@ -1,23 +1,23 @@
 """The best mapping of one layer, under its buffers and the feature maps kept beside it.
 
 The space (:func:`layer_space`): tile grids (every tile height ``ceil(H / n)`` and width
-``ceil(W / n)``, cut ``fixed`` from the corner or ``even``), the three loop orders at the
-buffer level (input-, weight-, output-stationary, the last with input channels blocked and
-partial sums kept on chip at accumulator width), weight-stationary with input channels blocked
-and partial sums spilled to DRAM (:data:`SPILLED`, where the plain ``weight`` order does not
-fit the same grid and filter blocks), and per grid and order the two smallest
-filter-block counts that fit (more blocks only cut requests smaller and fetch inputs again),
-each with the smallest input-channel block count that fits; the counts tried are the doubling
-ones and those whose blocks fill the array's filter lanes (:func:`lane_counts`), and besides
-them the fewest filter blocks that fit at all (found by bisection between the counts tried). Halo columns
-are always reused where the order allows (a narrower request never touches more bursts). On a
-layer whose kernel is smaller than its stride every order is tried with gathered windows too
-(only the pixels a tile reads, :mod:`sim.mapper.layer_mapping`): they can touch more bursts than
-the dense rows, so the bus bytes decide. A
-layer with at most :data:`EXHAUSTIVE_CANDIDATES` mappings is searched over all of them instead:
-every tile height and width, every filter- and input-channel block count. Tiles only grow with their
-width, and so does what they need on chip, so per tile height and order the widths are tried
-from the narrowest up and the first where nothing fits ends the row.
+``ceil(W / n)``, cut ``fixed`` from the corner or ``even``), the three loop orders at the buffer
+level (input-, weight-, output-stationary, the last with input channels blocked and partial sums
+kept on chip at accumulator width), weight-stationary with input channels blocked and partial
+sums spilled to DRAM (:data:`SPILLED`, where the plain ``weight`` order does not fit the same
+grid and filter blocks), and per grid and order the two smallest filter-block counts that fit
+(more blocks only cut requests smaller and fetch inputs again), each with the smallest
+input-channel block count that fits; the counts tried are the doubling ones and those whose
+blocks fill the array's filter lanes (:func:`lane_counts`), and besides them the fewest filter
+and input-channel blocks that fit at all (found by bisection between the counts tried). Halo
+columns are always reused where the order allows (a narrower request never touches more bursts).
+On a layer whose kernel is smaller than its stride every order is tried with gathered windows
+too (only the pixels a tile reads, :mod:`sim.mapper.layer_mapping`): they can touch more bursts
+than the dense rows, so the bus bytes decide. A layer with at most :data:`EXHAUSTIVE_CANDIDATES`
+mappings is searched over all of them instead: every tile height and width, every filter- and
+input-channel block count. Tiles only grow with their width, and so does what they need on chip,
+so per tile height and order the widths are tried from the narrowest up and the first where
+nothing fits ends the row.
 
 Every candidate that fits the declared buffers (:func:`sim.mapper.emit.overflow`) gets a floor
 under its bus bytes: the bytes it asks for (:func:`requested_floor`, summed axis by axis).
@@ -251,7 +251,11 @@ class _Fitting:
         self.layer_key = memo.layer_key(info, residency)
         self.k_counts = _k_blocks(info, every) if blockable(info) else []
         most = _most_blocks(info)
-        # Every filter-block count without empty blocks, fewest first.
+        items = reduction(info)[0] if blockable(info) else 1
+        # Every input-channel block count from 2 and filter-block count without empty
+        # blocks, fewest first.
+        self.dense_k_counts = sorted({ceil(items / ceil(items / k))
+                                      for k in range(2, items + 1)})
         self.dense_counts = sorted({ceil(most / ceil(most / blocks))
                                     for blocks in range(1, most + 1)})
         self.seen: set[LayerMapping] = set()
@@ -369,8 +373,9 @@ class _Fitting:
     def _blocked(self, grid: Grid, order: str, blocks: int, gather: bool
                  ) -> list[LayerMapping]:
         """The ``output`` or spilled mappings of these filter blocks that fit the grid (at a
-        placeholder tile): the fewest input-channel blocks that fit, or every count that fits
-        when ``every``. Spilled windows are dense."""
+        placeholder tile): the fewest input-channel blocks that fit among the counts tried and
+        among all counts, or every count that fits when ``every``. Spilled windows are
+        dense."""
         stationary = "weight" if order == SPILLED else order
         gather = gather and order != SPILLED
         window = grid.largest_gathered if gather else grid.largest_window
@@ -379,14 +384,34 @@ class _Fitting:
         if not self.every and not any(self.fits(stationary, blocks, k, window, pixels)
                                       for k in _extremes(order, ks)):
             return []
-        fitting = []
+
+        def mapping(k: int) -> LayerMapping:
+            return LayerMapping(self.info.name, 1, 1, "fixed", blocks, stationary, k, False,
+                                gather)
+
+        if self.every:
+            return [mapping(k) for k in ks
+                    if self.fits(stationary, blocks, k, window, pixels)]
+        below = 1  # the most input-channel blocks tried that do not fit
         for k in ks:
             if self.fits(stationary, blocks, k, window, pixels):
-                fitting.append(LayerMapping(self.info.name, 1, 1, "fixed", blocks, stationary,
-                                            k, False, gather))
-                if not self.every:
-                    break  # the fewest input-channel blocks that fit
-        return fitting
+                break
+            below = k
+        else:
+            return []
+        # The fewest input-channel blocks among those tried that fit, and the fewest of all
+        # that fit, which the counts tried can step over (3 where 2 does not fit: spilled, a
+        # third fewer partial sums moved than with 4). Above 2 slices a tile only shrinks
+        # as the slices grow more, so bisection finds it.
+        between = [count for count in self.dense_k_counts if below < count < k]
+        low, high = 0, len(between)
+        while low < high:
+            middle = (low + high) // 2
+            if self.fits(stationary, blocks, between[middle], window, pixels):
+                high = middle
+            else:
+                low = middle + 1
+        return [mapping(k)] + ([mapping(between[low])] if low < len(between) else [])
 
 
 def _extremes(order: str, ks: list[int]) -> list[int]:
