@@ -131,7 +131,7 @@ def bands_fit(network: Network, infos: list[LayerInfo], tile: int, hardware: Har
     weights = sum(info.params for info in infos) * dtype_bytes
     resident = max(residency.layer_bytes.get(info.name, 0) for info in infos)
     return Budget.of(hardware).fits({"ifmap": window, "ofmap": intermediates + output},
-                                 {"weight": weights}, resident)
+                                    {"weight": weights}, resident)
 
 
 def bus_bytes(network: Network, infos: list[LayerInfo], tile: int, layout: DramLayout,
