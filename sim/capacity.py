@@ -138,14 +138,57 @@ def audit(reservations: list[Reservation], hardware: HardwareSpec,
     compute end), for the per-layer peaks.
 
     A reservation holds its bytes over ``[start, end)``; at equal times releases come first.
+    The sweep runs as array operations (each buffer's occupancy a running sum over the sorted
+    events); :func:`audit_reference` is the same sweep event by event, and tests compare the
+    two on random reservations.
     """
-    sizes = {name: spec.size_bytes for name, spec in hardware.buffers.declared().items()}
+    sizes = _declared_sizes(reservations, hardware)
+    names = list(sizes)
+    count = len(reservations)
+    starts = np.fromiter((r.start for r in reservations), dtype=np.int64, count=count)
+    ends = np.fromiter((r.end for r in reservations), dtype=np.int64, count=count)
+    amounts = np.fromiter((r.size_bytes for r in reservations), dtype=np.int64, count=count)
+    slot = {name: index for index, name in enumerate(names)}
+    buffers = np.fromiter((slot[r.buffer] for r in reservations), dtype=np.int64, count=count)
+    # Events in the order of the reference: by time, releases first, then as appended
+    # (each reservation's hold at 2 i, its release at 2 i + 1).
+    times = np.column_stack((starts, ends)).ravel()
+    holds = np.tile(np.array([1, 0], dtype=np.int64), count)
+    order = np.lexsort((np.arange(2 * count), holds, times))
+    times = times[order]
+    deltas = np.column_stack((amounts, -amounts)).ravel()[order]
+    event_buffers = np.repeat(buffers, 2)[order]
+    held = np.zeros((len(names), 2 * count), dtype=np.int64)
+    for index in range(len(names)):
+        held[index] = np.cumsum(np.where(event_buffers == index, deltas, 0))
+    limits = np.array([sizes[name] for name in names], dtype=np.int64)
+    changed = held[event_buffers, np.arange(2 * count)]
+    over = np.flatnonzero(changed > limits[event_buffers])
+    if over.size:
+        event = int(over[0])
+        reservation = reservations[int(order[event]) // 2]
+        buffer = names[int(event_buffers[event])]
+        raise CapacityError(
+            f"layer {reservation.layer!r}: buffer {buffer!r} holds {int(changed[event]):,} B "
+            f"at cycle {int(times[event]):,}, more than its {sizes[buffer]:,} B")
+    total = held.sum(axis=0)
+    peak_by_buffer = {name: max(0, int(held[index].max(initial=0)))
+                      for index, name in enumerate(names)}
+    peak = max(0, int(total.max(initial=0)))
+    # Piecewise-constant occupancy after each instant: the state after its last event.
+    last_at_time = np.flatnonzero(np.append(times[1:] != times[:-1], True)) if count else (
+        np.zeros(0, dtype=np.int64))
+    occupancy = np.vstack((total, held))[:, last_at_time].T
+    return _layer_peaks(times[last_at_time], occupancy, names, peak, peak_by_buffer,
+                        layer_spans)
+
+
+def audit_reference(reservations: list[Reservation], hardware: HardwareSpec,
+                    layer_spans: dict[str, tuple[int, int]]) -> AuditReport:
+    """:func:`audit`, event by event: the reference its array form is tested against."""
+    sizes = _declared_sizes(reservations, hardware)
     events: list[tuple[int, int, str, int, Reservation]] = []
     for reservation in reservations:
-        if reservation.buffer not in sizes:
-            raise CapacityError(f"layer {reservation.layer!r} keeps {reservation.what} in "
-                                f"buffer {reservation.buffer!r}, which the hardware does not "
-                                f"declare (declared: {', '.join(sizes)})")
         events.append((reservation.start, 1, reservation.buffer, reservation.size_bytes,
                        reservation))
         events.append((reservation.end, 0, reservation.buffer, -reservation.size_bytes,
@@ -173,14 +216,34 @@ def audit(reservations: list[Reservation], hardware: HardwareSpec,
     times = np.array([step[0] for step in steps], dtype=np.int64)
     occupancy = np.array([[step[1], *step[2]] for step in steps], dtype=np.int64).reshape(
         len(steps), 1 + len(sizes))
+    return _layer_peaks(times, occupancy, list(sizes), peak, peak_by_buffer, layer_spans)
+
+
+def _declared_sizes(reservations: list[Reservation], hardware: HardwareSpec) -> dict[str, int]:
+    """Each declared buffer's size (bytes); a reservation in an undeclared buffer is an
+    error."""
+    sizes = {name: spec.size_bytes for name, spec in hardware.buffers.declared().items()}
+    for reservation in reservations:
+        if reservation.buffer not in sizes:
+            raise CapacityError(f"layer {reservation.layer!r} keeps {reservation.what} in "
+                                f"buffer {reservation.buffer!r}, which the hardware does not "
+                                f"declare (declared: {', '.join(sizes)})")
+    return sizes
+
+
+def _layer_peaks(times: np.ndarray, occupancy: np.ndarray, names: list[str], peak: int,
+                 peak_by_buffer: dict[str, int], layer_spans: dict[str, tuple[int, int]]
+                 ) -> AuditReport:
+    """The report, with each layer's peaks over its span: ``occupancy`` holds, from each of
+    ``times`` on, all buffers' bytes together and each buffer's (columns in ``names`` order)."""
     by_layer: dict[str, int] = {}
     by_layer_buffer: dict[str, dict[str, int]] = {}
     for layer, (start, end) in layer_spans.items():
         first = max(0, int(np.searchsorted(times, start, side="right")) - 1)
         last = int(np.searchsorted(times, end, side="right"))
         most = (occupancy[first:last].max(axis=0) if last > first
-                else np.zeros(1 + len(sizes), dtype=np.int64))
+                else np.zeros(1 + len(names), dtype=np.int64))
         by_layer[layer] = int(most[0])
-        by_layer_buffer[layer] = {name: int(value) for name, value in zip(sizes, most[1:],
+        by_layer_buffer[layer] = {name: int(value) for name, value in zip(names, most[1:],
                                                                          strict=True)}
     return AuditReport(peak, peak_by_buffer, by_layer, by_layer_buffer)
