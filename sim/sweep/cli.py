@@ -98,17 +98,25 @@ def _open_store(folder: str) -> ResultsStore:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: workers are shut down, then exit
+    """SIGINT and SIGTERM: workers are shut down, then the command exits with 130."""
+    from sim.sweep.runner import STOP_REQUESTED
+
+    STOP_REQUESTED.set()
+    raise KeyboardInterrupt
 
 
 def _sweep(args: argparse.Namespace) -> None:
+    from sim.sweep.runner import STOP_REQUESTED
+
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    STOP_REQUESTED.clear()
+    previous = ({stop: signal.signal(stop, _interrupt) for stop in (signal.SIGINT, signal.SIGTERM)}
+                if main_thread else {})
     try:
         _run_sweep_command(args)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def _run_sweep_command(args: argparse.Namespace) -> None:

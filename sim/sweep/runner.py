@@ -17,6 +17,7 @@ import multiprocessing
 import re
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -30,6 +31,10 @@ from sim.sweep.worker import run_point
 
 WAIT_FOR_OTHERS_S = 0.5  # poll interval for points another sweep is running
 SCHEDULER_TIMEOUT_S = 5.0
+# Set by the sweep command's SIGINT and SIGTERM handler before it raises KeyboardInterrupt. The
+# raise can land where Python only reports an exception and goes on (a finalizer, a callback
+# inside the executor); the driving loop checks this too, so the stop is never lost.
+STOP_REQUESTED = threading.Event()
 Outcome = tuple[str, dict[str, Any]]
 
 
@@ -180,6 +185,8 @@ def run_sweep(points: list[DesignPoint], store: ResultsStore, executor: str = "l
     try:
         runner = RUNNERS[executor](max(1, workers), scheduler)
         ran = _drive(runner, queue, store, bar, check_finished=resume)
+        if STOP_REQUESTED.is_set():
+            raise KeyboardInterrupt
         interrupted = False
         return ran
     finally:
@@ -198,6 +205,8 @@ def _drive(runner: Any, queue: deque[DesignPoint], store: ResultsStore, bar: Pro
     others: list[DesignPoint] = []  # claimed by another sweep when we looked
     ran = 0
     while queue or in_flight or others:
+        if STOP_REQUESTED.is_set():
+            raise KeyboardInterrupt
         while queue and len(in_flight) < runner.capacity:
             point = queue.popleft()
             if check_finished and store.is_finished(point.key):
