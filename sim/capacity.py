@@ -172,12 +172,11 @@ def audit(reservations: list[Reservation], hardware: HardwareSpec,
             f"layer {reservation.layer!r}: buffer {buffer!r} holds {int(changed[event]):,} B "
             f"at cycle {int(times[event]):,}, more than its {sizes[buffer]:,} B")
     total = held.sum(axis=0)
-    peak_by_buffer = {name: max(0, int(held[index].max(initial=0)))
-                      for index, name in enumerate(names)}
-    peak = max(0, int(total.max(initial=0)))
-    # Piecewise-constant occupancy after each instant: the state after its last event.
-    last_at_time = np.flatnonzero(np.append(times[1:] != times[:-1], True)) if count else (
-        np.zeros(0, dtype=np.int64))
+    peak_by_buffer = {name: int(held[index].max(initial=0)) for index, name in enumerate(names)}
+    peak = int(total.max(initial=0))
+    # Piecewise-constant occupancy after each instant: the state after its last event (an
+    # event is the last of its instant where the next one's time differs, or it is the last).
+    last_at_time = np.flatnonzero(np.append(times[1:] != times[:-1], count > 0))
     occupancy = np.vstack((total, held))[:, last_at_time].T
     return _layer_peaks(times[last_at_time], occupancy, names, peak, peak_by_buffer,
                         layer_spans)
