@@ -222,19 +222,38 @@ def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
     return spans
 
 
+# The descriptor engine in Python (DramModel.access_rows) takes 2.8-8.8 us per run it serves by
+# the full rules (everything it does counted; measured on MobileNetV2 and ResNet-18 runs);
+# loading the compiled one (sim.memory.compiled: numba and its cached code) takes 0.7-1.0 s
+# once per process. The compiled engine takes over when the full-rule runs projected for the
+# rest of the schedule exceed this (about 1 s in Python), and serves every run from the start
+# once a run in this process has loaded it.
+COMPILED_AFTER_SERVES = 300_000
+HANDOVER_FROM = 1024  # descriptors issued before the first projection
+_compiled_loaded = False
+
+
 def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True,
-                 reference: bool = False, port: TransferPort | None = None
-                 ) -> PipelineResult:
+                 reference: bool = False, port: TransferPort | None = None,
+                 compiled: bool | None = None) -> PipelineResult:
     """Simulate ``tiles`` in order; returns total cycles, per-layer counters and reservations.
 
     ``overlap=False`` serializes everything (each tile loads only after the previous tile's
     stores are done): the no-overlap upper bound of the same schedule. ``reference=True``
-    gives the DRAM model every request of a descriptor one by one
+    gives every request of a descriptor one by one to the per-request Python DRAM model
     (:meth:`DramModel.access`) instead of the descriptor whole; results are identical.
+    ``compiled``: serve descriptors with the compiled engine (:mod:`sim.memory.compiled`) from
+    the start (True), never (False), or (None) from the start when this process has loaded
+    it, else once the full-rule runs the Python engine has served so far, projected over the
+    descriptors left, exceed ``COMPILED_AFTER_SERVES``; results are identical in every case.
     ``port``: transfers go through this memory port (:class:`TransferPort`) instead of
     straight to the DRAM model (none: straight, as every ``simulate`` does).
     """
     dram = DramModel(hardware.dram)
+    if compiled is None:
+        compiled = True if _compiled_loaded else None
+    if compiled and not reference and port is None:
+        dram = _compiled(dram)
     clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
     buffers = hardware.buffers
 
@@ -299,8 +318,18 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     stores_done = [-1] * n
     events: list[tuple[int, int, str, int]] = []
     sequence = 0
+    descriptors = sum(len(tile.loads) + len(tile.stores) for tile in tiles)
+    issued = 0
+    may_hand_over = compiled is None and not reference and port is None
 
     def issue(transfers: tuple[Transfer, ...], now: int, layer: str) -> int:
+        nonlocal dram, issued, may_hand_over
+        issued += len(transfers)
+        if (may_hand_over and issued >= HANDOVER_FROM
+                and dram.full_serves * (descriptors - issued)
+                > COMPILED_AFTER_SERVES * issued):
+            dram = _compiled(dram)
+            may_hand_over = False
         counters = layers[layer]
         done = now
         arrival = clock.to_dram(now)
@@ -424,6 +453,17 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     total = max([0, *compute_end, *stores_done])
     _attribute_cycles(tiles, compute_end, total, layers)
     return PipelineResult(total, layers, onchip.record)
+
+
+def _compiled(model: DramModel):
+    """The compiled engine, going on from ``model``, its code loaded (imported here: it loads
+    numba, which a run that stays in Python never needs)."""
+    global _compiled_loaded
+    from sim.memory.compiled import CompiledDram, load_compiled_code
+
+    load_compiled_code(model.spec)
+    _compiled_loaded = True
+    return CompiledDram.taking_over(model)
 
 
 def _per_request(dram: DramModel, transfer: Transfer, arrival: int) -> AccessResult:

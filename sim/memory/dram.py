@@ -27,6 +27,10 @@ Two ways in, with identical results: :meth:`DramModel.access` serves one contigu
 apart (a schedule's strided transfer) as if each were given to ``access`` in turn, without
 building a request per row; where consecutive requests hit the row a bank has open, with no
 refresh due, their command times follow in closed form.
+
+Long runs of small requests go faster compiled: :class:`sim.memory.compiled.CompiledDram`
+serves descriptors with the same rules, request by request, and can take over from this model
+mid-run (:meth:`CompiledDram.taking_over`); it is tested equal to :meth:`DramModel.access`.
 """
 
 from __future__ import annotations
@@ -156,6 +160,7 @@ class DramModel:
         self.stats = DramStats(busy_cycles=[0] * spec.channels)
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
+        self.full_serves = 0  # runs access_rows served by the full rules (what costs time)
         self._tables: dict[tuple[int, int, int], _PhaseTable | None] = {}
         timing = spec.timing
         self._timing = (timing.rcd, timing.rp, timing.ras, timing.rl, timing.wl, timing.ccd,
@@ -307,6 +312,16 @@ class DramModel:
                 self._end_streak(channel, streak, busy, write)
         return self._account(write, row_bytes * rows, bursts, misses, start, end)
 
+    def channel_state(self, channel: int) -> tuple:
+        """What channel ``channel`` carries to the next request: data bus free, last write and
+        read data ends, last activate, the last four activates (oldest first), and per bank
+        (open row or None, its activate, earliest next column command, refreshes seen)."""
+        state = self.channels[channel]
+        return (state.bus_free, state.last_write_end, state.last_read_end, state.last_activate,
+                list(state.activates),
+                [(bank.open_row, bank.activated_at, bank.next_column, bank.refreshes_seen)
+                 for bank in state.banks])
+
     def _account(self, write: bool, size_bytes: int, bursts: int, misses: int, start: int,
                  end: int) -> AccessResult:
         """Add a served access to the running totals (every row miss is an activate) and
@@ -447,6 +462,7 @@ class DramModel:
     def _serve_one(self, channel_index: int, bank_index: int, row: int, bursts: int,
                    write: bool, arrival: int) -> tuple[int, int, int]:
         """:meth:`_serve` written out for one run given by its location (the fast path)."""
+        self.full_serves += 1
         rcd, rp, ras, rl, wl, ccd, rrd, faw, refi, rfc, wtr, rtw = self._timing
         channel = self.channels[channel_index]
         bank = channel.banks[bank_index]

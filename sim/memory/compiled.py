@@ -1,0 +1,252 @@
+"""The DRAM model's rules, compiled: descriptors served request by request, run by run.
+
+:class:`CompiledDram` serves a descriptor (``rows`` requests of ``row_bytes`` a fixed pitch
+apart, all arriving at once) exactly as :meth:`sim.memory.dram.DramModel.access` would serve
+each of its requests in turn: the same address mapping (:mod:`sim.memory.address`), the same
+per-run rules (refresh, precharge and activate, ``rrd`` and ``faw``, column commands, bus
+turnarounds), in the same order. Nothing is in closed form; the rules run compiled (numba),
+one run at a time, which is what makes the small requests of small buffers cheap. It can take
+over from a :class:`sim.memory.dram.DramModel` mid-run (:meth:`CompiledDram.taking_over`).
+``tests/sim/memory/test_descriptors.py`` checks every result and the whole engine state
+against the per-request Python model on random descriptors and whole networks.
+
+The whole state is one int64 array (cycles are DRAM clock cycles, tCK): the timing and
+address parameters, the running totals, then per channel and per bank what the next request
+depends on. The compiled code is cached on disk (numba ``cache=True``); the first use in a
+process loads it (about half a second), the first use after a change compiles it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.hardware import DramSpec
+from sim.memory.dram import AccessResult, DramModel, DramStats
+
+# Parameters, fixed by the spec.
+(_UNIT, _CHANNELS, _PAGE, _BURST, _BANKS, _RCD, _RP, _RAS, _RL, _WL, _CCD, _RRD, _FAW, _REFI,
+ _RFC, _WTR, _RTW, _BURST_CYCLES) = range(18)
+# Running totals.
+(_REFRESHES, _BURSTS_READ, _BURSTS_WRITTEN, _BYTES_READ, _BYTES_WRITTEN, _MISSES,
+ _LAST_END) = range(18, 25)
+_CHANNEL_BASE = 25
+# Per channel: data bus free, last write data end, last read data end, last activate, how many
+# of the last four activates are known, where the next one goes, the last four, busy cycles.
+_BUS, _WRITE_END, _READ_END, _ACTIVATE, _KNOWN, _NEXT, _LAST_FOUR, _BUSY = 0, 1, 2, 3, 4, 5, 6, 10
+_CHANNEL_SLOTS = 11
+# Per bank: open row (-1: none), its activate, earliest next column command, refreshes seen.
+_OPEN_ROW, _ACTIVATED_AT, _NEXT_COLUMN, _REFRESHES_SEEN = 0, 1, 2, 3
+_BANK_SLOTS = 4
+_NEVER = -(1 << 40)
+
+
+@njit(cache=True)
+def _serve(state, channel, bank, row, bursts, write, arrival):
+    """One run of ``bursts`` bursts in ``row`` of ``bank`` of ``channel``: the rules of
+    :meth:`sim.memory.dram.DramModel._serve`. Returns (first column command, last data beat,
+    row misses)."""
+    rcd, rp, ccd = state[_RCD], state[_RP], state[_CCD]
+    latency = state[_WL] if write else state[_RL]
+    c = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+    b = (_CHANNEL_BASE + state[_CHANNELS] * _CHANNEL_SLOTS
+         + (channel * state[_BANKS] + bank) * _BANK_SLOTS)
+    ready = max(arrival, state[b + _NEXT_COLUMN], state[c + _BUS] - latency - rcd - rp)
+    refi = state[_REFI]
+    offset = bank * refi // state[_BANKS]
+    if ready >= offset:
+        count = (ready - offset) // refi + 1
+        if count > state[b + _REFRESHES_SEEN]:
+            state[_REFRESHES] += count - state[b + _REFRESHES_SEEN]
+            state[b + _REFRESHES_SEEN] = count
+            state[b + _OPEN_ROW] = -1
+            ready = max(ready, offset + (count - 1) * refi + state[_RFC])
+    missed = 0
+    if state[b + _OPEN_ROW] != row:
+        missed = 1
+        activate = ready
+        if state[b + _OPEN_ROW] >= 0:
+            activate = max(ready, state[b + _ACTIVATED_AT] + state[_RAS]) + rp
+        activate = max(activate, state[c + _ACTIVATE] + state[_RRD])
+        oldest = c + _LAST_FOUR + state[c + _NEXT]
+        if state[c + _KNOWN] == 4:
+            activate = max(activate, state[oldest] + state[_FAW])
+        state[oldest] = activate
+        state[c + _NEXT] = (state[c + _NEXT] + 1) % 4
+        state[c + _KNOWN] = min(state[c + _KNOWN] + 1, 4)
+        state[c + _ACTIVATE] = activate
+        state[b + _ACTIVATED_AT] = activate
+        state[b + _OPEN_ROW] = row
+        ready = activate + rcd
+    if write:
+        command = max(ready, max(state[c + _BUS], state[c + _READ_END] + state[_RTW]) - latency)
+    else:
+        command = max(ready, state[c + _BUS] - latency, state[c + _WRITE_END] + state[_WTR])
+    last_command = command + (bursts - 1) * ccd
+    data_end = last_command + latency + state[_BURST_CYCLES]
+    state[c + _BUS] = data_end
+    state[c + (_WRITE_END if write else _READ_END)] = data_end
+    state[b + _NEXT_COLUMN] = last_command + ccd
+    state[c + _BUSY] += bursts * state[_BURST_CYCLES]
+    return command, data_end, missed
+
+
+@njit(cache=True)
+def _serve_rows(state, address, row_bytes, rows, pitch, write, arrival):
+    """Every request of a descriptor, in order, each split into runs as
+    :func:`sim.memory.address.split` splits it. Returns (first column command, last data beat,
+    bursts, row misses) and adds them to the running totals."""
+    unit, channels, page = state[_UNIT], state[_CHANNELS], state[_PAGE]
+    burst, banks = state[_BURST], state[_BANKS]
+    start, end, bursts, misses = -1, -1, 0, 0
+    for index in range(rows):
+        address_of_row = address + index * pitch
+        first_unit = address_of_row // unit
+        last_unit = (address_of_row + row_bytes - 1) // unit
+        for channel in range(channels):
+            if first_unit == last_unit:  # one interleave unit: one run
+                if channel != first_unit % channels:
+                    continue
+                low = (first_unit // channels) * unit + address_of_row - first_unit * unit
+                high = low + row_bytes
+            else:  # the channel's contiguous local range
+                start_unit = first_unit + (channel - first_unit) % channels
+                end_unit = last_unit - (last_unit - channel) % channels
+                if start_unit > last_unit or end_unit < first_unit:
+                    continue
+                low = address_of_row if start_unit == first_unit else start_unit * unit
+                high = (address_of_row + row_bytes if end_unit == last_unit
+                        else (end_unit + 1) * unit)
+                low = (start_unit // channels) * unit + low - start_unit * unit
+                high = (end_unit // channels) * unit + high - end_unit * unit
+            while low < high:  # a run per page
+                page_index = low // page
+                stop = min(high, (page_index + 1) * page)
+                first = (low % page) // burst
+                count = ((stop - 1) % page) // burst - first + 1
+                command, beat, missed = _serve(state, channel, page_index % banks,
+                                               page_index // banks, count, write, arrival)
+                bursts += count
+                misses += missed
+                if start < 0 or command < start:
+                    start = command
+                end = max(end, beat)
+                low = stop
+    if write:
+        state[_BURSTS_WRITTEN] += bursts
+        state[_BYTES_WRITTEN] += row_bytes * rows
+    else:
+        state[_BURSTS_READ] += bursts
+        state[_BYTES_READ] += row_bytes * rows
+    state[_MISSES] += misses
+    state[_LAST_END] = max(state[_LAST_END], end)
+    return start, end, bursts, misses
+
+
+def load_compiled_code(spec: DramSpec) -> None:
+    """Load the compiled rules into this process (from numba's cache, or compile them) by
+    serving one request on a scratch engine; later engines start at full speed."""
+    CompiledDram(spec).access_rows(0, 1, 1, 0, False, 0)
+
+
+class CompiledDram:
+    """Serves descriptors against ``spec`` with the rules of
+    :class:`sim.memory.dram.DramModel`, compiled; results equal the per-request model's."""
+
+    def __init__(self, spec: DramSpec) -> None:
+        self.spec = spec
+        timing = spec.timing
+        channels, banks = spec.channels, spec.banks
+        state = np.zeros(_CHANNEL_BASE + channels * _CHANNEL_SLOTS
+                         + channels * banks * _BANK_SLOTS, dtype=np.int64)
+        state[:_REFRESHES] = (spec.interleave_bytes, channels, spec.page_bytes,
+                              spec.burst_bytes, banks, timing.rcd, timing.rp, timing.ras,
+                              timing.rl, timing.wl, timing.ccd, timing.rrd, timing.faw,
+                              timing.refi, timing.rfc, timing.wtr, timing.rtw,
+                              spec.burst_length // 2)
+        for channel in range(channels):
+            base = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+            state[base + _WRITE_END] = state[base + _READ_END] = _NEVER
+            state[base + _ACTIVATE] = _NEVER
+        for bank in range(channels * banks):
+            base = _CHANNEL_BASE + channels * _CHANNEL_SLOTS + bank * _BANK_SLOTS
+            state[base + _OPEN_ROW] = -1
+            state[base + _ACTIVATED_AT] = _NEVER
+        self.state = state
+        self._last_arrival = 0
+        self._burst_cycles = spec.burst_length // 2
+
+    @classmethod
+    def taking_over(cls, model: DramModel) -> CompiledDram:
+        """An engine that goes on from where ``model`` is: the same totals, channel and bank
+        state, and last arrival."""
+        engine = cls(model.spec)
+        state, stats = engine.state, model.stats
+        state[_REFRESHES:_CHANNEL_BASE] = (stats.refreshes, stats.bursts_read,
+                                           stats.bursts_written, stats.bytes_read,
+                                           stats.bytes_written, stats.row_misses,
+                                           stats.last_end_cycle)
+        if stats.activates != stats.row_misses:
+            raise AssertionError("every row miss is an activate")
+        banks = model.spec.banks
+        for index, channel in enumerate(model.channels):
+            base = _CHANNEL_BASE + index * _CHANNEL_SLOTS
+            known = len(channel.activates)
+            state[base:base + _LAST_FOUR] = (channel.bus_free, channel.last_write_end,
+                                             channel.last_read_end, channel.last_activate,
+                                             known, known % 4)
+            state[base + _LAST_FOUR:base + _LAST_FOUR + known] = list(channel.activates)
+            state[base + _BUSY] = stats.busy_cycles[index]
+            for number, bank in enumerate(channel.banks):
+                at = (_CHANNEL_BASE + model.spec.channels * _CHANNEL_SLOTS
+                      + (index * banks + number) * _BANK_SLOTS)
+                state[at:at + _BANK_SLOTS] = (-1 if bank.open_row is None else bank.open_row,
+                                              bank.activated_at, bank.next_column,
+                                              bank.refreshes_seen)
+        engine._last_arrival = model._last_arrival
+        return engine
+
+    def access_rows(self, address: int, row_bytes: int, rows: int, pitch_bytes: int,
+                    write: bool, arrival_cycle: int) -> AccessResult:
+        """Serve ``rows`` requests of ``row_bytes`` at ``address + i * pitch_bytes``, all
+        arriving at ``arrival_cycle`` (tCK), in order; their results combined (earliest
+        start, latest end, counts added)."""
+        if arrival_cycle < self._last_arrival:
+            raise ValueError(f"arrivals must not decrease: {arrival_cycle} after "
+                             f"{self._last_arrival}")
+        self._last_arrival = arrival_cycle
+        if row_bytes <= 0 or rows <= 0:
+            return AccessResult(arrival_cycle, arrival_cycle, 0, 0, 0, 0, 0)
+        start, end, bursts, misses = _serve_rows(self.state, address, row_bytes, rows,
+                                                 pitch_bytes, write, arrival_cycle)
+        return AccessResult(start, end, bursts, bursts - misses, misses, misses,
+                            bursts * self._burst_cycles)
+
+    @property
+    def stats(self) -> DramStats:
+        """The running totals, as :attr:`sim.memory.dram.DramModel.stats` keeps them."""
+        state = [int(value) for value in self.state]
+        bursts = state[_BURSTS_READ] + state[_BURSTS_WRITTEN]
+        busy = [state[_CHANNEL_BASE + channel * _CHANNEL_SLOTS + _BUSY]
+                for channel in range(self.spec.channels)]
+        return DramStats(state[_BURSTS_READ], state[_BURSTS_WRITTEN], state[_BYTES_READ],
+                         state[_BYTES_WRITTEN], bursts - state[_MISSES], state[_MISSES],
+                         state[_MISSES], state[_REFRESHES], busy, state[_LAST_END])
+
+    def channel_state(self, channel: int) -> tuple:
+        """What channel ``channel`` carries to the next request, as
+        :meth:`sim.memory.dram.DramModel.channel_state` gives it."""
+        state = [int(value) for value in self.state]
+        base = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+        known, following = state[base + _KNOWN], state[base + _NEXT]
+        four = state[base + _LAST_FOUR:base + _LAST_FOUR + 4]
+        activates = four[:known] if known < 4 else four[following:] + four[:following]
+        banks = []
+        for bank in range(self.spec.banks):
+            at = (_CHANNEL_BASE + self.spec.channels * _CHANNEL_SLOTS
+                  + (channel * self.spec.banks + bank) * _BANK_SLOTS)
+            open_row = state[at + _OPEN_ROW]
+            banks.append((None if open_row < 0 else open_row, state[at + _ACTIVATED_AT],
+                          state[at + _NEXT_COLUMN], state[at + _REFRESHES_SEEN]))
+        return (state[base + _BUS], state[base + _WRITE_END], state[base + _READ_END],
+                state[base + _ACTIVATE], activates, banks)
