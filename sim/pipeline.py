@@ -224,7 +224,7 @@ def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
 
 # The descriptor engine in Python (DramModel.access_rows) takes 2.8-8.8 us per run it serves by
 # the full rules (everything it does counted; measured on MobileNetV2 and ResNet-18 runs);
-# loading the compiled one (sim.memory.compiled: numba and its cached code) takes 0.7-1.0 s
+# loading the compiled one (sim.memory.compiled: numba and its cached code) takes 0.6-1.0 s
 # once per process. The compiled engine takes over when the full-rule runs projected for the
 # rest of the schedule exceed this (about 1 s in Python), and serves every run from the start
 # once a run in this process has loaded it.
