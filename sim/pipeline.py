@@ -318,9 +318,10 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     stores_done = [-1] * n
     events: list[tuple[int, int, str, int]] = []
     sequence = 0
-    descriptors = sum(len(tile.loads) + len(tile.stores) for tile in tiles)
     issued = 0
     may_hand_over = compiled is None and not reference and port is None
+    descriptors = (sum(len(tile.loads) + len(tile.stores) for tile in tiles)
+                   if may_hand_over else 0)
 
     def issue(transfers: tuple[Transfer, ...], now: int, layer: str) -> int:
         nonlocal dram, issued, may_hand_over

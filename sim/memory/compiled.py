@@ -13,7 +13,7 @@ against the per-request Python model on random descriptors and whole networks.
 The whole state is one int64 array (cycles are DRAM clock cycles, tCK): the timing and
 address parameters, the running totals, then per channel and per bank what the next request
 depends on. The compiled code is cached on disk (numba ``cache=True``); the first use in a
-process loads it (about half a second), the first use after a change compiles it.
+process loads it (0.6-1.0 s with importing numba), the first use after a change compiles it.
 """
 
 from __future__ import annotations
@@ -42,15 +42,27 @@ _NEVER = -(1 << 40)
 
 
 @njit(cache=True)
+def _channel_at(channel):
+    """Where channel ``channel``'s slots start in the state."""
+    return _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+
+
+@njit(cache=True)
+def _bank_at(channels, banks, channel, bank):
+    """Where bank ``bank`` of channel ``channel``'s slots start in the state (``channels``
+    and ``banks`` per channel as the spec gives them)."""
+    return _CHANNEL_BASE + channels * _CHANNEL_SLOTS + (channel * banks + bank) * _BANK_SLOTS
+
+
+@njit(cache=True)
 def _serve(state, channel, bank, row, bursts, write, arrival):
     """One run of ``bursts`` bursts in ``row`` of ``bank`` of ``channel``: the rules of
     :meth:`sim.memory.dram.DramModel._serve`. Returns (first column command, last data beat,
     row misses)."""
     rcd, rp, ccd = state[_RCD], state[_RP], state[_CCD]
     latency = state[_WL] if write else state[_RL]
-    c = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
-    b = (_CHANNEL_BASE + state[_CHANNELS] * _CHANNEL_SLOTS
-         + (channel * state[_BANKS] + bank) * _BANK_SLOTS)
+    c = _channel_at(channel)
+    b = _bank_at(state[_CHANNELS], state[_BANKS], channel, bank)
     ready = max(arrival, state[b + _NEXT_COLUMN], state[c + _BUS] - latency - rcd - rp)
     refi = state[_REFI]
     offset = bank * refi // state[_BANKS]
@@ -165,13 +177,13 @@ class CompiledDram:
                               timing.refi, timing.rfc, timing.wtr, timing.rtw,
                               spec.burst_length // 2)
         for channel in range(channels):
-            base = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+            base = _channel_at(channel)
             state[base + _WRITE_END] = state[base + _READ_END] = _NEVER
             state[base + _ACTIVATE] = _NEVER
-        for bank in range(channels * banks):
-            base = _CHANNEL_BASE + channels * _CHANNEL_SLOTS + bank * _BANK_SLOTS
-            state[base + _OPEN_ROW] = -1
-            state[base + _ACTIVATED_AT] = _NEVER
+            for bank in range(banks):
+                at = _bank_at(channels, banks, channel, bank)
+                state[at + _OPEN_ROW] = -1
+                state[at + _ACTIVATED_AT] = _NEVER
         self.state = state
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
@@ -188,9 +200,9 @@ class CompiledDram:
                                            stats.last_end_cycle)
         if stats.activates != stats.row_misses:
             raise AssertionError("every row miss is an activate")
-        banks = model.spec.banks
+        channels, banks = model.spec.channels, model.spec.banks
         for index, channel in enumerate(model.channels):
-            base = _CHANNEL_BASE + index * _CHANNEL_SLOTS
+            base = _channel_at(index)
             known = len(channel.activates)
             state[base:base + _LAST_FOUR] = (channel.bus_free, channel.last_write_end,
                                              channel.last_read_end, channel.last_activate,
@@ -198,8 +210,7 @@ class CompiledDram:
             state[base + _LAST_FOUR:base + _LAST_FOUR + known] = list(channel.activates)
             state[base + _BUSY] = stats.busy_cycles[index]
             for number, bank in enumerate(channel.banks):
-                at = (_CHANNEL_BASE + model.spec.channels * _CHANNEL_SLOTS
-                      + (index * banks + number) * _BANK_SLOTS)
+                at = _bank_at(channels, banks, index, number)
                 state[at:at + _BANK_SLOTS] = (-1 if bank.open_row is None else bank.open_row,
                                               bank.activated_at, bank.next_column,
                                               bank.refreshes_seen)
@@ -227,8 +238,7 @@ class CompiledDram:
         """The running totals, as :attr:`sim.memory.dram.DramModel.stats` keeps them."""
         state = [int(value) for value in self.state]
         bursts = state[_BURSTS_READ] + state[_BURSTS_WRITTEN]
-        busy = [state[_CHANNEL_BASE + channel * _CHANNEL_SLOTS + _BUSY]
-                for channel in range(self.spec.channels)]
+        busy = [state[_channel_at(channel) + _BUSY] for channel in range(self.spec.channels)]
         return DramStats(state[_BURSTS_READ], state[_BURSTS_WRITTEN], state[_BYTES_READ],
                          state[_BYTES_WRITTEN], bursts - state[_MISSES], state[_MISSES],
                          state[_MISSES], state[_REFRESHES], busy, state[_LAST_END])
@@ -237,14 +247,13 @@ class CompiledDram:
         """What channel ``channel`` carries to the next request, as
         :meth:`sim.memory.dram.DramModel.channel_state` gives it."""
         state = [int(value) for value in self.state]
-        base = _CHANNEL_BASE + channel * _CHANNEL_SLOTS
+        base = _channel_at(channel)
         known, following = state[base + _KNOWN], state[base + _NEXT]
         four = state[base + _LAST_FOUR:base + _LAST_FOUR + 4]
         activates = four[:known] if known < 4 else four[following:] + four[:following]
         banks = []
         for bank in range(self.spec.banks):
-            at = (_CHANNEL_BASE + self.spec.channels * _CHANNEL_SLOTS
-                  + (channel * self.spec.banks + bank) * _BANK_SLOTS)
+            at = _bank_at(self.spec.channels, self.spec.banks, channel, bank)
             open_row = state[at + _OPEN_ROW]
             banks.append((None if open_row < 0 else open_row, state[at + _ACTIVATED_AT],
                           state[at + _NEXT_COLUMN], state[at + _REFRESHES_SEEN]))
