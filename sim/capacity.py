@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.hardware import HardwareSpec
-from sim.pipeline import CapacityError, Reservation
+from sim.pipeline import CapacityError, Occupancy, Reservation
 
 
 class Budget:
@@ -131,7 +131,7 @@ class AuditReport:
     peak_bytes_by_layer_and_buffer: dict[str, dict[str, int]]
 
 
-def audit(reservations: list[Reservation], hardware: HardwareSpec,
+def audit(reservations: list[Reservation] | Occupancy, hardware: HardwareSpec,
           layer_spans: dict[str, tuple[int, int]]) -> AuditReport:
     """Replay ``reservations`` over time; raise :class:`CapacityError` if any buffer ever holds
     more than its size. ``layer_spans`` maps each layer to its (first compute start, last
@@ -145,11 +145,7 @@ def audit(reservations: list[Reservation], hardware: HardwareSpec,
     sizes = _declared_sizes(reservations, hardware)
     names = list(sizes)
     count = len(reservations)
-    starts = np.fromiter((r.start for r in reservations), dtype=np.int64, count=count)
-    ends = np.fromiter((r.end for r in reservations), dtype=np.int64, count=count)
-    amounts = np.fromiter((r.size_bytes for r in reservations), dtype=np.int64, count=count)
-    slot = {name: index for index, name in enumerate(names)}
-    buffers = np.fromiter((slot[r.buffer] for r in reservations), dtype=np.int64, count=count)
+    starts, ends, amounts, buffers = _columns(reservations, names)
     # Events in the order of the reference: by time, releases first, then as appended
     # (each reservation's hold at 2 i, its release at 2 i + 1).
     times = np.column_stack((starts, ends)).ravel()
@@ -218,10 +214,33 @@ def audit_reference(reservations: list[Reservation], hardware: HardwareSpec,
     return _layer_peaks(times, occupancy, list(sizes), peak, peak_by_buffer, layer_spans)
 
 
-def _declared_sizes(reservations: list[Reservation], hardware: HardwareSpec) -> dict[str, int]:
+def _columns(reservations: list[Reservation] | Occupancy, names: list[str]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Starts, ends, bytes and buffers (indices into ``names``) of the reservations, read
+    from the columns of an :class:`sim.pipeline.Occupancy`."""
+    slot = {name: index for index, name in enumerate(names)}
+    if isinstance(reservations, Occupancy):
+        buffer_of = np.array([slot[name] for name in reservations.buffer_names], dtype=np.int64)
+        return (reservations.start, reservations.end, reservations.size_bytes,
+                buffer_of[reservations.buffer] if len(reservations) else reservations.buffer)
+    count = len(reservations)
+    starts = np.fromiter((r.start for r in reservations), dtype=np.int64, count=count)
+    ends = np.fromiter((r.end for r in reservations), dtype=np.int64, count=count)
+    amounts = np.fromiter((r.size_bytes for r in reservations), dtype=np.int64, count=count)
+    buffers = np.fromiter((slot[r.buffer] for r in reservations), dtype=np.int64, count=count)
+    return starts, ends, amounts, buffers
+
+
+def _declared_sizes(reservations: list[Reservation] | Occupancy, hardware: HardwareSpec
+                    ) -> dict[str, int]:
     """Each declared buffer's size (bytes); a reservation in an undeclared buffer is an
     error."""
     sizes = {name: spec.size_bytes for name, spec in hardware.buffers.declared().items()}
+    if isinstance(reservations, Occupancy):  # its buffers are the hardware's declared ones
+        if not set(reservations.buffer_names) <= set(sizes):
+            raise CapacityError(f"a run's buffers {reservations.buffer_names} are not the "
+                                f"declared ones ({', '.join(sizes)})")
+        return sizes
     for reservation in reservations:
         if reservation.buffer not in sizes:
             raise CapacityError(f"layer {reservation.layer!r} keeps {reservation.what} in "

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
 from typing import Protocol
+
+import numpy as np
 
 from sim.hardware import HardwareSpec
 from sim.memory.dram import AccessResult, DramModel
@@ -76,11 +79,45 @@ class Reservation:
     what: str
 
 
+class Occupancy(Sequence):
+    """Reservations as columns, one row each in the order they ended (what the compiled
+    pipeline records): buffer, layer and what as indices into the name lists, cycles and
+    bytes as arrays. Indexing or iterating gives :class:`Reservation` objects; the audit
+    reads the columns."""
+
+    def __init__(self, buffer: np.ndarray, start: np.ndarray, end: np.ndarray,
+                 size_bytes: np.ndarray, layer: np.ndarray, what: np.ndarray,
+                 buffer_names: list[str], layer_names: list[str], what_names: list[str]
+                 ) -> None:
+        self.buffer, self.start, self.end = buffer, start, end
+        self.size_bytes, self.layer, self.what = size_bytes, layer, what
+        self.buffer_names, self.layer_names, self.what_names = (buffer_names, layer_names,
+                                                                what_names)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return Reservation(self.buffer_names[self.buffer[index]], int(self.start[index]),
+                           int(self.end[index]), int(self.size_bytes[index]),
+                           self.layer_names[self.layer[index]], self.what_names[self.what[index]])
+
+    def __iter__(self) -> Iterator[Reservation]:
+        return (self[index] for index in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+
 @dataclass
 class PipelineResult:
     cycles: int
     layers: dict[str, LayerCounters]
-    occupancy: list[Reservation]
+    occupancy: list[Reservation] | Occupancy
 
 
 class Clock:
@@ -123,12 +160,6 @@ def _busy_counter(hardware: HardwareSpec):
         return cycles
 
     return busy
-
-
-def _add(totals: Counter, more: dict[str, int]) -> None:
-    """``totals.update(more)`` for a plain mapping, without Counter's checks."""
-    for key, value in more.items():
-        totals[key] += value
 
 
 class TransferPort(Protocol):
@@ -222,12 +253,89 @@ def _touch_span(tiles: list[Tile]) -> dict[str, tuple[int, int, str, int]]:
     return spans
 
 
+@dataclass
+class Prepared:
+    """What both pipelines (this one and :mod:`sim.pipeline_compiled`) know of a schedule before
+    its first event: each layer's counters with its MACs, compute and SRAM bytes added up,
+    each tile's busy cycles and load buffering depth, the output buffering depth, each resident
+    tensor's span of tiles (:func:`_touch_span`), with the tiles that first and last touch each,
+    and the held and shared levels."""
+
+    layers: dict[str, LayerCounters]
+    busy: list[int]
+    load_depth: list[int]
+    ofmap_depth: int
+    spans: dict[str, tuple[int, int, str, int]]
+    first_touch: dict[int, list[str]]
+    last_touch: dict[int, list[str]]
+    levels: tuple[_Level, _Level]
+
+
+def _prepare(tiles: list[Tile], hardware: HardwareSpec, overlap: bool) -> Prepared:
+    """:class:`Prepared` for ``tiles`` (``overlap=False``: every buffer single-buffered)."""
+    buffers = hardware.buffers
+
+    def depth(operand: str) -> int:
+        return 2 if overlap and buffers.for_operand(operand).double_buffered else 1
+
+    layers: dict[str, LayerCounters] = {}
+    busy = []
+    tile_busy = _busy_counter(hardware)
+    # Tiles alike in layer, MACs, compute and SRAM bytes (most of a layer's) are added up once
+    # per kind, in the order their first tile comes: [how many, busy cycles, a tile].
+    kinds: dict[tuple, list] = {}
+    for tile in tiles:
+        key = (tile.layer, tile.macs, tile.compute_cycles, *tile.sram_read_bytes.items(), None,
+               *tile.sram_write_bytes.items())
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = [0, tile_busy(tile), tile]
+        kind[0] += 1
+        busy.append(kind[1])
+    for count, cycles, tile in kinds.values():
+        counters = layers.get(tile.layer)
+        if counters is None:
+            counters = layers[tile.layer] = LayerCounters()
+        counters.macs += count * tile.macs
+        counters.compute_cycles += count * tile.compute_cycles
+        for operand, size in tile.sram_read_bytes.items():
+            counters.sram_read_bytes[operand] += count * size
+        for operand, size in tile.sram_write_bytes.items():
+            counters.sram_write_bytes[operand] += count * size
+        counters.buffer_stall_cycles += count * (cycles - tile.compute_cycles)
+    depths: dict[str, int] = {}
+    load_depth = []
+    for tile in tiles:
+        least = 2
+        for transfer in tile.loads:
+            operand = transfer.operand
+            value = depths.get(operand)
+            if value is None:
+                value = depths[operand] = depth(operand)
+            least = min(least, value)
+        load_depth.append(least)
+    spans = _touch_span(tiles)
+    first_touch: dict[int, list[str]] = {}
+    last_touch: dict[int, list[str]] = {}
+    for tensor, (first, last, _, _) in spans.items():
+        first_touch.setdefault(first, []).append(tensor)
+        last_touch.setdefault(last, []).append(tensor)
+    levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
+    return Prepared(layers, busy, load_depth, depth("ofmap"), spans, first_touch, last_touch,
+                    levels)
+
+
+# The Python pipeline takes 25-45 us per tile (ResNet-18 and MobileNetV2 on DianNao), the
+# compiled one (sim.pipeline_compiled) a few; loading compiled code (numba and its cached code)
+# takes 0.6-1.0 s once per process. Schedules of this many tiles or more run compiled whole;
+# the presets' MobileNetV2-224 and ResNet-18 schedules have at most 5,489 tiles on Jetson Nano
+# and Eyeriss, at least 18,945 on DianNao.
+COMPILED_FROM_TILES = 10_000
 # The descriptor engine in Python (DramModel.access_rows) takes 2.8-8.8 us per run it serves by
-# the full rules (everything it does counted; measured on MobileNetV2 and ResNet-18 runs);
-# loading the compiled one (sim.memory.compiled: numba and its cached code) takes 0.6-1.0 s
-# once per process. The compiled engine takes over when the full-rule runs projected for the
-# rest of the schedule exceed this (about 1 s in Python), and serves every run from the start
-# once a run in this process has loaded it.
+# the full rules (everything it does counted; measured on MobileNetV2 and ResNet-18 runs). In
+# a schedule of fewer tiles, the compiled DRAM engine (sim.memory.compiled) takes over from it
+# when the full-rule runs projected for the rest of the schedule exceed this (about 1 s in
+# Python). Once a run in this process has loaded compiled code, every run is compiled whole.
 COMPILED_AFTER_SERVES = 300_000
 HANDOVER_FROM = 1024  # descriptors issued before the first projection
 _compiled_loaded = False
@@ -242,48 +350,31 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     stores are done): the no-overlap upper bound of the same schedule. ``reference=True``
     gives every request of a descriptor one by one to the per-request Python DRAM model
     (:meth:`DramModel.access`) instead of the descriptor whole; results are identical.
-    ``compiled``: serve descriptors with the compiled engine (:mod:`sim.memory.compiled`) from
-    the start (True), never (False), or (None) from the start when this process has loaded
-    it, else once the full-rule runs the Python engine has served so far, projected over the
-    descriptors left, exceed ``COMPILED_AFTER_SERVES``; results are identical in every case.
+    ``compiled``: run the compiled pipeline with the compiled DRAM engine
+    (:mod:`sim.pipeline_compiled`, :mod:`sim.memory.compiled`) from the start (True), never
+    (False), or (None) when this process has loaded compiled code or the schedule has at least
+    ``COMPILED_FROM_TILES`` tiles; otherwise (None) the Python pipeline, whose Python DRAM
+    engine hands over to the compiled one once the full-rule runs it has served so far,
+    projected over the descriptors left, exceed ``COMPILED_AFTER_SERVES``. Results are
+    identical in every case; ``reference`` and ``port`` runs are never compiled.
     ``port``: transfers go through this memory port (:class:`TransferPort`) instead of
     straight to the DRAM model (none: straight, as every ``simulate`` does).
     """
-    dram = DramModel(hardware.dram)
     if compiled is None:
-        compiled = True if _compiled_loaded else None
+        compiled = (True if _compiled_loaded or len(tiles) >= COMPILED_FROM_TILES else None)
+    prepared = _prepare(tiles, hardware, overlap)
     if compiled and not reference and port is None:
-        dram = _compiled(dram)
+        return _compiled_pipeline(hardware)(tiles, hardware, prepared, overlap)
+    dram = DramModel(hardware.dram)
     clock = Clock(hardware.clock_hz, hardware.dram.clock_hz)
-    buffers = hardware.buffers
-
-    def depth(operand: str) -> int:
-        return 2 if overlap and buffers.for_operand(operand).double_buffered else 1
-
-    ofmap_depth = depth("ofmap")
-    layers: dict[str, LayerCounters] = {}
-    busy = []
-    tile_busy = _busy_counter(hardware)
-    for tile in tiles:
-        counters = layers.get(tile.layer)
-        if counters is None:
-            counters = layers[tile.layer] = LayerCounters()
-        counters.macs += tile.macs
-        counters.compute_cycles += tile.compute_cycles
-        _add(counters.sram_read_bytes, tile.sram_read_bytes)
-        _add(counters.sram_write_bytes, tile.sram_write_bytes)
-        busy.append(tile_busy(tile))
-        counters.buffer_stall_cycles += busy[-1] - tile.compute_cycles
-    load_depth = [min((depth(op) for op in {t.operand for t in tile.loads}), default=2)
-                  for tile in tiles]
-
-    spans = _touch_span(tiles)
-    first_touch: dict[int, list[str]] = {}
-    last_touch: dict[int, list[str]] = {}
-    for tensor, (first, last, _, _) in spans.items():
-        first_touch.setdefault(first, []).append(tensor)
-        last_touch.setdefault(last, []).append(tensor)
-    levels = (_Level(tiles, "held", "group"), _Level(tiles, "shared", "shared_by"))
+    ofmap_depth = prepared.ofmap_depth
+    layers = prepared.layers
+    busy = prepared.busy
+    load_depth = prepared.load_depth
+    spans = prepared.spans
+    first_touch = prepared.first_touch
+    last_touch = prepared.last_touch
+    levels = prepared.levels
 
     needs: dict[int, dict[str, int]] = {}
 
@@ -443,17 +534,32 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
 
     if next_load < n and next_compute == next_load:
         wanted = need(next_load)
-        name = next(name for name, size in wanted.items()
-                    if onchip.used[name] + size > onchip.size[name])
-        beside = (f" beside {onchip.used[name]:,} B still held" if onchip.used[name] else "")
-        raise CapacityError(
-            f"layer {tiles[next_load].layer!r}: a tile needs {wanted[name]:,} B of buffer "
-            f"{name!r}{beside}, which has {onchip.size[name]:,} B")
+        name = next((name for name, size in onchip.size.items()  # in declared order
+                     if onchip.used[name] + wanted.get(name, 0) > size), None)
+        if name is not None:  # else it waits for a store that never comes
+            beside = (f" beside {onchip.used[name]:,} B still held" if onchip.used[name]
+                      else "")
+            raise CapacityError(
+                f"layer {tiles[next_load].layer!r}: a tile needs {wanted[name]:,} B of buffer "
+                f"{name!r}{beside}, which has {onchip.size[name]:,} B")
     if next_compute < n or min(stores_done, default=0) < 0:
         raise AssertionError("the tile pipeline stalled before finishing the schedule")
     total = max([0, *compute_end, *stores_done])
     _attribute_cycles(tiles, compute_end, total, layers)
     return PipelineResult(total, layers, onchip.record)
+
+
+def _compiled_pipeline(hardware: HardwareSpec):
+    """:func:`sim.pipeline_compiled.run_compiled`, its code (and the DRAM engine's) loaded
+    (imported here: it loads numba, which a run that stays in Python never needs)."""
+    global _compiled_loaded
+    from sim.memory.compiled import load_compiled_code
+    from sim.pipeline_compiled import load_pipeline_code, run_compiled
+
+    load_compiled_code(hardware.dram)
+    load_pipeline_code(hardware)
+    _compiled_loaded = True
+    return run_compiled
 
 
 def _compiled(model: DramModel):
