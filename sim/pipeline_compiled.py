@@ -305,7 +305,7 @@ def run_compiled(tiles: list[Tile], hardware: HardwareSpec, prepared: Prepared,
     if next_compute < n or (n and stores_done.min() < 0):
         raise AssertionError("the tile pipeline stalled before finishing the schedule")
     layers = prepared.layers
-    _add_dram_counters(laid, layers, bursts, misses, order, dram.state[_BURST_CYCLES])
+    _add_dram_counters(laid, layers, bursts, misses, order, int(dram.state[_BURST_CYCLES]))
     _add_times(laid, layers, compute_start, compute_end, stores_done)
     occupancy = _occupancy(laid, log_kind[:logged], log_index[:logged], issue_time,
                            compute_end, stores_done)

@@ -4,6 +4,8 @@ the same reservations in the same order and the same audit, or the same error, o
 networks and on random schedules whose footprints, shared levels, resident maps and
 store-to-load dependencies the planners never produce together."""
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,6 +47,9 @@ def assert_same_run(tiles, hardware, overlap=True):
             assert (list(getattr(compiled.layers[name], field).items())
                     == list(getattr(counters, field).items())), (name, field)
     assert list(compiled.occupancy) == python.occupancy
+    # Plain Python numbers, as `simulate --json` writes them (json rejects NumPy integers).
+    json.dumps([compiled.cycles, {name: vars(c) for name, c in compiled.layers.items()},
+                [vars(r) for r in compiled.occupancy]])
     spans = {name: (c.first_start, c.last_end) for name, c in python.layers.items()}
     assert audit(compiled.occupancy, hardware, spans) == audit(python.occupancy, hardware,
                                                                spans)
