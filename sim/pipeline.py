@@ -22,6 +22,9 @@ cycles exactly (the clock ratio is a fraction) and back, rounding up.
   own (the last tile also waits for the last store), so every layer's cycles are at least its
   compute cycles and the layers add up to the total; what is neither compute nor buffer stall
   is ``dram_stall_cycles``.
+
+Schedules of many tiles run the same events compiled (:mod:`sim.pipeline_compiled`, chosen by
+:func:`run_pipeline`); this loop stays the reference it is tested against.
 """
 
 from __future__ import annotations

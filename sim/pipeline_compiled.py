@@ -5,7 +5,7 @@ stores it reads and its reservation allow; it computes once its loads are done, 
 tile has finished and the output half it writes is drained; its stores are issued when it has
 computed. DRAM requests are served by the compiled rules of :mod:`sim.memory.compiled`.
 
-The schedule is first laid out as arrays (:func:`_lay_out`): per tile its busy cycles, what it
+The schedule is first laid out as arrays (:class:`_Laid`): per tile its busy cycles, what it
 reserves in each buffer when its loads are issued and what it frees when it has computed and
 when its stores are done, and its transfers; per reservation, the tile that makes it and the
 event that ends it. The compiled loop (:func:`_run`) moves only integers. The result is built
@@ -69,18 +69,16 @@ class _Laid:
             footprint = tile.footprint
             layer = tile_layer[index]
             base = index * width
-            for name, size in footprint.loaded.items():
-                at = base + slot[name]
-                need[at] += size
-                if size > 0:
-                    freed_computed[at] += size
-                    at_compute.append((slot[name], size, index, layer, 0))
-            for name, size in footprint.produced.items():
-                at = base + slot[name]
-                need[at] += size
-                if size > 0:
-                    freed_stored[at] += size
-                    at_store.append((slot[name], size, index, layer, 1))
+            # Its own bytes: the loaded ones freed at compute end, the produced ones when its
+            # stores are done.
+            for sizes, freed, ended, what in ((footprint.loaded, freed_computed, at_compute, 0),
+                                              (footprint.produced, freed_stored, at_store, 1)):
+                for name, size in sizes.items():
+                    at = base + slot[name]
+                    need[at] += size
+                    if size > 0:
+                        freed[at] += size
+                        ended.append((slot[name], size, index, layer, what))
             starts_held, starts_shared = starting[index]
             if starts_held:
                 for name, size in footprint.held.items():
@@ -233,13 +231,16 @@ def _run(state, numerator, denominator, overlap, ofmap_depth, busy, load_depth, 
         now, _, kind, index = heapq.heappop(events)
         if kind == _LOADED:
             loads_done[index] = now
-        elif kind == _COMPUTED:
+            continue
+        # A compute end or the end of the stores: free what it ends and log it.
+        freed = freed_computed if kind == _COMPUTED else freed_stored
+        for buffer in range(buffers):
+            used[buffer] -= freed[index, buffer]
+        log_kind[logged] = kind
+        log_index[logged] = index
+        logged += 1
+        if kind == _COMPUTED:
             compute_end[index] = now
-            for buffer in range(buffers):
-                used[buffer] -= freed_computed[index, buffer]
-            log_kind[logged] = _COMPUTED
-            log_index[logged] = index
-            logged += 1
             done, issued = _issue(state, first_store[index], first_load[index + 1], now,
                                   numerator, denominator, address, row_bytes, rows, pitch,
                                   write, bursts, misses, order, issued)
@@ -247,11 +248,6 @@ def _run(state, numerator, denominator, overlap, ofmap_depth, busy, load_depth, 
             sequence += 1
         else:
             stores_done[index] = now
-            for buffer in range(buffers):
-                used[buffer] -= freed_stored[index, buffer]
-            log_kind[logged] = _STORED
-            log_index[logged] = index
-            logged += 1
             for transfer in range(first_store[index], first_load[index + 1]):
                 if tensor[transfer] >= 0:
                     pending[tensor[transfer]] -= 1
