@@ -554,14 +554,16 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
 
 def _compiled_pipeline(hardware: HardwareSpec):
     """:func:`sim.pipeline_compiled.run_compiled`, its code (and the DRAM engine's) loaded
-    (imported here: it loads numba, which a run that stays in Python never needs)."""
+    once per process (imported here: it loads numba, which a run that stays in Python never
+    needs)."""
     global _compiled_loaded
     from sim.memory.compiled import load_compiled_code
     from sim.pipeline_compiled import load_pipeline_code, run_compiled
 
-    load_compiled_code(hardware.dram)
-    load_pipeline_code(hardware)
-    _compiled_loaded = True
+    if not _compiled_loaded:
+        load_compiled_code(hardware.dram)
+        load_pipeline_code(hardware)
+        _compiled_loaded = True
     return run_compiled
 
 
