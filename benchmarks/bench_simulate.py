@@ -33,6 +33,7 @@ def one(network_name: str, preset: str, dataflow: str) -> dict[str, float]:
     """Time one case in this process; start-up is what the process spent before it."""
     import sim.pipeline
     from sim.capacity import audit
+    from sim.collection import collection_paused
     from sim.dataflow import SimulationOptions, plan_schedule
     from sim.hardware import load_hardware
     from sim.pipeline import run_pipeline
@@ -54,12 +55,13 @@ def one(network_name: str, preset: str, dataflow: str) -> dict[str, float]:
     sim.pipeline._compiled = timed(sim.pipeline._compiled)
     sim.pipeline._compiled_pipeline = timed(sim.pipeline._compiled_pipeline)
     started = time.process_time()
-    schedule = plan_schedule(network, hardware, SimulationOptions(dataflow))
-    planned = time.process_time()
-    result = run_pipeline(schedule.tiles, hardware)
-    spans = {name: (c.first_start, c.last_end) for name, c in result.layers.items()}
-    audit(result.occupancy, hardware, spans)
-    done = time.process_time()
+    with collection_paused():  # as `simulate` runs them
+        schedule = plan_schedule(network, hardware, SimulationOptions(dataflow))
+        planned = time.process_time()
+        result = run_pipeline(schedule.tiles, hardware)
+        spans = {name: (c.first_start, c.last_end) for name, c in result.layers.items()}
+        audit(result.occupancy, hardware, spans)
+        done = time.process_time()
     requests = sum(t.rows for tile in schedule.tiles for t in (*tile.loads, *tile.stores))
     return {"startup_s": started, "core_s": core[0] if core else None,
             "plan_s": planned - started, "engine_s": done - planned - sum(core),

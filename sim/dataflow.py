@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
+from sim.collection import collection_paused
 from sim.config import ConfigError
 from sim.dtypes import DType
 from sim.hardware import HardwareSpec
@@ -128,6 +129,14 @@ def build_schedule(network: Network, hardware: HardwareSpec, options: Simulation
 
 def plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                   ) -> Schedule:
+    """The schedule of ``network`` on ``hardware`` under ``options`` (made with the cyclic
+    garbage collector paused, :mod:`sim.collection`)."""
+    with collection_paused():
+        return _plan_schedule(network, hardware, options)
+
+
+def _plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
+                   ) -> Schedule:
     layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage,
                         accumulator_bytes=options.dtype.accumulator_bits // 8)
     schedule = _dataflow_schedule(network, hardware, options, layout)

@@ -39,6 +39,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sim.collection import collection_paused
 from sim.hardware import HardwareSpec
 from sim.memory.dram import AccessResult, DramModel
 from sim.schedule import Tile, Transfer
@@ -242,6 +243,12 @@ class _Level:
         return (index == len(self.keys) - 1 or not self.keys[index]
                 or self.keys[index + 1] != self.keys[index])
 
+    def endings(self) -> list[bool]:
+        """:meth:`ends` of every tile, in order."""
+        afters = [*self.keys[1:], None] if self.keys else []
+        return [not name or name != after
+                for name, after in zip(self.keys, afters, strict=True)]
+
     def bytes(self, index: int) -> dict[str, int]:
         return getattr(self.tiles[index].footprint, self.kind)
 
@@ -363,6 +370,13 @@ def run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool = True
     ``port``: transfers go through this memory port (:class:`TransferPort`) instead of
     straight to the DRAM model (none: straight, as every ``simulate`` does).
     """
+    with collection_paused():  # what the run makes frees itself (sim.collection)
+        return _run_pipeline(tiles, hardware, overlap, reference, port, compiled)
+
+
+def _run_pipeline(tiles: list[Tile], hardware: HardwareSpec, overlap: bool, reference: bool,
+                  port: TransferPort | None, compiled: bool | None) -> PipelineResult:
+    """:func:`run_pipeline`."""
     if compiled is None:
         compiled = (True if _compiled_loaded or len(tiles) >= COMPILED_FROM_TILES else None)
     prepared = _prepare(tiles, hardware, overlap)

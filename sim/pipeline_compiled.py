@@ -17,6 +17,8 @@ the order the Python pipeline records them (:class:`Occupancy`, read lazily).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
+from itertools import chain
 from operator import attrgetter
 
 import numpy as np
@@ -31,6 +33,7 @@ _LOADED, _COMPUTED, _STORED = 0, 1, 2
 # What a reservation holds, in Reservation.what (a resident map's name follows "resident ").
 _WHAT = ("loaded", "produced", "held", "shared")
 _NUMBERS = attrgetter("address", "size_bytes", "rows", "pitch_bytes", "write")
+_OPERAND, _TENSOR = attrgetter("operand"), attrgetter("tensor")
 
 
 class _Laid:
@@ -60,25 +63,32 @@ class _Laid:
         store_rows = [0] * (n + 1)
         tile_layer = [layer_slot[tile.layer] for tile in tiles]
         held, shared = prepared.levels
-        starting = [(held.starts(i), shared.starts(i)) for i in range(n)]
-        ending = [(held.first[i] if held.ends(i) else -1,
-                   shared.first[i] if shared.ends(i) else -1) for i in range(n)]
+        starting = [(held_first == index, shared_first == index) for index, (
+            held_first, shared_first) in enumerate(zip(held.first, shared.first, strict=True))]
+        ending = [(held_first if held_ends else -1, shared_first if shared_ends else -1)
+                  for held_first, held_ends, shared_first, shared_ends in zip(
+                      held.first, held.endings(), shared.first, shared.endings(), strict=True)]
         spans = prepared.spans
         first_touch, last_touch = prepared.first_touch, prepared.last_touch
+        log_compute, log_store = at_compute.append, at_store.append
         for index, tile in enumerate(tiles):
             footprint = tile.footprint
             layer = tile_layer[index]
             base = index * width
             # Its own bytes: the loaded ones freed at compute end, the produced ones when its
             # stores are done.
-            for sizes, freed, ended, what in ((footprint.loaded, freed_computed, at_compute, 0),
-                                              (footprint.produced, freed_stored, at_store, 1)):
-                for name, size in sizes.items():
-                    at = base + slot[name]
-                    need[at] += size
-                    if size > 0:
-                        freed[at] += size
-                        ended.append((slot[name], size, index, layer, what))
+            for name, size in footprint.loaded.items():
+                at = base + slot[name]
+                need[at] += size
+                if size > 0:
+                    freed_computed[at] += size
+                    log_compute((slot[name], size, index, layer, 0))
+            for name, size in footprint.produced.items():
+                at = base + slot[name]
+                need[at] += size
+                if size > 0:
+                    freed_stored[at] += size
+                    log_store((slot[name], size, index, layer, 1))
             starts_held, starts_shared = starting[index]
             if starts_held:
                 for name, size in footprint.held.items():
@@ -86,27 +96,29 @@ class _Laid:
             if starts_shared:
                 for name, size in footprint.shared.items():
                     need[base + slot[name]] += size
-            for tensor in first_touch.get(index, ()):
-                _, _, buffer, size = spans[tensor]
-                need[base + slot[buffer]] += size
-            for kind, first in enumerate(ending[index], start=2):
+            if first_touch:
+                for tensor in first_touch.get(index, ()):
+                    _, _, buffer, size = spans[tensor]
+                    need[base + slot[buffer]] += size
+            for kind, first, level in ((2, ending[index][0], held),
+                                       (3, ending[index][1], shared)):
                 if first < 0:
                     continue
-                level = held if kind == 2 else shared
                 for name, size in level.bytes(first).items():
                     if size > 0:
                         freed_computed[base + slot[name]] += size
-                        at_compute.append((slot[name], size, first, tile_layer[first], kind))
-            for tensor in last_touch.get(index, ()):
-                first, _, buffer, size = spans[tensor]
-                if size > 0:
-                    what = f"resident {tensor}"
-                    if what not in what_slot:
-                        what_slot[what] = len(self.what_names)
-                        self.what_names.append(what)
-                    freed_computed[base + slot[buffer]] += size
-                    at_compute.append((slot[buffer], size, first, tile_layer[first],
-                                       what_slot[what]))
+                        log_compute((slot[name], size, first, tile_layer[first], kind))
+            if last_touch:
+                for tensor in last_touch.get(index, ()):
+                    first, _, buffer, size = spans[tensor]
+                    if size > 0:
+                        what = f"resident {tensor}"
+                        if what not in what_slot:
+                            what_slot[what] = len(self.what_names)
+                            self.what_names.append(what)
+                        freed_computed[base + slot[buffer]] += size
+                        log_compute((slot[buffer], size, first, tile_layer[first],
+                                     what_slot[what]))
             compute_rows[index + 1] = len(at_compute)
             store_rows[index + 1] = len(at_store)
         loads = np.array([len(tile.loads) for tile in tiles], dtype=np.int64)
@@ -115,32 +127,43 @@ class _Laid:
         first_load[1:] = np.cumsum(loads + stores)
         first_store = first_load[:-1] + loads
         flat = [transfer for tile in tiles for transfer in (*tile.loads, *tile.stores)]
-        numbers = np.array(list(map(_NUMBERS, flat)), dtype=np.int64).reshape(len(flat), 5)
+        numbers = _int_rows(map(_NUMBERS, flat), len(flat), 5)
         self.address, size_bytes, self.rows, self.pitch, self.write = (
             np.ascontiguousarray(column) for column in numbers.T)
         self.size_bytes = size_bytes
         self.row_bytes = np.where(self.rows > 0, size_bytes // np.maximum(self.rows, 1), 0)
-        operands: dict[str, int] = {}
-        self.operand = np.array([operands.setdefault(t.operand, len(operands)) for t in flat],
-                                dtype=np.int64)
-        self.operand_names = list(operands)
-        tensors: dict[str, int] = {"": -1}
-        self.tensor = np.array([tensors.setdefault(t.tensor, len(tensors) - 1) for t in flat],
-                               dtype=np.int64)
+        self.operand_names, self.operand = _codes(list(map(_OPERAND, flat)))
+        tensor_names, self.tensor = _codes(list(map(_TENSOR, flat)), unnamed="")
         self.tile_layer = np.array(tile_layer, dtype=np.int64).reshape(n)
         self.transfer_layer = np.repeat(self.tile_layer, loads + stores)
         is_store = np.repeat(np.tile(np.array([False, True]), n),
                              np.column_stack((loads, stores)).ravel())
-        self.pending = np.zeros(len(tensors) - 1, dtype=np.int64)
+        self.pending = np.zeros(len(tensor_names), dtype=np.int64)
         np.add.at(self.pending, self.tensor[is_store & (self.tensor >= 0)], 1)
         self.need, self.freed_computed, self.freed_stored = (
             np.array(rows, dtype=np.int64).reshape(n, len(names))
             for rows in (need, freed_computed, freed_stored))
         self.first_load, self.first_store = first_load, first_store
-        self.ended = tuple((np.array(offsets, dtype=np.int64),
-                            np.array(rows, dtype=np.int64).reshape(len(rows), 5))
+        self.ended = tuple((np.array(offsets, dtype=np.int64), _int_rows(rows, len(rows), 5))
                            for offsets, rows in ((compute_rows, at_compute),
                                                  (store_rows, at_store)))
+
+
+def _codes(names: list[str], unnamed: str | None = None) -> tuple[list[str], np.ndarray]:
+    """The distinct ``names`` in the order they first come, and each name's index among them
+    (-1 for ``unnamed``, which is not among them)."""
+    distinct = [name for name in dict.fromkeys(names) if name != unnamed]
+    code = {name: index for index, name in enumerate(distinct)}
+    if unnamed is not None:
+        code[unnamed] = -1
+    return distinct, np.fromiter(map(code.__getitem__, names), dtype=np.int64, count=len(names))
+
+
+def _int_rows(rows: Iterable[tuple[int, ...]], count: int, width: int) -> np.ndarray:
+    """``count`` rows of ``width`` integers as a (count, width) int64 array (read in one pass,
+    not as a nested sequence, which numpy converts element by element far more slowly)."""
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int64,
+                       count=count * width).reshape(count, width)
 
 
 @njit(cache=True)

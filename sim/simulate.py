@@ -12,6 +12,7 @@ from typing import Any
 
 from sim.bounds import layer_compulsory_bytes, layer_lower_bound_bytes, network_compulsory_bytes
 from sim.capacity import audit
+from sim.collection import collection_paused
 from sim.config import ConfigError
 from sim.dataflow import Schedule, SimulationOptions, plan_schedule
 from sim.dtypes import DType
@@ -38,8 +39,17 @@ def simulate(network: Network, hardware: HardwareSpec, options: SimulationOption
     Every run is audited: no declared buffer ever holds more than its size
     (:func:`sim.capacity.audit`). ``overlap=False`` runs the same schedule with nothing
     overlapped (an upper bound). ``schedule``: the plan of this network, hardware and options
-    when the caller already has it (:func:`sim.dataflow.plan_schedule`).
+    when the caller already has it (:func:`sim.dataflow.plan_schedule`). The cyclic garbage
+    collector is paused for the whole run (:mod:`sim.collection`), so a schedule planned here
+    is freed before it ever walks it.
     """
+    with collection_paused():
+        return _simulate(network, hardware, options, overlap, schedule)
+
+
+def _simulate(network: Network, hardware: HardwareSpec, options: SimulationOptions,
+              overlap: bool, schedule: Schedule | None) -> dict[str, Any]:
+    """:func:`simulate`."""
     if schedule is None:
         schedule = plan_schedule(network, hardware, options)
     try:

@@ -18,7 +18,7 @@ from math import ceil
 
 from sim.capacity import Budget
 from sim.hardware import HardwareSpec
-from sim.mapping import tile_compute
+from sim.mapping import TileCompute, tile_compute
 from sim.schedule import DramLayout, Footprint, Tile, Transfer, psum_name
 from sim.techniques.layer_tiles import (
     Residency,
@@ -219,53 +219,59 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                    regions: list[Region], filter_blocks: int, k_blocks: int,
                    residency: Residency, output_resident: bool, gather: bool = False
                    ) -> list[Tile]:
-    """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps; with
-    ``gather`` each step loads only the input pixels its region reads
-    (:func:`sim.techniques.receptive.gathered_window`)."""
+    """The tiles of ``regions`` x ``filter_blocks`` x ``k_blocks`` input-channel steps, in the
+    order of :func:`_steps`; with ``gather`` each step loads only the input pixels its region
+    reads (:func:`sim.techniques.receptive.gathered_window`).
+
+    A step's input slice depends on its region and slice only, its weight slice on its filter
+    block and slice, its compute on the sizes: each is made once and shared by the tiles that
+    use it (transfers are immutable)."""
     dtype_bytes = layout.dtype_bytes
     buffers = hardware.buffers
     in_buffer, weight_buffer, out_buffer = (buffers.name_for(op)
                                             for op in ("ifmap", "weight", "ofmap"))
-    _, per_item = reduction(info)
+    items, per_item = reduction(info)
     accumulator_bytes = layout.accumulator_bytes
     resident = residency.resident(info)
     source = info.inputs[0]
-    fully_connected = isinstance(info.layer, FullyConnected)
+    slices = k_slices(items, k_blocks)
+    passes = filter_passes(info, filter_blocks, dtype_bytes)
+    weights = [[(weight_slice(low, size, first, end, items)[1],
+                 layout.weight_transfer(info.name, *weight_slice(low, size, first, end, items)))
+                for first, end in slices] for _, _, low, size in passes]
+    computes: dict[tuple[int, int, int], TileCompute] = {}
     tiles: list[Tile] = []
-    for (index, region, block, first_filter, filters, first, end, last, first_step,
-         (weight_first, weight_size)) in _steps(info, regions, filter_blocks, k_blocks,
-                                                dtype_bytes):
-        count = end - first
-        if fully_connected:
-            loads = [Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
-                              count * dtype_bytes, tensor=source)]
-            window_bytes = count * dtype_bytes
-        elif gather:
-            gathered = gathered_window(info, region)
-            loads = layout.gathered_transfers(source, gathered, first, end, "ifmap")
-            window_bytes = gathered.pixels * count * dtype_bytes
-        else:
-            window = input_region(info, region)
-            loads = layout.channel_transfers(source, window, first, end, "ifmap")
-            window_bytes = window.pixels * count * dtype_bytes
-        loads += layout.weight_transfer(info.name, weight_first, weight_size)
-        compute = tile_compute(hardware.pe_array, region.pixels, count * per_item, filters)
-        stores = []
-        if last and not output_resident:
-            channels = (0, info.output_shape.channels) if filter_blocks == 1 else (
-                first_filter, first_filter + filters)
-            stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
-                                              write=True)
-        footprint = Footprint(
-            loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
-            produced=by_buffer((out_buffer, region.pixels * filters * dtype_bytes
-                                if last and not output_resident else 0)),
-            held=by_buffer((out_buffer, region.pixels * filters * accumulator_bytes)),
-            group=f"{info.name}#{index}.{block}", resident=resident)
-        tile = make_tile(info, loads, stores, compute, region.pixels, filters, dtype_bytes,
-                         accumulator_bytes, hardware, footprint)
-        tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
-                                       accumulator_bytes, first=first_step))
+    for index, region in enumerate(regions):
+        inputs = [_input_slice(info, layout, source, region, first, end, gather)
+                  for first, end in slices]
+        for block, (first_filter, filters, _, _) in enumerate(passes):
+            outputs = region.pixels * filters
+            group = f"{info.name}#{index}.{block}"
+            held = by_buffer((out_buffer, outputs * accumulator_bytes))
+            for step, (first, end) in enumerate(slices):
+                input_loads, window_bytes = inputs[step]
+                weight_size, weight_loads = weights[block][step]
+                last = step == len(slices) - 1
+                key = (region.pixels, (end - first) * per_item, filters)
+                compute = computes.get(key)
+                if compute is None:
+                    compute = computes[key] = tile_compute(hardware.pe_array, *key)
+                stores = []
+                if last and not output_resident:
+                    channels = (0, info.output_shape.channels) if filter_blocks == 1 else (
+                        first_filter, first_filter + filters)
+                    stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
+                                                      write=True)
+                footprint = Footprint(
+                    loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
+                    produced=by_buffer((out_buffer, outputs * dtype_bytes
+                                        if last and not output_resident else 0)),
+                    held=held, group=group, resident=resident)
+                tile = make_tile(info, input_loads + weight_loads, stores, compute,
+                                 region.pixels, filters, dtype_bytes, accumulator_bytes,
+                                 hardware, footprint)
+                tiles.append(with_partial_sums(tile, outputs, dtype_bytes, accumulator_bytes,
+                                               first=step == 0))
     return tiles
 
 
@@ -392,14 +398,19 @@ def emit_spilled(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
 
 
 def _input_slice(info: LayerInfo, layout: DramLayout, source: str, region: Region, first: int,
-                 end: int) -> tuple[list[Transfer], int]:
+                 end: int, gather: bool = False) -> tuple[list[Transfer], int]:
     """The loads of input items [first, end) of a region's window, and their bytes (a fully
-    connected layer's are ``end - first`` consecutive input features)."""
+    connected layer's are ``end - first`` consecutive input features; with ``gather``, only
+    the input pixels the region reads, :func:`gathered_window`)."""
     dtype_bytes = layout.dtype_bytes
     if isinstance(info.layer, FullyConnected):
         return ([Transfer("ifmap", layout.tensor_base(source) + first * dtype_bytes,
                           (end - first) * dtype_bytes, tensor=source)],
                 (end - first) * dtype_bytes)
+    if gather:
+        gathered = gathered_window(info, region)
+        return (layout.gathered_transfers(source, gathered, first, end, "ifmap"),
+                gathered.pixels * (end - first) * dtype_bytes)
     window = input_region(info, region)
     return (layout.channel_transfers(source, window, first, end, "ifmap"),
             window.pixels * (end - first) * dtype_bytes)

@@ -209,31 +209,37 @@ def plan_layer_tiles(
                                             for op in ("ifmap", "weight", "ofmap"))
     geometry = layer_geometry(info, dtype_bytes)
     out_channels = info.output_shape.channels
-    block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
     tiles = []
     channel_blocks = is_channelwise(info) and filter_blocks > 1
     resident = residency.resident(info)
+    stored = info.name not in residency.on_chip
+    # What depends on the block alone (its channels or filters, its weights) or on the sizes
+    # alone (a tile's bytes and compute) is made once and shared by the tiles that use it.
+    blocks = [_block(info, layout, block, filter_blocks, channel_blocks)
+              for block in range(max(1, filter_blocks))]
+    sizes_of: dict[tuple[int, int], BlockSizes] = {}
+    computes: dict[tuple[int, int], TileCompute | None] = {}
     for index, (region, windows) in enumerate(tile_windows(
             info, regions, residency, halo_reuse and not channel_blocks, gather)):
+        pixels = region.pixels
         # The first input's window sizes the tile.
         wanted = gathered_window(info, region) if gather else input_region(info, region)
-        sizes = sizes_for_pixels(info, wanted.pixels, region.pixels, filter_blocks, dtype_bytes,
-                                 residency, hardware.pe_array, layout.accumulator_bytes)
-        pixels = region.pixels
-        for block in range(max(1, filter_blocks)):
+        sizes = sizes_of.get((wanted.pixels, pixels))
+        if sizes is None:
+            sizes = sizes_of[wanted.pixels, pixels] = sizes_for_pixels(
+                info, wanted.pixels, pixels, filter_blocks, dtype_bytes, residency,
+                hardware.pe_array, layout.accumulator_bytes)
+        for block, (first, end, weight_loads) in enumerate(blocks):
+            compute = computes.get((pixels, block), ())
+            if compute == ():
+                compute = computes[pixels, block] = _block_compute(
+                    info, hardware.pe_array, geometry, pixels, end - first, channel_blocks)
             if channel_blocks:
                 # Channel slices: input, weights (depthwise) and output alike.
-                per_block = ceil(out_channels / filter_blocks)
-                first = block * per_block
-                end = min(out_channels, first + per_block)
                 loads = [t for source, fetch in windows.items()
                          for t in window_transfers(layout, source, fetch, first, end)]
-                compute = None
-                if geometry.filters:
-                    loads += layout.weight_transfer(info.name, first * geometry.filter_bytes,
-                                                    (end - first) * geometry.filter_bytes)
-                    compute = tile_compute(hardware.pe_array, pixels, geometry.k, 1, end - first)
-                stores = ([] if info.name in residency.on_chip else layout.channel_transfers(
+                loads += weight_loads
+                stores = ([] if not stored else layout.channel_transfers(
                     info.name, region, first, end, "ofmap", write=True))
                 footprint = Footprint(
                     loaded=by_buffer((in_buffer, sizes.window), (weight_buffer, sizes.weights)),
@@ -242,25 +248,16 @@ def plan_layer_tiles(
                                        dtype_bytes, layout.accumulator_bytes, hardware,
                                        footprint))
                 continue
-            first_filter = block * block_filters
-            filters = max(0, min(block_filters, geometry.filters - first_filter))
             loads = ([t for source, fetch in windows.items()
                       for t in window_transfers(layout, source, fetch)]
                      if block == 0 else [])
-            if geometry.weight_bytes and (filter_blocks > 1 or index == 0):
-                offset = first_filter * geometry.filter_bytes * geometry.groups
-                size = (geometry.weight_bytes if filter_blocks == 1
-                        else filters * geometry.filter_bytes * geometry.groups)
-                loads += layout.weight_transfer(info.name, offset, size)
-            compute = tile_compute(hardware.pe_array, pixels, geometry.k, filters,
-                                   geometry.groups) if geometry.filters else None
+            if filter_blocks > 1 or index == 0:
+                loads += weight_loads
             stores = []
-            if info.name not in residency.on_chip:
+            if stored:
                 if filter_blocks > 1:  # this block's output channels, pixel by pixel
-                    first_channel = first_filter * geometry.groups
-                    stores = layout.channel_transfers(
-                        info.name, region, first_channel, first_channel + filters
-                        * geometry.groups, "ofmap", write=True)
+                    stores = layout.channel_transfers(info.name, region, first, end, "ofmap",
+                                                      write=True)
                 elif block == 0:
                     stores = layout.region_transfers(info.name, region, "ofmap", write=True)
             if filter_blocks > 1:
@@ -278,6 +275,44 @@ def plan_layer_tiles(
             tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
                                    dtype_bytes, layout.accumulator_bytes, hardware, footprint))
     return tiles
+
+
+def _block(info: LayerInfo, layout: DramLayout, block: int, filter_blocks: int,
+           channel_blocks: bool) -> tuple[int, int, list[Transfer]]:
+    """(first, end) output channel of filter (or channel) block ``block`` of ``filter_blocks``
+    and the load of its weights (none for a layer without weights)."""
+    geometry = layer_geometry(info, layout.dtype_bytes)
+    if channel_blocks:
+        per_block = ceil(info.output_shape.channels / filter_blocks)
+        first = block * per_block
+        end = min(info.output_shape.channels, first + per_block)
+        weights = (layout.weight_transfer(info.name, first * geometry.filter_bytes,
+                                          (end - first) * geometry.filter_bytes)
+                   if geometry.filters else [])
+        return first, end, weights
+    block_filters = ceil(geometry.filters / filter_blocks) if geometry.filters else 0
+    first_filter = block * block_filters
+    filters = max(0, min(block_filters, geometry.filters - first_filter))
+    weights = []
+    if geometry.weight_bytes:
+        offset = first_filter * geometry.filter_bytes * geometry.groups
+        size = (geometry.weight_bytes if filter_blocks == 1
+                else filters * geometry.filter_bytes * geometry.groups)
+        weights = layout.weight_transfer(info.name, offset, size)
+    first_channel = first_filter * geometry.groups
+    return first_channel, first_channel + filters * geometry.groups, weights
+
+
+def _block_compute(info: LayerInfo, pe: PeArraySpec, geometry: LayerGeometry, pixels: int,
+                   channels: int, channel_blocks: bool) -> TileCompute | None:
+    """The compute of ``pixels`` output pixels x one block of ``channels`` output channels
+    (``channels / groups`` filters per group, or a depthwise channel slice); None for a layer
+    without filters."""
+    if not geometry.filters:
+        return None
+    if channel_blocks:
+        return tile_compute(pe, pixels, geometry.k, 1, channels)
+    return tile_compute(pe, pixels, geometry.k, channels // geometry.groups, geometry.groups)
 
 
 def layer_tiles_bus_bytes(info: LayerInfo, layout: DramLayout, regions: list[Region],
