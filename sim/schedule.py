@@ -327,8 +327,10 @@ class DramLayout:
         """(bursts, requests) of :meth:`weight_transfer`, without making it."""
         if size_bytes == 0:
             return 0, 0
-        (transfer,) = self.weight_transfer(layer, first_byte, size_bytes)
-        return transfer_bursts(transfer, burst_bytes), 1
+        address, size = self._weight_span(layer, first_byte, size_bytes)
+        if size <= 0:
+            return 0, 1
+        return -(-(address + size) // burst_bytes) - address // burst_bytes, 1
 
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
         """The request for ``size_bytes`` of a layer's dense weights from ``first_byte`` on, as
@@ -338,12 +340,17 @@ class DramLayout:
         key = (layer, first_byte, size_bytes)
         transfer = self._weights.get(key)
         if transfer is None:
-            count = self.network[layer].params
-            stored_first = self.weights.scaled(first_byte, count, self.dtype_bytes)
-            stored_size = self.weights.scaled(size_bytes, count, self.dtype_bytes)
             transfer = self._weights[key] = Transfer(
-                "weight", self.weight_base(layer) + stored_first, stored_size)
+                "weight", *self._weight_span(layer, first_byte, size_bytes))
         return [transfer]
+
+    def _weight_span(self, layer: str, first_byte: int, size_bytes: int) -> tuple[int, int]:
+        """(DRAM address, stored bytes) of ``size_bytes`` of a layer's dense weights from
+        ``first_byte`` on."""
+        count = self.network[layer].params
+        stored_first = self.weights.scaled(first_byte, count, self.dtype_bytes)
+        stored_size = self.weights.scaled(size_bytes, count, self.dtype_bytes)
+        return self.weight_base(layer) + stored_first, stored_size
 
 
 def row_groups(window: GatheredWindow, pixel_bytes: int, request_bytes: int,

@@ -26,7 +26,6 @@ from sim.techniques.layer_tiles import (
     input_region,
     layer_geometry,
     make_tile,
-    with_partial_sums,
 )
 from sim.techniques.receptive import Region, gathered_window
 from sim.workload.layers import ConvLayer, FullyConnected
@@ -267,11 +266,9 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                     produced=by_buffer((out_buffer, outputs * dtype_bytes
                                         if last and not output_resident else 0)),
                     held=held, group=group, resident=resident)
-                tile = make_tile(info, input_loads + weight_loads, stores, compute,
-                                 region.pixels, filters, dtype_bytes, accumulator_bytes,
-                                 hardware, footprint)
-                tiles.append(with_partial_sums(tile, outputs, dtype_bytes, accumulator_bytes,
-                                               first=step == 0))
+                tiles.append(make_tile(info, input_loads + weight_loads, stores, compute,
+                                       region.pixels, filters, dtype_bytes, accumulator_bytes,
+                                       hardware, footprint, partial_sums=(outputs, step == 0)))
     return tiles
 
 
@@ -390,10 +387,9 @@ def emit_spilled(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                     group=f"{info.name}@{block}.{step}", resident=resident)
                 compute = tile_compute(hardware.pe_array, region.pixels, (end - first) * per_item,
                                        filters)
-                tile = make_tile(info, loads, stores, compute, region.pixels, filters,
-                                 dtype_bytes, accumulator_bytes, hardware, footprint)
-                tiles.append(with_partial_sums(tile, region.pixels * filters, dtype_bytes,
-                                               accumulator_bytes, first=step == 0))
+                tiles.append(make_tile(info, loads, stores, compute, region.pixels, filters,
+                                       dtype_bytes, accumulator_bytes, hardware, footprint,
+                                       partial_sums=(region.pixels * filters, step == 0)))
     return tiles
 
 

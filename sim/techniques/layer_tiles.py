@@ -430,10 +430,13 @@ def by_buffer(*entries: tuple[str, int]) -> dict[str, int]:
 def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
               compute: TileCompute | None, pixels: int, out_channels: int, dtype_bytes: int,
               accumulator_bytes: int, hardware: HardwareSpec,
-              footprint: Footprint = NO_FOOTPRINT) -> Tile:
+              footprint: Footprint = NO_FOOTPRINT,
+              partial_sums: tuple[int, bool] | None = None) -> Tile:
     """A tile with its SRAM traffic in bytes: DRAM fills and drains plus the PE array's operand
     accesses. Partial sums read back between reduction folds, and the writes they pair with,
-    are ``accumulator_bytes`` wide; the final outputs are ``dtype_bytes`` wide."""
+    are ``accumulator_bytes`` wide; the final outputs are ``dtype_bytes`` wide.
+    ``partial_sums``: (outputs, first) of a step of a blocked reduction, as
+    :func:`with_partial_sums` adds them."""
     sram_write = {"ifmap": 0, "weight": 0, "ofmap": 0}
     sram_read = {"ifmap": 0, "weight": 0, "ofmap": 0}
     for transfer in loads:
@@ -457,6 +460,9 @@ def make_tile(info: LayerInfo, loads: list[Transfer], stores: list[Transfer],
         cycles = ceil(inputs / hardware.pe_array.macs_per_cycle)
         sram_read["ifmap"] += inputs * dtype_bytes
         sram_write["ofmap"] += pixels * out_channels * dtype_bytes
+    if partial_sums is not None:
+        outputs, first = partial_sums
+        _add_partial_sums(sram_read, sram_write, outputs, dtype_bytes, accumulator_bytes, first)
     return Tile(info.name, tuple(loads), tuple(stores), macs, cycles, sram_read, sram_write,
                 footprint)
 
@@ -466,13 +472,19 @@ def with_partial_sums(tile: Tile, outputs: int, dtype_bytes: int, accumulator_by
     """The tile with its ``outputs`` kept as running sums at accumulator width: read back unless
     this is the ``first`` step of the reduction, and written at ``accumulator_bytes`` instead of
     the data type's width."""
-    partial = outputs * accumulator_bytes
     sram_read = dict(tile.sram_read_bytes)
     sram_write = dict(tile.sram_write_bytes)
-    sram_read["ofmap"] += 0 if first else partial
-    sram_write["ofmap"] += partial - outputs * dtype_bytes
+    _add_partial_sums(sram_read, sram_write, outputs, dtype_bytes, accumulator_bytes, first)
     return Tile(tile.layer, tile.loads, tile.stores, tile.macs, tile.compute_cycles, sram_read,
                 sram_write, tile.footprint)
+
+
+def _add_partial_sums(sram_read: dict[str, int], sram_write: dict[str, int], outputs: int,
+                      dtype_bytes: int, accumulator_bytes: int, first: bool) -> None:
+    """Add to SRAM bytes read and written what :func:`with_partial_sums` describes."""
+    partial = outputs * accumulator_bytes
+    sram_read["ofmap"] += 0 if first else partial
+    sram_write["ofmap"] += partial - outputs * dtype_bytes
 
 
 def _elements_read(info: LayerInfo, pixels: int, channels: int) -> int:
