@@ -1,7 +1,8 @@
 """CPU time of `simulate`: MobileNetV2-224 and ResNet-18, every dataflow, on every preset.
 
 Each case runs in a fresh process, as a `simulate` command would (no plan is shared between
-cases). Printed per case: start-up (the process's CPU seconds to import the simulator), plan
+cases), with the cyclic garbage collector paused from planning to the audit, as `simulate`
+pauses it (:mod:`sim.collection`). Printed per case: start-up (the process's CPU seconds to import the simulator), plan
 (building the schedule), engine (the tile pipeline, the DRAM model and the capacity audit,
 without loading compiled code), core (loading the compiled pipeline and DRAM engine, importing
 numba and its cached code, once per process, when the run is compiled or hands over to the

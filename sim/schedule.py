@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from math import gcd
+from typing import NamedTuple
 
 from sim.techniques.receptive import GatheredWindow, Region
 from sim.techniques.weight_storage import DENSE, WeightStorage
@@ -51,11 +52,15 @@ class MapPlace:
         return self.width * self.pixel_bytes
 
 
-@dataclass(frozen=True)
-class Transfer:
+class Transfer(NamedTuple):
     """``rows`` DRAM requests of ``operand`` data, ``size_bytes`` in all: request ``i`` moves
     ``size_bytes // rows`` contiguous bytes from ``address + i * pitch_bytes`` (one request when
-    ``rows`` is 1)."""
+    ``rows`` is 1).
+
+    Immutable; a named tuple because a schedule has hundreds of thousands of them (one is made
+    in a third of a frozen dataclass's time, and as it holds only numbers and names, the
+    garbage collector stops tracking it at its first collection), so it also equals the plain
+    tuple of its fields."""
 
     operand: str
     address: int
