@@ -2,14 +2,14 @@
 
 Each case runs in a fresh process, as a `simulate` command would (no plan is shared between
 cases), with the cyclic garbage collector paused from planning to the audit, as `simulate`
-pauses it (:mod:`sim.collection`). Printed per case: start-up (the process's CPU seconds to import the simulator), plan
-(building the schedule), engine (the tile pipeline, the DRAM model and the capacity audit,
-without loading compiled code), core (loading the compiled pipeline and DRAM engine, importing
-numba and its cached code, once per process, when the run is compiled or hands over to the
-compiled DRAM engine; `-` when it stays in Python), the DRAM requests served and requests per
-engine second. Each case runs ``--repeat`` times (3 unless given) and the run with the least
-plan + engine is printed: on a shared 2-core machine single runs of the same case vary by up
-to 60 %. Nothing is asserted.
+pauses it (:mod:`sim.collection`). Printed per case: start-up (the process's CPU seconds to
+import the simulator), plan (building the schedule), engine (the tile pipeline, the DRAM
+model and the capacity audit, without loading compiled code), core (loading the compiled
+pipeline and DRAM engine, importing numba and its cached code, once per process, when the
+run is compiled or hands over to the compiled DRAM engine; `-` when it stays in Python), the
+DRAM requests served and requests per engine second. Each case runs ``--repeat`` times (3
+unless given) and the run with the least plan + engine is printed: on a shared 2-core
+machine single runs of the same case vary by up to 60 %. Nothing is asserted.
 
     python benchmarks/bench_simulate.py [--network NAME] [--hardware NAME] [--dataflow NAME]
                                         [--repeat N]
