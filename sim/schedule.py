@@ -15,6 +15,7 @@ overlaps none of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from math import gcd
@@ -330,12 +331,25 @@ class DramLayout:
     def weight_cost(self, layer: str, first_byte: int, size_bytes: int, burst_bytes: int
                     ) -> tuple[int, int]:
         """(bursts, requests) of :meth:`weight_transfer`, without making it."""
-        if size_bytes == 0:
-            return 0, 0
-        address, size = self._weight_span(layer, first_byte, size_bytes)
-        if size <= 0:
-            return 0, 1
-        return -(-(address + size) // burst_bytes) - address // burst_bytes, 1
+        return self.weight_costs(layer, [(first_byte, size_bytes)], burst_bytes)
+
+    def weight_costs(self, layer: str, spans: Iterable[tuple[int, int]], burst_bytes: int
+                     ) -> tuple[int, int]:
+        """(bursts, requests) of :meth:`weight_transfer` of every (first byte, bytes) of
+        ``spans`` together, without making them."""
+        count = self.network[layer].params
+        base = self.weight_base(layer)
+        scaled, dtype_bytes = self.weights.scaled, self.dtype_bytes
+        bursts = requests = 0
+        for first_byte, size_bytes in spans:
+            if size_bytes == 0:
+                continue
+            requests += 1
+            address = base + scaled(first_byte, count, dtype_bytes)
+            size = scaled(size_bytes, count, dtype_bytes)
+            if size > 0:
+                bursts += -(-(address + size) // burst_bytes) - address // burst_bytes
+        return bursts, requests
 
     def weight_transfer(self, layer: str, first_byte: int, size_bytes: int) -> list[Transfer]:
         """The request for ``size_bytes`` of a layer's dense weights from ``first_byte`` on, as

@@ -158,13 +158,11 @@ def k_blocked_cost(info: LayerInfo, layout: DramLayout, regions: list[Region],
     slices = k_slices(items, k_blocks)
     bursts = requests = 0
     # Weight slices: the same for every region.
-    for _, _, block_low, block_bytes in blocks:
-        for first, end in slices:
-            more = layout.weight_cost(info.name, block_low + block_bytes * first // items,
-                                      block_bytes * end // items - block_bytes * first // items,
-                                      burst_bytes)
-            bursts += more[0] * len(regions)
-            requests += more[1] * len(regions)
+    more = layout.weight_costs(info.name, (weight_slice(block_low, block_bytes, first, end, items)
+                                           for _, _, block_low, block_bytes in blocks
+                                           for first, end in slices), burst_bytes)
+    bursts += more[0] * len(regions)
+    requests += more[1] * len(regions)
     # Input slices: the same for every filter block.
     if isinstance(info.layer, FullyConnected):
         base = layout.tensor_base(source)
