@@ -77,18 +77,14 @@ class _Laid:
             base = index * width
             # Its own bytes: the loaded ones freed at compute end, the produced ones when its
             # stores are done.
-            for name, size in footprint.loaded.items():
-                at = base + slot[name]
-                need[at] += size
-                if size > 0:
-                    freed_computed[at] += size
-                    log_compute((slot[name], size, index, layer, 0))
-            for name, size in footprint.produced.items():
-                at = base + slot[name]
-                need[at] += size
-                if size > 0:
-                    freed_stored[at] += size
-                    log_store((slot[name], size, index, layer, 1))
+            for sizes, freed, log, what in ((footprint.loaded, freed_computed, log_compute, 0),
+                                            (footprint.produced, freed_stored, log_store, 1)):
+                for name, size in sizes.items():
+                    at = base + slot[name]
+                    need[at] += size
+                    if size > 0:
+                        freed[at] += size
+                        log((slot[name], size, index, layer, what))
             starts_held, starts_shared = starting[index]
             if starts_held:
                 for name, size in footprint.held.items():
