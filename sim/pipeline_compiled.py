@@ -47,76 +47,55 @@ class _Laid:
         self.layer_names = list(prepared.layers)
         layer_slot = {name: index for index, name in enumerate(self.layer_names)}
         self.what_names = list(_WHAT)
-        what_slot = {name: index for index, name in enumerate(_WHAT)}
-        width = len(names)
-        # Per tile and buffer (flat, tile-major): bytes reserved at load issue, freed at
-        # compute end, freed when the stores are done.
-        need = [0] * (n * width)
-        freed_computed = [0] * (n * width)
-        freed_stored = [0] * (n * width)
+        tile_layer = np.fromiter((layer_slot[tile.layer] for tile in tiles), dtype=np.int64,
+                                 count=n)
+        footprints = [tile.footprint for tile in tiles]
+        # A tile's own bytes, by the few distinct contents its loaded and produced maps have:
+        # reserved at load issue; the loaded ones freed at compute end, the produced ones when
+        # its stores are done.
+        loaded = _Contents([footprint.loaded for footprint in footprints], slot)
+        produced = _Contents([footprint.produced for footprint in footprints], slot)
+        need = loaded.need[loaded.code] + produced.need[produced.code]
+        freed_computed = loaded.freed[loaded.code]
+        freed_stored = produced.freed[produced.code]
         # Reservations ended by a tile's compute end and by its stores, tile by tile in the
         # order the Python pipeline releases them: (buffer, bytes, made by, layer, what), with
-        # where each tile's rows start.
-        at_compute: list[tuple] = []
-        at_store: list[tuple] = []
-        compute_rows = [0] * (n + 1)
-        store_rows = [0] * (n + 1)
-        tile_layer = [layer_slot[tile.layer] for tile in tiles]
-        held, shared = prepared.levels
-        starting = [(held_first == index, shared_first == index) for index, (
-            held_first, shared_first) in enumerate(zip(held.first, shared.first, strict=True))]
-        ending = [(held_first if held_ends else -1, shared_first if shared_ends else -1)
-                  for held_first, held_ends, shared_first, shared_ends in zip(
-                      held.first, held.endings(), shared.first, shared.endings(), strict=True)]
+        # where each tile's rows start. At a compute end: the tile's loaded bytes, then a held
+        # level, a shared level and resident maps that end with it.
+        every = np.arange(n, dtype=np.int64)
+        ended_at_compute = [loaded.rows(every, every, tile_layer, phase=0, what=0)]
+        ended_at_store = [produced.rows(every, every, tile_layer, phase=0, what=1)]
+        # A held or shared level: reserved with its run's first tile, freed when the run's
+        # last tile has computed.
+        for phase, (kind, level) in enumerate(zip((2, 3), prepared.levels, strict=True),
+                                                start=1):
+            contents = _Contents([getattr(footprint, level.kind) for footprint in footprints],
+                                 slot)
+            first = np.flatnonzero(np.array(level.first, dtype=np.int64) == every)
+            ends = np.flatnonzero(np.array(level.endings(), dtype=bool))
+            last = ends[np.searchsorted(ends, first)]
+            need[first] += contents.need[contents.code[first]]
+            freed_computed[last] += contents.freed[contents.code[first]]
+            ended_at_compute.append(contents.rows(first, last, tile_layer, phase, what=kind))
         spans = prepared.spans
-        first_touch, last_touch = prepared.first_touch, prepared.last_touch
-        log_compute, log_store = at_compute.append, at_store.append
-        for index, tile in enumerate(tiles):
-            footprint = tile.footprint
-            layer = tile_layer[index]
-            base = index * width
-            # Its own bytes: the loaded ones freed at compute end, the produced ones when its
-            # stores are done.
-            for sizes, freed, log, what in ((footprint.loaded, freed_computed, log_compute, 0),
-                                            (footprint.produced, freed_stored, log_store, 1)):
-                for name, size in sizes.items():
-                    at = base + slot[name]
-                    need[at] += size
-                    if size > 0:
-                        freed[at] += size
-                        log((slot[name], size, index, layer, what))
-            starts_held, starts_shared = starting[index]
-            if starts_held:
-                for name, size in footprint.held.items():
-                    need[base + slot[name]] += size
-            if starts_shared:
-                for name, size in footprint.shared.items():
-                    need[base + slot[name]] += size
-            if first_touch:
-                for tensor in first_touch.get(index, ()):
-                    _, _, buffer, size = spans[tensor]
-                    need[base + slot[buffer]] += size
-            for kind, first, level in ((2, ending[index][0], held),
-                                       (3, ending[index][1], shared)):
-                if first < 0:
-                    continue
-                for name, size in level.bytes(first).items():
-                    if size > 0:
-                        freed_computed[base + slot[name]] += size
-                        log_compute((slot[name], size, first, tile_layer[first], kind))
-            if last_touch:
-                for tensor in last_touch.get(index, ()):
-                    first, _, buffer, size = spans[tensor]
-                    if size > 0:
-                        what = f"resident {tensor}"
-                        if what not in what_slot:
-                            what_slot[what] = len(self.what_names)
-                            self.what_names.append(what)
-                        freed_computed[base + slot[buffer]] += size
-                        log_compute((slot[buffer], size, first, tile_layer[first],
-                                     what_slot[what]))
-            compute_rows[index + 1] = len(at_compute)
-            store_rows[index + 1] = len(at_store)
+        for index, tensors in (prepared.first_touch or {}).items():
+            for tensor in tensors:
+                _, _, buffer, size = spans[tensor]
+                need[index, slot[buffer]] += size
+        what_slot = {name: index for index, name in enumerate(_WHAT)}
+        extra = []
+        for index in sorted(prepared.last_touch or {}):
+            for tensor in prepared.last_touch[index]:
+                first, _, buffer, size = spans[tensor]
+                if size > 0:
+                    what = f"resident {tensor}"
+                    if what not in what_slot:
+                        what_slot[what] = len(self.what_names)
+                        self.what_names.append(what)
+                    freed_computed[index, slot[buffer]] += size
+                    extra.append((index, 3, slot[buffer], size, first, int(tile_layer[first]),
+                                  what_slot[what]))
+        ended_at_compute.append(_int_rows(extra, len(extra), 7))
         loads = np.array([len(tile.loads) for tile in tiles], dtype=np.int64)
         stores = np.array([len(tile.stores) for tile in tiles], dtype=np.int64)
         first_load = np.zeros(n + 1, dtype=np.int64)
@@ -130,19 +109,70 @@ class _Laid:
         self.row_bytes = np.where(self.rows > 0, size_bytes // np.maximum(self.rows, 1), 0)
         self.operand_names, self.operand = _codes(list(map(_OPERAND, flat)))
         tensor_names, self.tensor = _codes(list(map(_TENSOR, flat)), unnamed="")
-        self.tile_layer = np.array(tile_layer, dtype=np.int64).reshape(n)
+        self.tile_layer = tile_layer
         self.transfer_layer = np.repeat(self.tile_layer, loads + stores)
         is_store = np.repeat(np.tile(np.array([False, True]), n),
                              np.column_stack((loads, stores)).ravel())
         self.pending = np.zeros(len(tensor_names), dtype=np.int64)
         np.add.at(self.pending, self.tensor[is_store & (self.tensor >= 0)], 1)
-        self.need, self.freed_computed, self.freed_stored = (
-            np.array(rows, dtype=np.int64).reshape(n, len(names))
-            for rows in (need, freed_computed, freed_stored))
+        self.need, self.freed_computed, self.freed_stored = need, freed_computed, freed_stored
         self.first_load, self.first_store = first_load, first_store
-        self.ended = tuple((np.array(offsets, dtype=np.int64), _int_rows(rows, len(rows), 5))
-                           for offsets, rows in ((compute_rows, at_compute),
-                                                 (store_rows, at_store)))
+        self.ended = (_by_tile(ended_at_compute, n), _by_tile(ended_at_store, n))
+
+
+class _Contents:
+    """Per tile, one of its bytes-per-buffer maps (its ``loaded`` or ``produced`` map) as a
+    code into the distinct contents they have (a layer's tiles mostly share a few)."""
+
+    def __init__(self, maps: list[dict[str, int]], slot: dict[str, int]) -> None:
+        contents = list(map(tuple, map(dict.items, maps)))
+        distinct = list(dict.fromkeys(contents))
+        codes = {items: index for index, items in enumerate(distinct)}
+        self.code = np.fromiter(map(codes.__getitem__, contents), dtype=np.int64,
+                                count=len(maps))
+        width = len(slot)
+        # Per content: bytes reserved and freed per buffer, and its freed (buffer, bytes) in
+        # the map's order, as the Python pipeline releases them (rows ``start[c]`` on of
+        # ``released``).
+        self.need = np.zeros((len(distinct), width), dtype=np.int64)
+        self.freed = np.zeros((len(distinct), width), dtype=np.int64)
+        released: list[tuple[int, int]] = []
+        self.start = np.zeros(len(distinct), dtype=np.int64)
+        for index, items in enumerate(distinct):
+            self.start[index] = len(released)
+            for name, size in items:
+                self.need[index, slot[name]] += size
+                if size > 0:
+                    self.freed[index, slot[name]] += size
+                    released.append((slot[name], size))
+        self.count = np.diff(self.start, append=len(released))
+        self.released = _int_rows(released, len(released), 2)
+
+    def rows(self, made: np.ndarray, at: np.ndarray, tile_layer: np.ndarray, phase: int,
+             what: int) -> np.ndarray:
+        """The freed reservations of tiles ``made``, each placed at the tile in ``at`` that
+        ends it: (that tile, ``phase``, buffer, bytes, made by, its layer, ``what``)."""
+        code = self.code[made]
+        counts = self.count[code]
+        which = np.repeat(np.arange(len(made), dtype=np.int64), counts)
+        within = np.arange(len(which), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
+                                                                   counts)
+        rows = np.empty((len(which), 7), dtype=np.int64)
+        rows[:, 0], rows[:, 1] = at[which], phase
+        rows[:, 2:4] = self.released[self.start[code][which] + within]
+        rows[:, 4], rows[:, 5], rows[:, 6] = made[which], tile_layer[made[which]], what
+        return rows
+
+
+def _by_tile(pieces: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (tile, phase, then a reservation's five columns) as the reservations in tile
+    order, by phase within a tile, in the order given within a phase; and where each of the
+    ``n`` tiles' rows start."""
+    rows = np.concatenate(pieces)
+    order = np.argsort(rows[:, 0] * 4 + rows[:, 1], kind="stable")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.bincount(rows[:, 0], minlength=n))
+    return offsets, np.ascontiguousarray(rows[order, 2:])
 
 
 def _codes(names: list[str], unnamed: str | None = None) -> tuple[list[str], np.ndarray]:
