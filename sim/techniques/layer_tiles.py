@@ -217,18 +217,39 @@ def plan_layer_tiles(
     # alone (a tile's bytes and compute) is made once and shared by the tiles that use it.
     blocks = [_block(info, layout, block, filter_blocks, channel_blocks)
               for block in range(max(1, filter_blocks))]
-    sizes_of: dict[tuple[int, int], BlockSizes] = {}
+    sizes_of: dict[tuple[int, int], tuple[BlockSizes, Footprint]] = {}
     computes: dict[tuple[int, int], TileCompute | None] = {}
     for index, (region, windows) in enumerate(tile_windows(
             info, regions, residency, halo_reuse and not channel_blocks, gather)):
         pixels = region.pixels
         # The first input's window sizes the tile.
         wanted = gathered_window(info, region) if gather else input_region(info, region)
-        sizes = sizes_of.get((wanted.pixels, pixels))
-        if sizes is None:
-            sizes = sizes_of[wanted.pixels, pixels] = sizes_for_pixels(
-                info, wanted.pixels, pixels, filter_blocks, dtype_bytes, residency,
-                hardware.pe_array, layout.accumulator_bytes)
+        sized = sizes_of.get((wanted.pixels, pixels))
+        if sized is None:
+            sizes = sizes_for_pixels(info, wanted.pixels, pixels, filter_blocks, dtype_bytes,
+                                     residency, hardware.pe_array, layout.accumulator_bytes)
+            # Its footprint, shared by its tiles; a filter-blocked tile's is its region's
+            # (its group), made below.
+            if channel_blocks:
+                shared_footprint = Footprint(
+                    loaded=by_buffer((in_buffer, sizes.window), (weight_buffer, sizes.weights)),
+                    produced=by_buffer((out_buffer, sizes.output)), resident=resident)
+            elif filter_blocks <= 1:
+                shared_footprint = Footprint(
+                    loaded=by_buffer((in_buffer, sizes.window)),
+                    produced=by_buffer((out_buffer, sizes.output)),
+                    shared=by_buffer((weight_buffer, sizes.weights)), shared_by=info.name,
+                    resident=resident)
+            else:
+                shared_footprint = NO_FOOTPRINT
+            sized = sizes_of[wanted.pixels, pixels] = sizes, shared_footprint
+        sizes, footprint = sized
+        if footprint is NO_FOOTPRINT:  # the region's window stays while its blocks pass
+            footprint = Footprint(
+                loaded=by_buffer((weight_buffer, sizes.weights)),
+                produced=by_buffer((out_buffer, sizes.output)),
+                held=by_buffer((in_buffer, sizes.window)), group=f"{info.name}#{index}",
+                resident=resident)
         for block, (first, end, weight_loads) in enumerate(blocks):
             compute = computes.get((pixels, block), ())
             if compute == ():
@@ -241,9 +262,6 @@ def plan_layer_tiles(
                 loads += weight_loads
                 stores = ([] if not stored else layout.channel_transfers(
                     info.name, region, first, end, "ofmap", write=True))
-                footprint = Footprint(
-                    loaded=by_buffer((in_buffer, sizes.window), (weight_buffer, sizes.weights)),
-                    produced=by_buffer((out_buffer, sizes.output)), resident=resident)
                 tiles.append(make_tile(info, loads, stores, compute, pixels, end - first,
                                        dtype_bytes, layout.accumulator_bytes, hardware,
                                        footprint))
@@ -260,18 +278,6 @@ def plan_layer_tiles(
                                                       write=True)
                 elif block == 0:
                     stores = layout.region_transfers(info.name, region, "ofmap", write=True)
-            if filter_blocks > 1:
-                footprint = Footprint(
-                    loaded=by_buffer((weight_buffer, sizes.weights)),
-                    produced=by_buffer((out_buffer, sizes.output)),
-                    held=by_buffer((in_buffer, sizes.window)), group=f"{info.name}#{index}",
-                    resident=resident)
-            else:
-                footprint = Footprint(
-                    loaded=by_buffer((in_buffer, sizes.window)),
-                    produced=by_buffer((out_buffer, sizes.output)),
-                    shared=by_buffer((weight_buffer, sizes.weights)), shared_by=info.name,
-                    resident=resident)
             tiles.append(make_tile(info, loads, stores, compute, pixels, out_channels,
                                    dtype_bytes, layout.accumulator_bytes, hardware, footprint))
     return tiles
