@@ -237,6 +237,9 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                  layout.weight_transfer(info.name, *weight_slice(low, size, first, end, items)))
                 for first, end in slices] for _, _, low, size in passes]
     computes: dict[tuple[int, int, int], TileCompute] = {}
+    # The loaded bytes per buffer of each (input slice, weight slice) size, shared by the steps
+    # that have them.
+    loaded_of: dict[tuple[int, int], dict[str, int]] = {}
     tiles: list[Tile] = []
     for index, region in enumerate(regions):
         inputs = [_input_slice(info, layout, source, region, first, end, gather)
@@ -245,6 +248,7 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
             outputs = region.pixels * filters
             group = f"{info.name}#{index}.{block}"
             held = by_buffer((out_buffer, outputs * accumulator_bytes))
+            produced = by_buffer((out_buffer, 0 if output_resident else outputs * dtype_bytes))
             for step, (first, end) in enumerate(slices):
                 input_loads, window_bytes = inputs[step]
                 weight_size, weight_loads = weights[block][step]
@@ -259,11 +263,13 @@ def emit_k_blocked(info: LayerInfo, hardware: HardwareSpec, layout: DramLayout,
                         first_filter, first_filter + filters)
                     stores = layout.channel_transfers(info.name, region, *channels, "ofmap",
                                                       write=True)
+                loaded = loaded_of.get((window_bytes, weight_size))
+                if loaded is None:
+                    loaded = loaded_of[window_bytes, weight_size] = by_buffer(
+                        (in_buffer, window_bytes), (weight_buffer, weight_size))
                 footprint = Footprint(
-                    loaded=by_buffer((in_buffer, window_bytes), (weight_buffer, weight_size)),
-                    produced=by_buffer((out_buffer, outputs * dtype_bytes
-                                        if last and not output_resident else 0)),
-                    held=held, group=group, resident=resident)
+                    loaded=loaded, produced=produced if last else {}, held=held, group=group,
+                    resident=resident)
                 tiles.append(make_tile(info, input_loads + weight_loads, stores, compute,
                                        region.pixels, filters, dtype_bytes, accumulator_bytes,
                                        hardware, footprint, partial_sums=(outputs, step == 0)))
