@@ -184,22 +184,27 @@ def pareto_front(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def pareto_figure(rows: list[dict[str, Any]]) -> Figure:
-    """Energy vs latency; each Pareto point has its own marker, named in the legend (no text
-    on the axes to overlap)."""
-    front = pareto_front(rows)
+    """Energy vs latency with one Pareto front per network: networks do different work, so a
+    point is weighed only against the points of its own network. Each network's points are in
+    its own colour, its front joined by a line of that colour; each front point has its own
+    marker, named in the legend (no text on the axes to overlap)."""
     figure, axes = plt.subplots(figsize=(8, 5), layout="constrained")
-    axes.scatter([r["result"]["totals"]["latency_s"] * 1e3 for r in rows],
-                 [_energy_mj(r) for r in rows], color="lightgray", edgecolor="gray",
-                 label="design points", zorder=2)
-    axes.plot([r["result"]["totals"]["latency_s"] * 1e3 for r in front],
-              [_energy_mj(r) for r in front], color="tab:red", zorder=3)
+    colours = plt.get_cmap("tab10")
     markers = "osD^v<>pP*X"
-    for index, row in enumerate(front):
-        axes.scatter([row["result"]["totals"]["latency_s"] * 1e3], [_energy_mj(row)],
-                     marker=markers[index % len(markers)], s=60, zorder=4,
-                     color=plt.get_cmap("autumn")(index / max(1, len(front))),
-                     edgecolor="black",
-                     label=f"front {index + 1}: {label(row)}")
+    named = 0
+    for number, (network, group) in enumerate(network_groups(rows).items()):
+        colour = colours(number % 10)
+        axes.scatter([r["result"]["totals"]["latency_s"] * 1e3 for r in group],
+                     [_energy_mj(r) for r in group], color=colour, alpha=0.35,
+                     label=f"{network}: design points", zorder=2)
+        front = pareto_front(group)
+        axes.plot([r["result"]["totals"]["latency_s"] * 1e3 for r in front],
+                  [_energy_mj(r) for r in front], color=colour, zorder=3)
+        for row in front:
+            named += 1
+            axes.scatter([row["result"]["totals"]["latency_s"] * 1e3], [_energy_mj(row)],
+                         marker=markers[(named - 1) % len(markers)], s=60, zorder=4,
+                         color=colour, edgecolor="black", label=f"front {named}: {label(row)}")
     axes.set_xscale("log")
     axes.set_yscale("log")
     for scale in (axes.xaxis, axes.yaxis):  # 0.1, 0.2, 0.5, 1, ...: no crowded minor labels
@@ -208,7 +213,7 @@ def pareto_figure(rows: list[dict[str, Any]]) -> Figure:
         scale.set_minor_formatter(NullFormatter())
     axes.set_xlabel("latency per inference (ms)")
     axes.set_ylabel("energy per inference (mJ)")
-    axes.set_title("Energy vs latency; the Pareto front joined in red, its points named")
+    axes.set_title("Energy vs latency; each network's Pareto front joined, its points named")
     axes.legend(fontsize=7, loc="upper left")
     axes.grid(alpha=0.3, which="both")
     return figure

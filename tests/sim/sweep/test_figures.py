@@ -123,19 +123,40 @@ def _bar_totals(axes) -> list[float]:
     return list(heights.values())
 
 
-def test_pareto_front_points_are_named_in_the_legend(rows):
-    points = [(r["result"]["totals"]["latency_s"], r["result"]["totals"]["energy_pj"]["total"])
-              for r in rows]
-    front = [p for p in points
-             if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points)]
+def test_pareto_front_is_drawn_per_network_and_its_points_named(rows):
+    # Each network's front by brute force over the stored totals: a point no other point of
+    # the same network matches or beats on both latency and energy.
+    by_network: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        shape = r["config"]["network"]["input"]
+        name = f"{r['config']['network']['name']} {shape['height']}px"
+        totals = r["result"]["totals"]
+        by_network.setdefault(name, []).append((totals["latency_s"] * 1e3,
+                                                totals["energy_pj"]["total"] / 1e9))
+    fronts = {name: sorted(p for p in points
+                           if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points))
+              for name, points in by_network.items()}
     figure = pareto_figure(rows)
     axes = figure.axes[0]
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert labels[0] == "design points"
-    assert len(labels) == 1 + len(front)
-    assert all(label.startswith(f"front {i + 1}: ") for i, label in enumerate(labels[1:]))
+    expected = []
+    for name, front in fronts.items():
+        expected.append(f"{name}: design points")
+        expected.extend(["front"] * len(front))
+    assert [label if label.endswith("design points") else label.split(" ")[0]
+            for label in labels] == expected
+    fronts_named = [label for label in labels if label.startswith("front")]
+    assert all(label.startswith(f"front {i + 1}: ") for i, label in enumerate(fronts_named))
     assert len(axes.texts) == 0  # no annotations on the axes to collide
-    assert len(axes.collections[0].get_offsets()) == POINTS
+    # One joining line per network through exactly its front's points.
+    lines = [[v for point in sorted(zip(*line.get_data(), strict=True)) for v in point]
+             for line in axes.lines]
+    assert lines == [pytest.approx([v for point in front for v in point])
+                     for front in fronts.values()]
+    # Every point drawn once among the networks' clouds.
+    clouds = [c for c, label in zip(axes.collections, [c.get_label() for c in axes.collections],
+                                    strict=True) if label.endswith("design points")]
+    assert sum(len(c.get_offsets()) for c in clouds) == POINTS
     plt.close(figure)
 
 
