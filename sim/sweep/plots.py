@@ -67,6 +67,15 @@ def varying(designs: list[dict[str, Any]]) -> list[str]:
             if len({repr(fields[name]) for fields in designs if name in fields}) > 1]
 
 
+def held(designs: list[dict[str, Any]]) -> list[str]:
+    """Field names every one of ``designs`` has, with one value among them, but the network
+    (what a panel of one network holds fixed), in first-seen order."""
+    names = [name for name in designs[0] if name != "network"]
+    return [name for name in names
+            if all(name in fields for fields in designs)
+            and len({repr(fields[name]) for fields in designs}) == 1]
+
+
 DATAFLOW_ORDER = ("layerwise", "tiled", "buffered", "fused", "full")
 
 
@@ -104,8 +113,8 @@ def network_groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def energy_breakdown_figure(rows: list[dict[str, Any]]) -> Figure:
-    """Stacked energy per component; one panel (own axis) per network, bars labelled by what
-    varies within the panel."""
+    """Stacked energy per component; one panel (own axis) per network, titled by the network
+    and what the panel holds fixed (:func:`held`), bars labelled by what varies within it."""
     groups = network_groups(rows)
     widths = [max(3, len(group)) for group in groups.values()]
     figure, axes_list = plt.subplots(
@@ -125,7 +134,8 @@ def energy_breakdown_figure(rows: list[dict[str, Any]]) -> Figure:
         axes.set_xticks(range(len(group)),
                         [short_label(d, shown) or "base" for d in designs],
                         rotation=60, ha="right", rotation_mode="anchor", fontsize=7)
-        axes.set_title(network, fontsize=10)
+        axes.set_title("\n".join([network, short_label(designs[0], held(designs))]),
+                       fontsize=10)
         axes.grid(axis="y", alpha=0.3)
     axes_list[0][0].set_ylabel("energy per inference (mJ)")
     handles, names = axes_list[0][0].get_legend_handles_labels()
