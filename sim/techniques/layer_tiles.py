@@ -107,10 +107,15 @@ def input_region(info: LayerInfo, out: Region, position: int = 0) -> Region:
 
 def first_input_regions(info: LayerInfo, regions: list[Region]) -> list[Region]:
     """``input_region(info, out)`` (the first input) for every ``out`` of ``regions``."""
+    return input_regions(info, regions, 0)
+
+
+def input_regions(info: LayerInfo, regions: list[Region], position: int) -> list[Region]:
+    """``input_region(info, out, position)`` for every ``out`` of ``regions``."""
     if isinstance(info.layer, Add):
         return list(regions)
     if isinstance(info.layer, FullyConnected | GlobalAvgPool | Mul):
-        return [input_region(info, out) for out in regions]
+        return [input_region(info, out, position) for out in regions]
     return input_windows(info, regions)
 
 
@@ -219,11 +224,13 @@ def plan_layer_tiles(
               for block in range(max(1, filter_blocks))]
     sizes_of: dict[tuple[int, int], tuple[BlockSizes, Footprint]] = {}
     computes: dict[tuple[int, int], TileCompute | None] = {}
+    # The first input's window sizes the tile.
+    wanted_windows = ([gathered_window(info, region) for region in regions] if gather
+                      else first_input_regions(info, regions))
     for index, (region, windows) in enumerate(tile_windows(
             info, regions, residency, halo_reuse and not channel_blocks, gather)):
         pixels = region.pixels
-        # The first input's window sizes the tile.
-        wanted = gathered_window(info, region) if gather else input_region(info, region)
+        wanted = wanted_windows[index]
         sized = sizes_of.get((wanted.pixels, pixels))
         if sized is None:
             sizes = sizes_for_pixels(info, wanted.pixels, pixels, filter_blocks, dtype_bytes,
@@ -384,13 +391,14 @@ def fetched_windows(info: LayerInfo, regions: list[Region], residency: Residency
                     halo_reuse: bool) -> Iterator[tuple[Region, dict[str, Region]]]:
     """Per output region in order, the region and the part of each input not kept on chip
     that its tile fetches (:func:`halo_fetch` after the previous region's window)."""
+    fetched = [(source, input_regions(info, regions, position))
+               for position, source in enumerate(info.inputs)
+               if source not in residency.on_chip]
     previous: dict[str, Region] = {}
-    for region in regions:
+    for index, region in enumerate(regions):
         windows: dict[str, Region] = {}
-        for position, source in enumerate(info.inputs):
-            if source in residency.on_chip:
-                continue
-            needed = input_region(info, region, position)
+        for source, needs in fetched:
+            needed = needs[index]
             windows[source] = halo_fetch(needed, previous.get(source), halo_reuse)
             previous[source] = needed
         yield region, windows
