@@ -105,6 +105,9 @@ class Footprint:
     - ``resident``: whole feature maps it reads or writes that stay on chip between layers,
       as (tensor, buffer, bytes); each is on chip from the first tile that touches it to the
       end of the last.
+
+    Planners hand one footprint, and one map of it, to many tiles (every tile of a layer with
+    the same sizes); nothing may change a map in place once a tile holds it.
     """
 
     loaded: dict[str, int] = field(default_factory=dict)
