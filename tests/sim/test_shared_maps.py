@@ -1,9 +1,10 @@
-"""Planners share one footprint (and its maps) among the tiles of a layer with the same sizes,
-and one SRAM-count dict among like tiles. Nothing downstream may change them: this plans whole
-networks on the two presets with the smallest buffers, takes a deep copy of every map, runs
-both pipelines and the capacity audit, and compares every map with its copy. It also checks
-that the sharing it guards exists (fewer distinct maps than tiles), so the test cannot pass on
-schedules that share nothing."""
+"""Planners share one footprint (and its maps) among the tiles of a layer with the same sizes.
+Nothing downstream may change them: this plans whole networks on the two presets with the
+smallest buffers, takes a deep copy of every footprint map and of each tile's SRAM-count dicts
+(not shared today; checked so that sharing them later stays safe), runs both pipelines and the
+capacity audit, and compares every map with its copy. It also checks that the sharing it
+guards exists (fewer distinct footprint maps than tiles), so the test cannot pass on schedules
+that share nothing."""
 
 import copy
 
