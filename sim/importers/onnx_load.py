@@ -23,6 +23,7 @@ from sim.importers.onnx_constants import (
     fold_constants,
     initializer_constant,
 )
+from sim.importers.onnx_pool_shapes import POOLS, floor_equivalent
 
 Dims = tuple[int | None, ...]
 OPSETS = (11, 21)  # the default-domain opsets the importer is tested on (inclusive)
@@ -161,11 +162,37 @@ def _batch_of_one(value):
 def _inferred_shapes(path: Path, model, nodes: list, folded: set[int],
                      constants: dict[str, ConstantTensor]) -> dict[str, Dims]:
     """Shape inference on the unfolded nodes, constants standing in as small initializers
-    (with their values) or as typed graph inputs (weights, whose data is not needed)."""
+    (with their values) or as typed graph inputs (weights, whose data is not needed).
+
+    Ceil-mode pools stand in as floor-mode pools of the operator's output size
+    (:mod:`sim.importers.onnx_pool_shapes`); as each one's input shape is known only from an
+    inference, inference runs again until no stand-in changes (at most once per pool more)."""
+    kept = [node for index, node in enumerate(nodes) if index not in folded]
+    shapes = _inferred_once(path, model, kept, constants)
+    pools = [position for position, node in enumerate(kept) if node.op_type in POOLS]
+    stand_ins: dict[int, object] = {}
+    for _ in pools:
+        changed = False
+        for position in pools:
+            node = kept[position]
+            stand_in = floor_equivalent(node, shapes.get(node.input[0]))
+            if stand_in is not None and stand_in != stand_ins.get(position):
+                stand_ins[position] = stand_in
+                changed = True
+        if not changed:
+            break
+        shapes = _inferred_once(path, model, [stand_ins.get(position, node)
+                                              for position, node in enumerate(kept)],
+                                constants)
+    return shapes
+
+
+def _inferred_once(path: Path, model, kept: list, constants: dict[str, ConstantTensor]
+                   ) -> dict[str, Dims]:
+    """:func:`_inferred_shapes` of the nodes ``kept``, by one run of onnx's inference."""
     import onnx
     from onnx import helper, numpy_helper
 
-    kept = [node for index, node in enumerate(nodes) if index not in folded]
     graph = model.graph
     read = {name for node in kept for name in node.input if name in constants}
     initializers, weight_inputs = [], []
