@@ -144,8 +144,8 @@ def _plan_schedule(network: Network, hardware: HardwareSpec, options: Simulation
     if not skipped:
         return schedule
     # Zero skipping: the PE array skips the MACs of zero weights.
-    tiles = [dataclasses.replace(tile, macs=round(tile.macs * (1 - skipped)),
-                                 compute_cycles=ceil(tile.compute_cycles * (1 - skipped)))
+    tiles = [tile._replace(macs=round(tile.macs * (1 - skipped)),
+                           compute_cycles=ceil(tile.compute_cycles * (1 - skipped)))
              if tile.macs else tile for tile in schedule.tiles]
     return dataclasses.replace(schedule, tiles=tiles)
 

@@ -16,7 +16,7 @@ overlaps none of them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
 from typing import NamedTuple
@@ -89,8 +89,7 @@ def strided(operand: str, address: int, row_bytes: int, rows: int, pitch_bytes: 
                     pitch_bytes if rows > 1 else 0)
 
 
-@dataclass(frozen=True)
-class Footprint:
+class Footprint(NamedTuple):
     """What a tile occupies on chip, in bytes per declared buffer name (``global``, ``ifmap``,
     ``weight``, ``ofmap``, ``fmap``).
 
@@ -107,14 +106,16 @@ class Footprint:
       end of the last.
 
     Planners hand one footprint, and one map of it, to many tiles (every tile of a layer with
-    the same sizes); nothing may change a map in place once a tile holds it.
+    the same sizes); nothing may change a map in place once a tile holds it. A named tuple, as
+    :class:`Transfer` is (a schedule makes one for most of its tiles): the maps left out are one
+    shared empty map.
     """
 
-    loaded: dict[str, int] = field(default_factory=dict)
-    produced: dict[str, int] = field(default_factory=dict)
-    held: dict[str, int] = field(default_factory=dict)
+    loaded: dict[str, int] = {}
+    produced: dict[str, int] = {}
+    held: dict[str, int] = {}
     group: str = ""
-    shared: dict[str, int] = field(default_factory=dict)
+    shared: dict[str, int] = {}
     shared_by: str = ""
     resident: tuple[tuple[str, str, int], ...] = ()
 
@@ -128,17 +129,21 @@ class Footprint:
 NO_FOOTPRINT = Footprint()
 
 
-@dataclass(frozen=True)
-class Tile:
-    """Loads, compute and stores of one step; SRAM access counts are in bytes."""
+class Tile(NamedTuple):
+    """Loads, compute and stores of one step; SRAM access counts are in bytes.
+
+    Immutable, and a named tuple like :class:`Transfer` (a schedule has tens of thousands of
+    tiles; one is made in a third of a frozen dataclass's time); its maps, like the
+    footprint's, are never changed in place (the SRAM maps left out are one shared empty
+    map)."""
 
     layer: str
     loads: tuple[Transfer, ...]
     stores: tuple[Transfer, ...]
     macs: int
     compute_cycles: int
-    sram_read_bytes: dict[str, int] = field(default_factory=dict)
-    sram_write_bytes: dict[str, int] = field(default_factory=dict)
+    sram_read_bytes: dict[str, int] = {}
+    sram_write_bytes: dict[str, int] = {}
     footprint: Footprint = NO_FOOTPRINT
 
 

@@ -25,7 +25,6 @@ input-channel-major), so no slice needs strided access.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from math import ceil
 
@@ -262,7 +261,7 @@ def reordered_tiles(plan: ReorderPlan, hardware: HardwareSpec, layout: DramLayou
                              _chunk_weights(layout, block.project, first, count, channels),
                              stores, project, band.pixels, out_channels,
                              dtype.bytes, accumulator_bytes, hardware,
-                             dataclasses.replace(chunk_footprint, produced=by_buffer(
+                             chunk_footprint._replace(produced=by_buffer(
                                  (out_buffer, sizes.output if done_here else 0))))
             # The running sum lives in the accumulator at the accumulator's width.
             tiles.append(_with_resident(with_partial_sums(
@@ -309,8 +308,7 @@ def _with_resident(tile: Tile, residency: Residency, info: LayerInfo) -> Tile:
     touched = residency.resident(info)
     if not touched:
         return tile
-    return dataclasses.replace(tile, footprint=dataclasses.replace(tile.footprint,
-                                                                   resident=touched))
+    return tile._replace(footprint=tile.footprint._replace(resident=touched))
 
 
 def _chunk_weights(layout: DramLayout, info: LayerInfo, first: int, count: int,
