@@ -125,10 +125,14 @@ class _Contents:
     code into the distinct contents they have (a layer's tiles mostly share a few)."""
 
     def __init__(self, maps: list[dict[str, int]], slot: dict[str, int]) -> None:
-        contents = list(map(tuple, map(dict.items, maps)))
-        distinct = list(dict.fromkeys(contents))
-        codes = {items: index for index, items in enumerate(distinct)}
-        self.code = np.fromiter(map(codes.__getitem__, contents), dtype=np.int64,
+        # Planners share each map among many tiles, so the contents are read once per map
+        # object (every map here is held by a tile, so no two alive at once share an id).
+        codes: dict[tuple, int] = {}
+        code_of: dict[int, int] = {}
+        for key, each in dict(zip(map(id, maps), maps, strict=True)).items():
+            code_of[key] = codes.setdefault(tuple(each.items()), len(codes))
+        distinct = list(codes)
+        self.code = np.fromiter(map(code_of.__getitem__, map(id, maps)), dtype=np.int64,
                                 count=len(maps))
         width = len(slot)
         # Per content: bytes reserved and freed per buffer, and its freed (buffer, bytes) in
