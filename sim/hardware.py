@@ -173,6 +173,14 @@ class DramTimingSpec(_Spec):
     wtr: ExtraCycles = 0  # write data end to READ
     rtw: ExtraCycles = 0  # READ to WRITE turnaround beyond RL - WL
 
+    @model_validator(mode="after")
+    def _refresh_leaves_time(self) -> DramTimingSpec:
+        if self.refi <= self.rfc:
+            raise ValueError(
+                f"refi {self.refi} is not above rfc {self.rfc}: a bank busy refreshing for rfc "
+                "cycles every refi cycles is never free (allowed: refi > rfc)")
+        return self
+
 
 class DramEnergySpec(_Spec):
     read_pj_per_bit: EnergyPj

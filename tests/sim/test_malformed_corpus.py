@@ -124,6 +124,12 @@ CASES += [
          {"hw.yaml": yaml.safe_dump(_nested_set(_nested_set(_nested_set(
              yaml.safe_load(NANO.read_text()), "dram.channels", 16), "dram.bus_bits", 16),
              "dram.burst_length", 1))}),
+    # A bank refreshing for rfc cycles every refi cycles with refi <= rfc is never free; the
+    # model served requests anyway before (JEDEC parts: tREFI is many times tRFC).
+    Case("hardware-dram-refresh-never-ends",
+         ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
+         ("hw.yaml:", "dram.timing:", "refi 224 is not above rfc 224", "allowed: refi > rfc"),
+         {"hw.yaml": hardware_with("dram.timing.refi", 224)}),
     Case("hardware-deleted-dram",
          ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
          ("hw.yaml", "dram: required field is missing"),
