@@ -327,7 +327,7 @@ def _topology(args: argparse.Namespace) -> Topology | None:
 
 
 def _map(args: argparse.Namespace) -> None:
-    from sim.dataflow import SimulationOptions
+    from sim.dataflow import SimulationOptions, check_dram_capacity
     from sim.hardware import load_hardware
     from sim.mapper.mapping_file import mapping_to_yaml
     from sim.mapper.network_mapping import auto_schedule, mapping_to_dict
@@ -350,6 +350,7 @@ def _map(args: argparse.Namespace) -> None:
     layout = DramLayout(network, dtype.bytes, accumulator_bytes=dtype.accumulator_bits // 8)
     try:
         schedule = auto_schedule(network, hardware, layout, dtype, args.objective)
+        check_dram_capacity(network, hardware, layout, schedule.mapping)
     except ConfigError as error:
         raise ConfigError(hardware_file, error.message, field=error.field,
                           allowed=error.allowed) from None

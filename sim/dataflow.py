@@ -127,6 +127,24 @@ def build_schedule(network: Network, hardware: HardwareSpec, options: Simulation
     return plan_schedule(network, hardware, options).tiles
 
 
+def check_dram_capacity(network: Network, hardware: HardwareSpec, layout: DramLayout,
+                        mapping: NetworkMapping | None) -> None:
+    """A :class:`ConfigError` about the hardware when a schedule of ``mapping`` (None: a fixed
+    dataflow's) uses more DRAM than the DRAM holds (:meth:`DramLayout.used_bytes`: the
+    network's tensors and weights, and the partial-sum scratch of the layers whose mapping
+    spills them; only mappings spill)."""
+    spilling = [entry.layer for entry in mapping.layers
+                if entry.spills] if mapping is not None else []
+    need, holds = layout.used_bytes(spilling), hardware.dram.capacity_bytes
+    if need > holds:
+        scratch = f" and {len(spilling)} layers' partial-sum scratch" if spilling else ""
+        raise ConfigError(
+            "--hardware", f"{network.name} takes {need:,} B of DRAM (its tensors and "
+            f"weights{scratch}, each region rounded up to {layout.align_bytes:,} B), more than "
+            f"the {holds:,} B the DRAM holds", field="dram.capacity_bytes",
+            allowed=f"at least {need:,}")
+
+
 def plan_schedule(network: Network, hardware: HardwareSpec, options: SimulationOptions
                   ) -> Schedule:
     """The schedule of ``network`` on ``hardware`` under ``options`` (made with the cyclic
@@ -140,6 +158,7 @@ def _plan_schedule(network: Network, hardware: HardwareSpec, options: Simulation
     layout = DramLayout(network, options.dtype.bytes, weights=options.weight_storage,
                         accumulator_bytes=options.dtype.accumulator_bits // 8)
     schedule = _dataflow_schedule(network, hardware, options, layout)
+    check_dram_capacity(network, hardware, layout, schedule.mapping)
     skipped = options.weight_storage.zero_fraction
     if not skipped:
         return schedule

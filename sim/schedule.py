@@ -177,14 +177,30 @@ class DramLayout:
         whose reduction can be blocked, after all other regions."""
         from sim.techniques.channel_blocks import blockable  # it builds on this module
 
+        self._data_end = self._next
+        self._psum_bytes: dict[str, int] = {}
         for info in self.network.infos:
             if blockable(info):
+                start = self._next
                 self._allocate(f"tensor:{psum_name(info.name)}",
                                info.output_shape.elements * self.accumulator_bytes)
+                self._psum_bytes[info.name] = self._next - start
 
     def _allocate(self, key: str, size_bytes: int) -> None:
         self._bases[key] = self._next
         self._next += -(-max(size_bytes, 1) // self._align) * self._align
+
+    def used_bytes(self, spilling: Iterable[str]) -> int:
+        """Bytes of DRAM a schedule on this layout uses: the input, every layer's output and
+        weights, and the partial-sum scratch of the layers in ``spilling`` (the scratch of the
+        others is never touched and could be left out), each region rounded up to
+        :attr:`align_bytes`."""
+        return self._data_end + sum(self._psum_bytes[layer] for layer in spilling)
+
+    @property
+    def align_bytes(self) -> int:
+        """Where every region starts: a multiple of this many bytes."""
+        return self._align
 
     def tensor_base(self, tensor: str) -> int:
         return self._bases[f"tensor:{tensor}"]
