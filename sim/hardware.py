@@ -101,6 +101,17 @@ class BufferSpec(_Spec):
         """Bytes the buffer serves per accelerator cycle, all banks together."""
         return self.banks * self.word_bytes
 
+    @model_validator(mode="after")
+    def _a_word_per_bank(self) -> BufferSpec:
+        # A bank that cannot hold one word cannot serve one a cycle: the buffer's bandwidth
+        # (banks x word) would exceed what it holds.
+        if self.size_bytes < self.bytes_per_cycle:
+            raise ValueError(
+                f"{self.size_bytes:,} B cannot hold a {self.word_bits}-bit word in each of "
+                f"{self.banks} banks (allowed: size_bytes >= banks x word_bits / 8 = "
+                f"{self.bytes_per_cycle:,})")
+        return self
+
 
 class BuffersSpec(_Spec):
     """Either one ``global`` buffer shared by all operands, or one per operand, and optionally

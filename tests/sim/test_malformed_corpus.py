@@ -138,7 +138,15 @@ CASES += [
          ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml",
           "--per-layer", "{d}/out.csv"],
          ("hw.yaml: buffers:", "does not fit"),
-         {"hw.yaml": hardware_with("buffers.global.size_bytes", 4)}),
+         {"hw.yaml": yaml.safe_dump(_nested_set(_nested_set(
+             yaml.safe_load(NANO.read_text()), "buffers.global.banks", 1),
+             "buffers.global.size_bytes", 8))}),
+    # 8 banks of 64-bit words serve 64 B a cycle; 63 B cannot hold a word in every bank.
+    Case("hardware-buffer-smaller-than-a-word-per-bank",
+         ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
+         ("hw.yaml:", "buffers.global:", "63 B cannot hold a 64-bit word in each of 8 banks",
+          "allowed: size_bytes >= banks x word_bits / 8 = 64"),
+         {"hw.yaml": hardware_with("buffers.global.size_bytes", 63)}),
     Case("hardware-duplicate-key",
          ["simulate", "--network", "lightweight_cnn", "--hardware", "{d}/hw.yaml"],
          ("hw.yaml:3: clock_hz: duplicate key", "allowed: each key once"),
