@@ -17,8 +17,11 @@ from tests.sim.mapper.test_search import every_mapping, tiny_layers
 
 
 def ws_array(rows: int, cols: int, buffer_bytes: int) -> HardwareSpec:
-    """The Jetson Nano preset with a rows x cols ws array and one double-buffered buffer."""
-    data = with_buffer(nano(), buffer_bytes).model_dump(by_alias=True)
+    """The Jetson Nano preset with a rows x cols ws array and one double-buffered buffer of
+    one 64-bit bank (the floor reads no bandwidth; one bank lets the buffer be as small as a
+    word)."""
+    data = with_buffer(nano(), max(buffer_bytes, 64)).model_dump(by_alias=True)
+    data["buffers"]["global"].update(size_bytes=buffer_bytes, banks=1)
     data["pe_array"] = {"kind": "systolic", "rows": rows, "cols": cols, "dataflow": "ws"}
     return HardwareSpec.model_validate(data)
 
