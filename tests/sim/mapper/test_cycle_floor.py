@@ -12,7 +12,7 @@ from sim.schedule import DramLayout
 from sim.techniques.layer_tiles import Residency
 from sim.workload.layers import Conv2d, Shape
 from sim.workload.network import Network
-from tests.sim.dataflows.strategies import nano, with_buffer
+from tests.sim.dataflows.strategies import nano
 from tests.sim.mapper.test_search import every_mapping, tiny_layers
 
 
@@ -20,8 +20,8 @@ def ws_array(rows: int, cols: int, buffer_bytes: int) -> HardwareSpec:
     """The Jetson Nano preset with a rows x cols ws array and one double-buffered buffer of
     one 64-bit bank (the floor reads no bandwidth; one bank lets the buffer be as small as a
     word)."""
-    data = with_buffer(nano(), max(buffer_bytes, 64)).model_dump(by_alias=True)
-    data["buffers"]["global"].update(size_bytes=buffer_bytes, banks=1)
+    data = nano().model_dump(by_alias=True)
+    data["buffers"]["global"].update(size_bytes=buffer_bytes, banks=1, double_buffered=True)
     data["pe_array"] = {"kind": "systolic", "rows": rows, "cols": cols, "dataflow": "ws"}
     return HardwareSpec.model_validate(data)
 
