@@ -5,7 +5,9 @@ apart, all arriving at once) exactly as :meth:`sim.memory.dram.DramModel.access`
 each of its requests in turn: the same address mapping (:mod:`sim.memory.address`), the same
 per-run rules (refresh, precharge and activate, ``rrd`` and ``faw``, column commands, bus
 turnarounds), in the same order. Nothing is in closed form; the rules run compiled (numba),
-one run at a time, which is what makes the small requests of small buffers cheap. It can take
+one run at a time, which is what makes the small requests of small buffers cheap. Divisions by
+a power of two (the presets' interleave unit, channels, page, burst and banks) are shifts and
+masks, and a bank's next refresh is kept as a cycle, so most requests divide nothing. It can take
 over from a :class:`sim.memory.dram.DramModel` mid-run (:meth:`CompiledDram.taking_over`).
 ``tests/sim/memory/test_descriptors.py`` checks every result and the whole engine state
 against the per-request Python model on random descriptors and whole networks.
@@ -27,18 +29,39 @@ from sim.memory.dram import AccessResult, DramModel, DramStats
 # Parameters, fixed by the spec.
 (_UNIT, _CHANNELS, _PAGE, _BURST, _BANKS, _RCD, _RP, _RAS, _RL, _WL, _CCD, _RRD, _FAW, _REFI,
  _RFC, _WTR, _RTW, _BURST_CYCLES) = range(18)
+# The first five as powers of two (their log2), -1 for one that is not: divisions by them are
+# then shifts and masks.
+_SHIFTS = 18
 # Running totals.
 (_REFRESHES, _BURSTS_READ, _BURSTS_WRITTEN, _BYTES_READ, _BYTES_WRITTEN, _MISSES,
- _LAST_END) = range(18, 25)
-_CHANNEL_BASE = 25
+ _LAST_END) = range(23, 30)
+_CHANNEL_BASE = 30
 # Per channel: data bus free, last write data end, last read data end, last activate, how many
 # of the last four activates are known, where the next one goes, the last four, busy cycles.
 _BUS, _WRITE_END, _READ_END, _ACTIVATE, _KNOWN, _NEXT, _LAST_FOUR, _BUSY = 0, 1, 2, 3, 4, 5, 6, 10
 _CHANNEL_SLOTS = 11
-# Per bank: open row (-1: none), its activate, earliest next column command, refreshes seen.
-_OPEN_ROW, _ACTIVATED_AT, _NEXT_COLUMN, _REFRESHES_SEEN = 0, 1, 2, 3
-_BANK_SLOTS = 4
+# Per bank: open row (-1: none), its activate, earliest next column command, refreshes seen,
+# and when the next of them is due (its refresh offset + refreshes seen x refi).
+_OPEN_ROW, _ACTIVATED_AT, _NEXT_COLUMN, _REFRESHES_SEEN, _REFRESH_DUE = 0, 1, 2, 3, 4
+_BANK_SLOTS = 5
 _NEVER = -(1 << 40)
+
+
+def _log2(value: int) -> int:
+    """log2 of ``value`` if it is a power of two, else -1."""
+    return value.bit_length() - 1 if value > 0 and value & (value - 1) == 0 else -1
+
+
+@njit(cache=True)
+def _div(value, divisor, shift):
+    """``value // divisor``, as a shift when ``shift`` (its log2) is known."""
+    return value >> shift if shift >= 0 else value // divisor
+
+
+@njit(cache=True)
+def _mod(value, divisor, shift):
+    """``value % divisor``, as a mask when ``shift`` (its log2) is known."""
+    return value & (divisor - 1) if shift >= 0 else value % divisor
 
 
 @njit(cache=True)
@@ -64,15 +87,15 @@ def _serve(state, channel, bank, row, bursts, write, arrival):
     c = _channel_at(channel)
     b = _bank_at(state[_CHANNELS], state[_BANKS], channel, bank)
     ready = max(arrival, state[b + _NEXT_COLUMN], state[c + _BUS] - latency - rcd - rp)
-    refi = state[_REFI]
-    offset = bank * refi // state[_BANKS]
-    if ready >= offset:
+    if ready >= state[b + _REFRESH_DUE]:  # ``count`` below exceeds the refreshes seen
+        refi = state[_REFI]
+        offset = bank * refi // state[_BANKS]
         count = (ready - offset) // refi + 1
-        if count > state[b + _REFRESHES_SEEN]:
-            state[_REFRESHES] += count - state[b + _REFRESHES_SEEN]
-            state[b + _REFRESHES_SEEN] = count
-            state[b + _OPEN_ROW] = -1
-            ready = max(ready, offset + (count - 1) * refi + state[_RFC])
+        state[_REFRESHES] += count - state[b + _REFRESHES_SEEN]
+        state[b + _REFRESHES_SEEN] = count
+        state[b + _REFRESH_DUE] = offset + count * refi
+        state[b + _OPEN_ROW] = -1
+        ready = max(ready, offset + (count - 1) * refi + state[_RFC])
     missed = 0
     if state[b + _OPEN_ROW] != row:
         missed = 1
@@ -110,34 +133,41 @@ def _serve_rows(state, address, row_bytes, rows, pitch, write, arrival):
     bursts, row misses) and adds them to the running totals."""
     unit, channels, page = state[_UNIT], state[_CHANNELS], state[_PAGE]
     burst, banks = state[_BURST], state[_BANKS]
+    unit_shift, channel_shift, page_shift = (state[_SHIFTS], state[_SHIFTS + 1],
+                                             state[_SHIFTS + 2])
+    burst_shift, bank_shift = state[_SHIFTS + 3], state[_SHIFTS + 4]
     start, end, bursts, misses = -1, -1, 0, 0
     for index in range(rows):
         address_of_row = address + index * pitch
-        first_unit = address_of_row // unit
-        last_unit = (address_of_row + row_bytes - 1) // unit
+        first_unit = _div(address_of_row, unit, unit_shift)
+        last_unit = _div(address_of_row + row_bytes - 1, unit, unit_shift)
         for channel in range(channels):
             if first_unit == last_unit:  # one interleave unit: one run
-                if channel != first_unit % channels:
+                if channel != _mod(first_unit, channels, channel_shift):
                     continue
-                low = (first_unit // channels) * unit + address_of_row - first_unit * unit
+                low = (_div(first_unit, channels, channel_shift) * unit + address_of_row
+                       - first_unit * unit)
                 high = low + row_bytes
             else:  # the channel's contiguous local range
-                start_unit = first_unit + (channel - first_unit) % channels
-                end_unit = last_unit - (last_unit - channel) % channels
+                start_unit = first_unit + _mod(channel - first_unit, channels, channel_shift)
+                end_unit = last_unit - _mod(last_unit - channel, channels, channel_shift)
                 if start_unit > last_unit or end_unit < first_unit:
                     continue
                 low = address_of_row if start_unit == first_unit else start_unit * unit
                 high = (address_of_row + row_bytes if end_unit == last_unit
                         else (end_unit + 1) * unit)
-                low = (start_unit // channels) * unit + low - start_unit * unit
-                high = (end_unit // channels) * unit + high - end_unit * unit
+                low = _div(start_unit, channels, channel_shift) * unit + low - start_unit * unit
+                high = _div(end_unit, channels, channel_shift) * unit + high - end_unit * unit
             while low < high:  # a run per page
-                page_index = low // page
+                page_index = _div(low, page, page_shift)
                 stop = min(high, (page_index + 1) * page)
-                first = (low % page) // burst
-                count = ((stop - 1) % page) // burst - first + 1
-                command, beat, missed = _serve(state, channel, page_index % banks,
-                                               page_index // banks, count, write, arrival)
+                first = _div(_mod(low, page, page_shift), burst, burst_shift)
+                count = (_div(_mod(stop - 1, page, page_shift), burst, burst_shift)
+                         - first + 1)
+                command, beat, missed = _serve(state, channel,
+                                               _mod(page_index, banks, bank_shift),
+                                               _div(page_index, banks, bank_shift), count,
+                                               write, arrival)
                 bursts += count
                 misses += missed
                 if start < 0 or command < start:
@@ -171,11 +201,12 @@ class CompiledDram:
         channels, banks = spec.channels, spec.banks
         state = np.zeros(_CHANNEL_BASE + channels * _CHANNEL_SLOTS
                          + channels * banks * _BANK_SLOTS, dtype=np.int64)
-        state[:_REFRESHES] = (spec.interleave_bytes, channels, spec.page_bytes,
-                              spec.burst_bytes, banks, timing.rcd, timing.rp, timing.ras,
-                              timing.rl, timing.wl, timing.ccd, timing.rrd, timing.faw,
-                              timing.refi, timing.rfc, timing.wtr, timing.rtw,
-                              spec.burst_length // 2)
+        state[:_SHIFTS] = (spec.interleave_bytes, channels, spec.page_bytes,
+                           spec.burst_bytes, banks, timing.rcd, timing.rp, timing.ras,
+                           timing.rl, timing.wl, timing.ccd, timing.rrd, timing.faw,
+                           timing.refi, timing.rfc, timing.wtr, timing.rtw,
+                           spec.burst_length // 2)
+        state[_SHIFTS:_REFRESHES] = [_log2(int(value)) for value in state[:_BANKS + 1]]
         for channel in range(channels):
             base = _channel_at(channel)
             state[base + _WRITE_END] = state[base + _READ_END] = _NEVER
@@ -184,6 +215,7 @@ class CompiledDram:
                 at = _bank_at(channels, banks, channel, bank)
                 state[at + _OPEN_ROW] = -1
                 state[at + _ACTIVATED_AT] = _NEVER
+                state[at + _REFRESH_DUE] = bank * timing.refi // banks
         self.state = state
         self._last_arrival = 0
         self._burst_cycles = spec.burst_length // 2
@@ -211,9 +243,11 @@ class CompiledDram:
             state[base + _BUSY] = stats.busy_cycles[index]
             for number, bank in enumerate(channel.banks):
                 at = _bank_at(channels, banks, index, number)
-                state[at:at + _BANK_SLOTS] = (-1 if bank.open_row is None else bank.open_row,
-                                              bank.activated_at, bank.next_column,
-                                              bank.refreshes_seen)
+                state[at:at + _BANK_SLOTS] = (
+                    -1 if bank.open_row is None else bank.open_row, bank.activated_at,
+                    bank.next_column, bank.refreshes_seen,
+                    number * model.spec.timing.refi // banks
+                    + bank.refreshes_seen * model.spec.timing.refi)
         engine._last_arrival = model._last_arrival
         return engine
 

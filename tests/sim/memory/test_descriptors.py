@@ -32,6 +32,28 @@ def with_mapping(spec: DramSpec, channels: int, interleave: int) -> DramSpec:
     return DramSpec.model_validate(data)
 
 
+def with_odd_geometry(spec: DramSpec) -> DramSpec:
+    """The same DRAM with 3 channels, 6 banks, an interleave unit of 3 bursts and pages of 5
+    units: no power of two, so the compiled engine divides where it otherwise shifts."""
+    data = spec.model_dump(by_alias=True)
+    data["bus_bits"] = data["bus_bits"] // data["channels"] * 3
+    data["channels"], data["banks"] = 3, 6
+    data["interleave_bytes"] = 3 * spec.burst_bytes
+    data["page_bytes"] = 15 * spec.burst_bytes
+    return DramSpec.model_validate(data)
+
+
+MAPPINGS = [None, (1, 64), (2, 32), (4, 128), (3, 64), "odd"]
+
+
+def mapped(preset: str, mapping: tuple[int, int] | str | None) -> DramSpec:
+    """The preset's DRAM, with the channels and interleave of ``mapping`` or its odd
+    geometry."""
+    if mapping == "odd":
+        return with_odd_geometry(SPECS[preset])
+    return SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
+
+
 def engine_state(model: DramModel | CompiledDram) -> list:
     """Everything the model carries from one request to the next."""
     return [asdict(model.stats)] + [model.channel_state(channel)
@@ -85,12 +107,12 @@ def assert_descriptors_are_their_requests(spec, stream, engine: str = "python") 
 
 
 @given(stream=descriptors, preset=st.sampled_from(PRESETS),
-       mapping=st.sampled_from([None, (1, 64), (2, 32), (4, 128), (3, 64)]),
+       mapping=st.sampled_from(MAPPINGS),
        timing=st.sampled_from(TIMINGS), engine=st.sampled_from(ENGINES))
 @settings(max_examples=250, deadline=None)
 def test_a_descriptor_is_its_requests_one_by_one(stream, preset, mapping, timing, engine):
-    spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
-    assert_descriptors_are_their_requests(with_timing(spec, timing), stream, engine)
+    assert_descriptors_are_their_requests(with_timing(mapped(preset, mapping), timing), stream,
+                                          engine)
 
 
 small_descriptors = st.lists(
@@ -100,15 +122,15 @@ small_descriptors = st.lists(
 
 
 @given(stream=small_descriptors, preset=st.sampled_from(PRESETS),
-       mapping=st.sampled_from([None, (1, 64), (2, 32), (4, 128), (3, 64)]),
+       mapping=st.sampled_from(MAPPINGS),
        timing=st.sampled_from(TIMINGS), engine=st.sampled_from(ENGINES))
 @settings(max_examples=150, deadline=None)
 def test_small_requests_served_page_by_page_are_their_requests(stream, preset, mapping, timing,
                                                               engine):
     """Pixel-by-pixel channel slices: many requests inside one interleave unit each, served a
     page of every channel at a time (by the Python engine)."""
-    spec = SPECS[preset] if mapping is None else with_mapping(SPECS[preset], *mapping)
-    assert_descriptors_are_their_requests(with_timing(spec, timing), stream, engine)
+    assert_descriptors_are_their_requests(with_timing(mapped(preset, mapping), timing), stream,
+                                          engine)
 
 
 @pytest.mark.parametrize("engine", (DramModel, CompiledDram))
