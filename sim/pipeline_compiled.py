@@ -22,8 +22,8 @@ from itertools import chain
 from operator import attrgetter
 
 import numpy as np
-from numba import njit
 
+from sim.compiled_cache import compiled
 from sim.hardware import HardwareSpec
 from sim.memory.compiled import _BURST_CYCLES, CompiledDram, _serve_rows
 from sim.pipeline import CapacityError, Clock, Occupancy, PipelineResult, Prepared
@@ -196,7 +196,7 @@ def _int_rows(rows: Iterable[tuple[int, ...]], count: int, width: int) -> np.nda
                        count=count * width).reshape(count, width)
 
 
-@njit(cache=True)
+@compiled
 def _issue(state, first, last, now, numerator, denominator, address, row_bytes, rows, pitch,
            write, bursts, misses, order, issued):
     """Serve transfers ``first`` to ``last - 1`` at accelerator cycle ``now``; returns the
@@ -217,7 +217,7 @@ def _issue(state, first, last, now, numerator, denominator, address, row_bytes, 
     return done, issued
 
 
-@njit(cache=True)
+@compiled
 def _run(state, numerator, denominator, overlap, ofmap_depth, busy, load_depth, need,
          freed_computed, freed_stored, sizes, used, first_load, first_store, address,
          row_bytes, rows, pitch, write, tensor, pending, issue_time, loads_done,

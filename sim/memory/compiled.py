@@ -14,15 +14,16 @@ against the per-request Python model on random descriptors and whole networks.
 
 The whole state is one int64 array (cycles are DRAM clock cycles, tCK): the timing and
 address parameters, the running totals, then per channel and per bank what the next request
-depends on. The compiled code is cached on disk (numba ``cache=True``); the first use in a
-process loads it (0.6-1.0 s with importing numba), the first use after a change compiles it.
+depends on. The compiled code is cached on disk (:mod:`sim.compiled_cache`); the first use in
+a process loads it (0.6-1.0 s with importing numba), the first use after a change to any
+compiled source compiles it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from sim.compiled_cache import compiled
 from sim.hardware import DramSpec
 from sim.memory.dram import AccessResult, DramModel, DramStats
 
@@ -52,32 +53,32 @@ def _log2(value: int) -> int:
     return value.bit_length() - 1 if value > 0 and value & (value - 1) == 0 else -1
 
 
-@njit(cache=True)
+@compiled
 def _div(value, divisor, shift):
     """``value // divisor``, as a shift when ``shift`` (its log2) is known."""
     return value >> shift if shift >= 0 else value // divisor
 
 
-@njit(cache=True)
+@compiled
 def _mod(value, divisor, shift):
     """``value % divisor``, as a mask when ``shift`` (its log2) is known."""
     return value & (divisor - 1) if shift >= 0 else value % divisor
 
 
-@njit(cache=True)
+@compiled
 def _channel_at(channel):
     """Where channel ``channel``'s slots start in the state."""
     return _CHANNEL_BASE + channel * _CHANNEL_SLOTS
 
 
-@njit(cache=True)
+@compiled
 def _bank_at(channels, banks, channel, bank):
     """Where bank ``bank`` of channel ``channel``'s slots start in the state (``channels``
     and ``banks`` per channel as the spec gives them)."""
     return _CHANNEL_BASE + channels * _CHANNEL_SLOTS + (channel * banks + bank) * _BANK_SLOTS
 
 
-@njit(cache=True)
+@compiled
 def _serve(state, channel, bank, row, bursts, write, arrival):
     """One run of ``bursts`` bursts in ``row`` of ``bank`` of ``channel``: the rules of
     :meth:`sim.memory.dram.DramModel._serve`. Returns (first column command, last data beat,
@@ -126,7 +127,7 @@ def _serve(state, channel, bank, row, bursts, write, arrival):
     return command, data_end, missed
 
 
-@njit(cache=True)
+@compiled
 def _serve_rows(state, address, row_bytes, rows, pitch, write, arrival):
     """Every request of a descriptor, in order, each split into runs as
     :func:`sim.memory.address.split` splits it. Returns (first column command, last data beat,
